@@ -1,0 +1,52 @@
+# mentordb — `make help` lists the targets.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO      ?= go
+SQLC    := $(GO) tool sqlc
+OUT     := conformance/out
+PKGS    := ./...
+
+include mk/supabase.mk
+
+.PHONY: help
+help: ## list the targets
+	@awk -F':.*## ' '/^[a-z0-9-]+:.*## /{printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: generate
+generate: ## regenerate gen/ from sql/ with sqlc
+	$(SQLC) generate
+
+.PHONY: verify
+verify: ## fail when gen/ is stale (sqlc diff) or Go code is not gofmt'ed
+	$(SQLC) diff
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+
+.PHONY: vet
+vet: ## go vet
+	$(GO) vet $(PKGS)
+
+.PHONY: unit
+unit: ## unit tier: everything but the conformance matrix itself
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/conformance$$')
+
+.PHONY: conformance
+conformance: supabase-cli ## boot PostgreSQL, migrate, run the whole matrix, print the report
+	@mkdir -p $(OUT)
+	@status=0; $(GO) test -json -count=1 $(PKGS) > $(OUT)/test.json || status=$$?; \
+	$(GO) run ./cmd/mentordb report --json $(OUT)/report.json --md $(OUT)/report.md < $(OUT)/test.json || status=1; \
+	if [ $$status -ne 0 ]; then \
+	  echo; echo "failing tests:"; \
+	  grep -E '"Action":"fail"' $(OUT)/test.json | sed -E 's/.*"Test":"([^"]*)".*/  \1/' | sort -u | head -50; \
+	  echo "full output: go run ./cmd/mentordb ... or see $(OUT)/test.json"; \
+	fi; exit $$status
+
+.PHONY: test
+test: vet verify conformance ## everything CI checks
+	@echo "make test: all checks passed"
+
+.PHONY: clean
+clean: ## remove build and report output
+	rm -rf $(OUT)

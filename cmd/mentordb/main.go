@@ -1,0 +1,67 @@
+// Command mentordb migrates mentordb databases, boots a disposable one for
+// development, and builds the conformance report.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+const usage = `mentordb — the schema and data layer of the peer-mentor app
+
+usage:
+  mentordb migrate up|down --to V|status [--database-url URL]
+  mentordb dev                      boot a disposable PostgreSQL with the schema, print DATABASE_URL
+  mentordb report [--json F] [--md F] < go-test.json
+                                    build the conformance report from 'go test -json'
+
+DATABASE_URL is read when --database-url is not given.
+`
+
+func main() {
+	err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	if err == nil {
+		return
+	}
+	if !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(os.Stderr, "mentordb: %v\n", err)
+	}
+	os.Exit(exitCode(err))
+}
+
+// exitError carries a specific exit status, e.g. 1 for a failing report.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func exitCode(err error) int {
+	var e exitError
+	if errors.As(err, &e) {
+		return e.code
+	}
+	return 2
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("missing command")
+	}
+	switch args[0] {
+	case "migrate":
+		return runMigrate(ctx, args[1:], stdout, stderr)
+	case "dev":
+		return runDev(ctx, args[1:], stdout, stderr)
+	case "report":
+		return runReport(args[1:], stdin, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

@@ -1,0 +1,18 @@
+//go:build !unix
+
+package pgserver
+
+import (
+	"context"
+	"errors"
+)
+
+// startLocal is unsupported off Unix: it relies on process groups, flock and
+// switching to the postgres user. Use Docker or CONFORMANCE_DATABASE_URL.
+func startLocal(context.Context, Options, binaries) (*Server, error) {
+	return nil, errors.New("local PostgreSQL binaries are supported on Unix only")
+}
+
+// processAlive cannot tell off Unix; claiming alive keeps cleanup from
+// removing anything that might be in use.
+func processAlive(int) bool { return true }

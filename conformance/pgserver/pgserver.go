@@ -1,0 +1,380 @@
+// Package pgserver gets a PostgreSQL 15 server for the conformance matrix,
+// `mentordb dev` and the benchmarks (requirement CONF-1).
+//
+// It tries, in order:
+//
+//  1. CONFORMANCE_DATABASE_URL, if set: a server someone else runs (CI
+//     service containers, a developer's own database). Nothing is started or
+//     stopped.
+//  2. Docker, through dockertest, if a Docker engine answers a ping quickly:
+//     the postgres:15 image with its data directory on tmpfs.
+//  3. Local PostgreSQL binaries: initdb into a private temporary directory
+//     and a postmaster on a free loopback port.
+//
+// The order matters: an explicit URL always wins because the caller asked for
+// it; Docker comes before local binaries because the image is the closest to
+// what Supabase runs and needs nothing installed; local binaries are the
+// fallback that keeps `make conformance` working on machines without Docker
+// (and are the fastest: about a second from nothing to ready).
+//
+// Every server is tuned for disposable use (fsync, synchronous_commit and
+// full_page_writes off): durability is worthless for a database that is
+// thrown away after the run, and those settings make DDL-heavy test setup
+// several times faster.
+package pgserver
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// EnvDatabaseURL names the environment variable that points the suite at an
+// existing server instead of booting one.
+const EnvDatabaseURL = "CONFORMANCE_DATABASE_URL"
+
+// Kinds of server, as reported in Server.Kind.
+const (
+	KindURL    = "url"    // CONFORMANCE_DATABASE_URL; not owned by us
+	KindDocker = "docker" // a container started through dockertest
+	KindLocal  = "local"  // local binaries in a temporary directory
+)
+
+// dirPrefix names every temporary directory a local server lives in, so a
+// later Start can find and remove the ones a dead process left behind.
+const dirPrefix = "mentordb-pg-"
+
+// Files inside a server directory.
+const (
+	lockFile   = ".owner.lock" // flock held by the owning process while it lives
+	keepMarker = "KEEP"        // written by Stop when Options.Keep: never clean up
+	logName    = "postgres.log"
+	dataName   = "data"
+)
+
+// Options tune Start. The zero value is valid.
+type Options struct {
+	// Logf receives progress messages (which provider was chosen and why the
+	// others were not, timings, where the data directory is). Nil discards
+	// them. testing.T.Logf fits.
+	Logf func(format string, args ...any)
+
+	// Keep leaves a local server's temporary directory (data directory and
+	// postgres.log) on disk after Stop, for inspection. The server itself is
+	// still stopped. Kept directories are never cleaned up automatically.
+	// It has no effect on the other kinds.
+	Keep bool
+
+	// SharedPreloadLibraries are loaded in addition to the defaults
+	// (plpgsql_check, for local servers, when its library is installed).
+	// A library that does not exist makes Start fail with the server log.
+	SharedPreloadLibraries []string
+
+	// Settings are extra server settings (name → value, passed as
+	// `-c name=value`), applied after and so overriding the defaults.
+	// Ignored for KindURL.
+	Settings map[string]string
+
+	// DockerImage is the image used for KindDocker; "postgres:15" when empty.
+	DockerImage string
+
+	// StartTimeout bounds how long Start waits for the server to accept
+	// connections. Defaults: 30s for a URL and local binaries, 3 minutes for
+	// Docker (which may have to pull the image first).
+	StartTimeout time.Duration
+}
+
+func (o Options) logf(format string, args ...any) {
+	if o.Logf != nil {
+		o.Logf("pgserver: "+format, args...)
+	}
+}
+
+// Server is a running PostgreSQL server.
+type Server struct {
+	// URL connects as a superuser to the database "postgres", over TCP.
+	URL string
+	// Kind is KindURL, KindDocker or KindLocal.
+	Kind string
+	// Dir is the temporary directory of a KindLocal server (data directory
+	// in Dir/data, log in Dir/postgres.log, unix socket in Dir); empty
+	// otherwise.
+	Dir string
+	// SharedPreloadLibraries is the server's shared_preload_libraries, as
+	// reported by the server once it was ready. Callers check it for
+	// "plpgsql_check" before relying on its profiler.
+	SharedPreloadLibraries []string
+	// Version is the server's version string (select version()).
+	Version string
+
+	stop     func() error
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Stop stops the server and removes everything Start created (the container,
+// or the process and its temporary directory unless Options.Keep). It is safe
+// to call more than once and on a nil Server; later calls return the first
+// call's result. For KindURL it does nothing.
+func (s *Server) Stop() error {
+	if s == nil {
+		return nil
+	}
+	s.stopOnce.Do(func() {
+		if s.stop != nil {
+			s.stopErr = s.stop()
+		}
+	})
+	return s.stopErr
+}
+
+// Start gets a PostgreSQL server, trying CONFORMANCE_DATABASE_URL, then
+// Docker, then local binaries (see the package documentation). The caller
+// must call Stop. When nothing works, the error explains why for all three.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	return start(ctx, opts, realWorld(opts))
+}
+
+// world is everything Start needs from outside the process. Start uses the
+// real one; tests inject fakes to prove the selection logic without Docker or
+// binaries.
+type world struct {
+	getenv      func(string) string
+	pingDocker  func(ctx context.Context) error
+	findLocal   func() (binaries, error)
+	startURL    func(ctx context.Context, url string) (*Server, error)
+	startDocker func(ctx context.Context) (*Server, error)
+	startLocal  func(ctx context.Context, b binaries) (*Server, error)
+}
+
+func realWorld(opts Options) world {
+	return world{
+		getenv:     os.Getenv,
+		pingDocker: pingDocker,
+		findLocal:  func() (binaries, error) { return findBinaries(os.Getenv, runOutput, isExecutable) },
+		startURL: func(ctx context.Context, url string) (*Server, error) {
+			return startURL(ctx, opts, url)
+		},
+		startDocker: func(ctx context.Context) (*Server, error) { return startDocker(ctx, opts) },
+		startLocal:  func(ctx context.Context, b binaries) (*Server, error) { return startLocal(ctx, opts, b) },
+	}
+}
+
+// choice is the outcome of selection.
+type choice struct {
+	kind      string
+	url       string   // KindURL
+	bins      binaries // KindLocal
+	dockerErr error    // why Docker was not chosen (for KindLocal; logged)
+}
+
+// dockerPingTimeout is how long selection waits for a Docker engine: a
+// missing socket fails at once, but a wedged daemon must not stall every test
+// run.
+const dockerPingTimeout = 2 * time.Second
+
+// choose is the selection rule, a function of the probes alone: the URL if
+// set, else Docker if it answers, else local binaries if found, else an error
+// naming all three reasons. Probes are called lazily, in that order, so a
+// set URL costs no Docker ping and a live Docker no binary search.
+func choose(ctx context.Context, databaseURL string, pingDocker func(context.Context) error, findLocal func() (binaries, error)) (choice, error) {
+	if databaseURL != "" {
+		return choice{kind: KindURL, url: databaseURL}, nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, dockerPingTimeout)
+	dockerErr := pingDocker(pctx)
+	cancel()
+	if dockerErr == nil {
+		return choice{kind: KindDocker}, nil
+	}
+	b, localErr := findLocal()
+	if localErr == nil {
+		return choice{kind: KindLocal, bins: b, dockerErr: dockerErr}, nil
+	}
+	return choice{}, &NoServerError{Docker: dockerErr, Local: localErr}
+}
+
+// NoServerError is returned by Start when no provider can be used.
+type NoServerError struct {
+	Docker error // why Docker could not be used
+	Local  error // why local binaries could not be used
+}
+
+func (e *NoServerError) Error() string {
+	return fmt.Sprintf("no PostgreSQL: %s unset; docker: %v; local: %v", EnvDatabaseURL, e.Docker, e.Local)
+}
+
+// Unwrap exposes both causes to errors.Is / errors.As.
+func (e *NoServerError) Unwrap() []error { return []error{e.Docker, e.Local} }
+
+func start(ctx context.Context, opts Options, w world) (*Server, error) {
+	c, err := choose(ctx, w.getenv(EnvDatabaseURL), w.pingDocker, w.findLocal)
+	if err != nil {
+		return nil, err
+	}
+	switch c.kind {
+	case KindURL:
+		opts.logf("using %s", EnvDatabaseURL)
+		return w.startURL(ctx, c.url)
+	case KindDocker:
+		opts.logf("Docker engine answered; starting a container")
+		s, derr := w.startDocker(ctx)
+		if derr == nil {
+			return s, nil
+		}
+		// The engine answered but the container did not come up (no network
+		// to pull the image, no disk...). Local binaries may still work, and
+		// a working server beats a correct diagnosis.
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("docker: %w", derr)
+		}
+		opts.logf("docker failed (%v); trying local binaries", derr)
+		b, lerr := w.findLocal()
+		if lerr != nil {
+			return nil, &NoServerError{Docker: derr, Local: lerr}
+		}
+		s, lerr = w.startLocal(ctx, b)
+		if lerr != nil {
+			return nil, &NoServerError{Docker: derr, Local: lerr}
+		}
+		return s, nil
+	default:
+		opts.logf("no Docker engine (%v); using local binaries in %s", c.dockerErr, c.bins.BinDir)
+		s, lerr := w.startLocal(ctx, c.bins)
+		if lerr != nil {
+			return nil, fmt.Errorf("local: %w", lerr)
+		}
+		return s, nil
+	}
+}
+
+// startURL adopts an existing server. It still waits until the server
+// accepts connections, so a CI service container that is still booting does
+// not fail the first test, and a wrong URL fails here with a clear message.
+func startURL(ctx context.Context, opts Options, url string) (*Server, error) {
+	timeout := opts.StartTimeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	s := &Server{URL: url, Kind: KindURL}
+	if err := waitReady(ctx, s, timeout, nil); err != nil {
+		return nil, fmt.Errorf("%s: %w", EnvDatabaseURL, err)
+	}
+	return s, nil
+}
+
+// waitReady polls until a connection to s.URL succeeds (see probe).
+// exited, when not nil, is closed when the server process dies, which ends
+// the wait at once instead of at the timeout.
+func waitReady(ctx context.Context, s *Server, timeout time.Duration, exited <-chan struct{}) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	delay := 5 * time.Millisecond
+	for {
+		err := probe(ctx, s, 2*time.Second)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("server process exited before it was ready (last connection error: %v)", err)
+		case <-ctx.Done():
+			return fmt.Errorf("not ready after %s: %w", timeout, err)
+		case <-time.After(delay):
+		}
+		if delay < 100*time.Millisecond {
+			delay *= 2
+		}
+	}
+}
+
+// probe connects once to s.URL and records the server's version and
+// shared_preload_libraries. Readiness is a real connection and query, not a
+// port check: the postmaster listens before it accepts sessions ("the
+// database system is starting up").
+func probe(ctx context.Context, s *Server, connectTimeout time.Duration) error {
+	cfg, err := pgx.ParseConfig(s.URL)
+	if err != nil {
+		return fmt.Errorf("parse URL: %w", err)
+	}
+	if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > connectTimeout {
+		cfg.ConnectTimeout = connectTimeout
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	var libs string
+	if err := conn.QueryRow(ctx, "select version(), current_setting('shared_preload_libraries')").Scan(&s.Version, &libs); err != nil {
+		return fmt.Errorf("query server: %w", err)
+	}
+	s.SharedPreloadLibraries = splitList(libs)
+	return nil
+}
+
+// serverSettings are the settings every server we start gets, before
+// Options.Settings. libs is the final shared_preload_libraries list.
+func serverSettings(opts Options, libs []string) map[string]string {
+	m := map[string]string{
+		// Durability is pointless for a throwaway cluster and costs time.
+		"fsync":              "off",
+		"synchronous_commit": "off",
+		"full_page_writes":   "off",
+		// Parallel tests each hold a few connections.
+		"max_connections": "200",
+	}
+	if len(libs) > 0 {
+		m["shared_preload_libraries"] = strings.Join(libs, ",")
+	}
+	for k, v := range opts.Settings {
+		m[k] = v
+	}
+	return m
+}
+
+// settingArgs renders settings as postgres command-line arguments, sorted so
+// runs are reproducible.
+func settingArgs(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	args := make([]string, 0, 2*len(keys))
+	for _, k := range keys {
+		args = append(args, "-c", k+"="+m[k])
+	}
+	return args
+}
+
+// mergeLibs appends extra to base without duplicates, keeping order.
+func mergeLibs(base, extra []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range append(append([]string(nil), base...), extra...) {
+		l = strings.TrimSpace(l)
+		if l == "" || seen[l] {
+			continue
+		}
+		seen[l] = true
+		out = append(out, l)
+	}
+	return out
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, strings.Trim(p, `"`))
+		}
+	}
+	return out
+}

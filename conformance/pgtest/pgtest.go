@@ -1,0 +1,211 @@
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/mentordb/mentordb/conformance/pgserver"
+	"github.com/mentordb/mentordb/conformance/platform"
+	"github.com/mentordb/mentordb/db"
+)
+
+var (
+	server   *pgserver.Server
+	tmplOnce sync.Once
+	tmplName string
+	tmplErr  error
+)
+
+// Main starts one PostgreSQL for the test binary, runs the tests and stops it,
+// also when tests fail. Call it from TestMain. Where no PostgreSQL can be had,
+// tests fail with the reason; outside CI they may skip instead, which the
+// report then shows as missing, never as passed.
+func Main(m *testing.M) int {
+	ctx := context.Background()
+	s, err := pgserver.Start(ctx, pgserver.Options{Logf: func(string, ...any) {}})
+	if err != nil {
+		startErr = err
+		return m.Run()
+	}
+	server = s
+	code := m.Run()
+	if err := s.Stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "pgtest: stop server: %v\n", err)
+	}
+	return code
+}
+
+var startErr error
+
+// Server returns the server of this test binary, failing (in CI) or skipping
+// the test where there is none.
+func Server(t testing.TB) *pgserver.Server {
+	t.Helper()
+	if server == nil {
+		msg := fmt.Sprintf("no PostgreSQL for the conformance suite: %v", startErr)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return server
+}
+
+// DB is one test's database: a clone of the migrated template.
+type DB struct {
+	Name string
+	// URL connects as the server's superuser, which owns every table and so
+	// bypasses RLS: use it for fixtures, never to prove a policy.
+	URL  string
+	Pool *pgxpool.Pool
+	// App runs work as a user, the PostgREST way (role and claims in one
+	// transaction). This is the only way a test may prove RLS.
+	App *db.DB
+}
+
+// New clones the template into a fresh database for t. The database is
+// dropped when t passes and kept, with its name logged, when t fails.
+func New(t testing.TB) *DB {
+	t.Helper()
+	s := Server(t)
+	ctx := context.Background()
+	tmplOnce.Do(func() { tmplName, tmplErr = buildTemplate(ctx, s.URL) })
+	if tmplErr != nil {
+		t.Fatalf("build template: %v", tmplErr)
+	}
+	return create(t, s, tmplName)
+}
+
+// NewEmpty creates a database with neither the platform shim nor any
+// migration, for tests of the migration tools themselves.
+func NewEmpty(t testing.TB) *DB {
+	t.Helper()
+	return create(t, Server(t), "template0")
+}
+
+// Template returns the name of the migrated template, building it if needed.
+func Template(t testing.TB) string {
+	New(t)
+	return tmplName
+}
+
+func create(t testing.TB, s *pgserver.Server, template string) *DB {
+	t.Helper()
+	ctx := context.Background()
+	name := "t_" + randomHex(8)
+	admin, err := pgx.Connect(ctx, s.URL)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s STRATEGY FILE_COPY`, name, template)); err != nil {
+		t.Fatalf("clone %s: %v", template, err)
+	}
+	d := &DB{Name: name, URL: WithDatabase(s.URL, name)}
+	cfg, err := pgxpool.ParseConfig(d.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 12
+	d.Pool, err = pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.App = db.New(d.Pool)
+	t.Cleanup(func() {
+		d.Pool.Close()
+		if t.Failed() {
+			t.Logf("kept database %s for inspection (%s)", name, d.URL)
+			return
+		}
+		c, err := pgx.Connect(ctx, s.URL)
+		if err != nil {
+			t.Logf("drop %s: %v", name, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, fmt.Sprintf(`DROP DATABASE %s WITH (FORCE)`, name)); err != nil {
+			t.Logf("drop %s: %v", name, err)
+		}
+	})
+	return d
+}
+
+// templateLock serialises template builds across test binaries that share a
+// server (CONFORMANCE_DATABASE_URL), so the first builds and the rest reuse.
+const templateLock = 0x6d656e746f72 // "mentor"
+
+func buildTemplate(ctx context.Context, adminURL string) (string, error) {
+	hash, err := platform.Hash()
+	if err != nil {
+		return "", err
+	}
+	name := "mentordb_tmpl_" + hash
+	admin, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return "", err
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(templateLock)); err != nil {
+		return "", err
+	}
+	defer admin.Exec(ctx, `SELECT pg_advisory_unlock($1)`, int64(templateLock))
+
+	var ready bool
+	err = admin.QueryRow(ctx, `SELECT datistemplate FROM pg_database WHERE datname = $1`, name).Scan(&ready)
+	switch {
+	case err == nil && ready:
+		return name, nil
+	case err == nil:
+		// A build that died half-way: start over.
+		if _, err := admin.Exec(ctx, fmt.Sprintf(`DROP DATABASE %s WITH (FORCE)`, name)); err != nil {
+			return "", err
+		}
+	case err != pgx.ErrNoRows:
+		return "", err
+	}
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s`, name)); err != nil {
+		return "", err
+	}
+	if err := platform.Prepare(ctx, WithDatabase(adminURL, name)); err != nil {
+		return "", fmt.Errorf("prepare %s: %w", name, err)
+	}
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`ALTER DATABASE %s WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`, name)); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// WithDatabase returns url with its database replaced.
+func WithDatabase(rawURL, name string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Ctx returns a context bounded for one test step, so a deadlock fails the
+// test instead of hanging the suite.
+func Ctx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}

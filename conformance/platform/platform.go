@@ -1,0 +1,101 @@
+// Package platform prepares a plain PostgreSQL database the way a Supabase
+// project is: the platform shim of sql/platform, then every migration by the
+// Go runner. The conformance templates and `mentordb dev` both use it, so
+// tests and developers see the same schema.
+package platform
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/mentordb/mentordb/db/migrate"
+	schema "github.com/mentordb/mentordb/sql"
+)
+
+// Hash identifies the schema a template holds: the platform shim and every
+// migration, names and bytes. A change to any of them builds a new template
+// instead of reusing a stale one.
+func Hash() (string, error) {
+	h := sha256.New()
+	for _, src := range []struct {
+		fsys fs.FS
+		dir  string
+	}{{schema.Platform, "platform"}, {schema.Migrations, "migrations"}} {
+		names, err := fs.Glob(src.fsys, src.dir+"/*.sql")
+		if err != nil {
+			return "", err
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			b, err := fs.ReadFile(src.fsys, n)
+			if err != nil {
+				return "", err
+			}
+			fmt.Fprintf(h, "%s\x00%d\x00", n, len(b))
+			h.Write(b)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// Files returns the shim's files in order.
+func Files() ([]string, error) {
+	names, err := fs.Glob(schema.Platform, "platform/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		b, err := fs.ReadFile(schema.Platform, path.Clean(n))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, string(b))
+	}
+	return out, nil
+}
+
+// Prepare applies the platform shim and then every migration with the Go
+// runner to the database at url. It is what a template holds, and what
+// `mentordb dev` gives a developer.
+func Prepare(ctx context.Context, url string) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	files, err := Files()
+	if err != nil {
+		conn.Close(ctx)
+		return err
+	}
+	for _, f := range files {
+		if _, err := conn.Exec(ctx, f); err != nil {
+			conn.Close(ctx)
+			return fmt.Errorf("apply platform shim: %w", err)
+		}
+	}
+	conn.Close(ctx)
+
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return err
+	}
+	sqlDB := stdlib.OpenDB(*cfg)
+	defer sqlDB.Close()
+	return migrateUp(ctx, sqlDB)
+}
+
+func migrateUp(ctx context.Context, sqlDB *sql.DB) error {
+	_, err := migrate.New(sqlDB, migrate.Default()).Up(ctx)
+	return err
+}

@@ -1,0 +1,57 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestIDs(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []string{"PA-RLS-2"}, IDs("TestProxy/PA-RLS-2_coordinator_sees_own_org"))
+	require.Equal(t, []string{"DB-1", "PS-RPC-3"}, IDs("TestX_DB-1/PS-RPC-3_serialize"))
+	require.Empty(t, IDs("TestXPA-RLS-2")) // glued to a word: not an ID
+	require.Equal(t, []string{"CONF-1"}, IDs("TestHarness/CONF-1"))
+}
+
+func stream(lines ...string) *strings.Reader { return strings.NewReader(strings.Join(lines, "\n")) }
+
+func TestReport(t *testing.T) {
+	t.Parallel()
+	t.Run("CONF-2 every requirement with its tests and verdict, from the go test stream", testBuild)
+}
+
+func testBuild(t *testing.T) {
+	rep, err := Build(stream(
+		`{"Action":"run","Package":"p","Test":"TestA"}`,
+		`{"Action":"pass","Package":"p","Test":"TestA/PA-CHK-1_insert"}`,
+		`{"Action":"output","Package":"p","Test":"TestA/PA-CHK-1_update","Output":"boom\n"}`,
+		`{"Action":"fail","Package":"p","Test":"TestA/PA-CHK-1_update"}`,
+		`{"Action":"pass","Package":"p","Test":"TestA/PA-CHK-2_positive"}`,
+		`{"Action":"skip","Package":"p","Test":"TestA/PS-RLS-1_own"}`,
+		`{"Action":"output","Package":"p","Test":"TestCov","Output":"    cov_test.go:9: mentordb-metric: plpgsql_branch_coverage=12/12\n"}`,
+		`{"Action":"pass","Package":"p","Test":"TestA/PA-XYZ-9_typo"}`,
+		`not json is ignored`,
+	))
+	require.NoError(t, err)
+	got := map[string]string{}
+	for _, r := range rep.Rows {
+		got[r.ID] = r.Result
+	}
+	require.Equal(t, Fail, got["PA-CHK-1"], "one failing test fails the requirement")
+	require.Equal(t, Pass, got["PA-CHK-2"])
+	require.Equal(t, Skip, got["PS-RLS-1"], "a skip proves nothing")
+	require.Equal(t, Missing, got["GEN-1"])
+	require.Equal(t, "12/12", rep.Metrics["plpgsql_branch_coverage"])
+	require.Equal(t, []string{"PA-XYZ-9"}, rep.Unknown)
+	require.False(t, rep.OK())
+	require.Equal(t, []Failure{{Package: "p", Test: "TestA/PA-CHK-1_update", Output: "boom\n"}}, rep.Failures)
+	require.Len(t, rep.Rows, len(Requirements))
+
+	var md bytes.Buffer
+	require.NoError(t, rep.Markdown(&md))
+	require.Contains(t, md.String(), "| PA-CHK-1 | **FAIL** |")
+	require.Contains(t, md.String(), "| PA-CHK-2 | PASS |")
+}

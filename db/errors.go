@@ -1,0 +1,109 @@
+package db
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Sentinel errors. Every database error a caller can cause comes back as an
+// *Error whose Kind is one of these, so callers branch with errors.Is and
+// never parse messages or SQLSTATEs themselves.
+var (
+	ErrInvalidClaims = errors.New("db: invalid claims")
+	ErrNotFound      = errors.New("db: not found")
+	// ErrNotPermitted: a policy, grant or in-function permission check refused.
+	ErrNotPermitted = errors.New("db: not permitted")
+	// ErrCheck: a CHECK constraint (or a trigger standing in for one) fired;
+	// the more specific sentinels below are returned where one is known.
+	ErrCheck      = errors.New("db: check violation")
+	ErrForeignKey = errors.New("db: foreign key violation")
+	ErrUnique     = errors.New("db: unique violation")
+	ErrNotNull    = errors.New("db: not null violation")
+	// ErrImmutable: an attempt to change an append-only row (audit and log).
+	ErrImmutable = errors.New("db: row is immutable")
+	// ErrInvalidInput: a value PostgreSQL could not accept (bad uuid, overflow).
+	ErrInvalidInput = errors.New("db: invalid input")
+	// ErrConflict: a serialization failure or deadlock; safe to retry.
+	ErrConflict = errors.New("db: conflict, retry")
+)
+
+// Error is a database error interpreted: Kind is the sentinel, Constraint the
+// constraint (or rule) that fired, Code the SQLSTATE.
+type Error struct {
+	Kind       error
+	Constraint string
+	Code       string
+	Message    string
+	Err        error
+}
+
+func (e *Error) Error() string {
+	if e.Constraint != "" {
+		return fmt.Sprintf("%v (%s): %s", e.Kind, e.Constraint, e.Message)
+	}
+	return fmt.Sprintf("%v: %s", e.Kind, e.Message)
+}
+
+func (e *Error) Is(target error) bool { return target == e.Kind }
+func (e *Error) Unwrap() error        { return e.Err }
+
+// constraintKinds maps constraint and rule names to the specific sentinel a
+// caller should see. Names are the Constraint* constants, which a conformance
+// test checks against the catalog so neither side can drift.
+var constraintKinds = map[string]error{}
+
+// registerConstraint is how each feature file declares the sentinel of the
+// constraints it owns.
+func registerConstraint(kind error, names ...string) {
+	for _, n := range names {
+		constraintKinds[n] = kind
+	}
+}
+
+// interpretError is the one place that turns database errors into typed
+// errors. Errors that are not from PostgreSQL pass through unchanged.
+func interpretError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &Error{Kind: ErrNotFound, Message: "no rows", Err: err}
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return err
+	}
+	if _, ok := err.(*Error); ok {
+		return err
+	}
+	e := &Error{Kind: kindOfCode(pgErr.Code), Constraint: pgErr.ConstraintName, Code: pgErr.Code, Message: pgErr.Message, Err: err}
+	if k, ok := constraintKinds[pgErr.ConstraintName]; ok {
+		e.Kind = k
+	}
+	if e.Kind == nil {
+		return err
+	}
+	return e
+}
+
+// codeKinds maps SQLSTATEs to sentinels. Custom codes raised by mentordb's own
+// functions use class MD (see the migrations) and are registered by the
+// feature files.
+var codeKinds = map[string]error{
+	"23514": ErrCheck,
+	"23503": ErrForeignKey,
+	"23505": ErrUnique,
+	"23502": ErrNotNull,
+	"42501": ErrNotPermitted, // insufficient_privilege, and RLS WITH CHECK failures
+	"22P02": ErrInvalidInput,
+	"22003": ErrInvalidInput,
+	"22007": ErrInvalidInput,
+	"22008": ErrInvalidInput,
+	"40001": ErrConflict,
+	"40P01": ErrConflict,
+}
+
+func kindOfCode(code string) error { return codeKinds[code] }

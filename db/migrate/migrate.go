@@ -1,0 +1,333 @@
+// Package migrate applies mentordb's migrations from inside the binary
+// (requirement DB-3) and records them exactly as the Supabase CLI does, so a
+// database can be migrated by this runner, by `supabase migration up` or
+// `supabase db push`, or by a mix of both, and every tool agrees on what has
+// been applied.
+//
+// It is built on database/sql so it works with any PostgreSQL driver whose
+// Exec without arguments uses the simple query protocol (pgx's stdlib and
+// lib/pq do): a migration file is sent as one multi-statement Exec.
+package migrate
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// LockKey is the session-level advisory lock key every runner takes for the
+// whole of Up and Down: the bytes of "mentordb" read as a big-endian int64.
+// Advisory locks are per database, so runners on different databases of one
+// cluster never wait on each other. Two replicas starting together on the
+// same database serialise: the second waits, then finds nothing pending.
+const LockKey int64 = 0x6d656e746f726462
+
+const (
+	lockSQL   = `SELECT pg_advisory_lock($1)`
+	unlockSQL = `SELECT pg_advisory_unlock($1)`
+	// resetSQL clears session settings a migration may have changed (for
+	// example set_config('search_path', '', false), as pg_dump output does):
+	// the CLI runs it before each file, and the runner also runs it before
+	// handing its connection back to the caller's pool.
+	resetSQL = `RESET ALL`
+	// lockTimeoutSQL: a migration that cannot get a lock within 4s fails
+	// instead of queueing every other query on the table behind it (the
+	// CLI's value). LOCAL: it ends with the migration's transaction.
+	lockTimeoutSQL = `SET LOCAL lock_timeout = '4s'`
+	// releaseTimeout bounds the cleanup, which runs even when ctx is done.
+	releaseTimeout = 10 * time.Second
+)
+
+// Runner applies and rolls back the migrations of one Source on one
+// database.
+type Runner struct {
+	db  *sql.DB
+	src Source
+}
+
+// New returns a Runner for db. Use Default() for the embedded migrations.
+func New(db *sql.DB, src Source) *Runner {
+	return &Runner{db: db, src: src}
+}
+
+// Status describes one version that is known to the binary, recorded in the
+// database, or both.
+type Status struct {
+	Version  string
+	Name     string
+	File     string // "" when Unknown
+	Applied  bool   // a history row exists
+	Pending  bool   // a file exists and no history row
+	Changed  bool   // applied, and the file no longer has the recorded statements
+	Unknown  bool   // applied, and this binary has no file for it
+	Rollback bool   // a rollback file exists
+}
+
+// Up applies every pending migration in version order, each in its own
+// transaction together with its history row, and returns those it applied
+// (also when it stops at an error). Before applying anything it refuses,
+// with errors wrapping ErrChanged, ErrUnknownApplied or ErrOutOfOrder, a
+// database whose history does not fit this binary's files.
+func (r *Runner) Up(ctx context.Context) ([]Migration, error) {
+	files, err := load(r.src.Migrations)
+	if err != nil {
+		return nil, err
+	}
+	var done []Migration
+	err = r.locked(ctx, func(conn *sql.Conn, hist map[string]applied) error {
+		pending, err := plan(files, hist)
+		if err != nil {
+			return err
+		}
+		for _, m := range pending {
+			err := run(ctx, conn, m, "apply", func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, insertHistory, m.Version, m.Name, textArray(m.Statements))
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			done = append(done, m)
+		}
+		return nil
+	})
+	return done, err
+}
+
+// plan checks the history against the files and returns the pending ones.
+func plan(files []Migration, hist map[string]applied) ([]Migration, error) {
+	var errs []error
+	var pending []Migration
+	// Out of order is judged against the newest applied version this binary
+	// knows; unknown ones are reported as such below.
+	newest := ""
+	for _, m := range files {
+		if _, ok := hist[m.Version]; ok {
+			newest = m.Version // files are in version order
+		}
+	}
+	known := map[string]bool{}
+	for _, m := range files {
+		known[m.Version] = true
+		a, ok := hist[m.Version]
+		switch {
+		case !ok:
+			if newest != "" && compareVersions(m.Version, newest) < 0 {
+				errs = append(errs, &Error{Version: m.Version, File: m.File, Op: "check",
+					Err: fmt.Errorf("%w (newest applied: %s)", ErrOutOfOrder, newest)})
+			}
+			pending = append(pending, m)
+		case a.Recorded && !unchanged(a.Statements, m.Statements):
+			errs = append(errs, &Error{Version: m.Version, File: m.File, Op: "check", Err: ErrChanged})
+		}
+	}
+	for _, v := range sortedVersions(hist) {
+		if !known[v] {
+			errs = append(errs, &Error{Version: v, Op: "check",
+				Err: fmt.Errorf("%w (name %q)", ErrUnknownApplied, hist[v].Name)})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return pending, nil
+}
+
+// Down rolls back every applied migration whose version is greater than
+// toVersion ("0" rolls back everything), newest first, each in its own
+// transaction with the deletion of its history row, using the rollback file
+// with the same version. It returns the rollbacks it ran. If any rollback
+// file is missing it fails with ErrMissingRollback before changing anything.
+func (r *Runner) Down(ctx context.Context, toVersion string) ([]Migration, error) {
+	if toVersion == "" || !allDigits(toVersion) {
+		return nil, fmt.Errorf("migrate: down: version %q is not a number", toVersion)
+	}
+	rollbacks, err := load(r.src.Rollbacks)
+	if err != nil {
+		return nil, err
+	}
+	byVersion := map[string]Migration{}
+	for _, m := range rollbacks {
+		byVersion[m.Version] = m
+	}
+	var done []Migration
+	err = r.locked(ctx, func(conn *sql.Conn, hist map[string]applied) error {
+		var todo []Migration
+		var errs []error
+		versions := sortedVersions(hist)
+		slices.Reverse(versions)
+		for _, v := range versions {
+			if compareVersions(v, toVersion) <= 0 {
+				break
+			}
+			rb, ok := byVersion[v]
+			if !ok {
+				errs = append(errs, &Error{Version: v, File: v + "_" + hist[v].Name + ".sql", Op: "rollback",
+					Err: ErrMissingRollback})
+				continue
+			}
+			todo = append(todo, rb)
+		}
+		if len(errs) > 0 {
+			return errors.Join(errs...)
+		}
+		for _, m := range todo {
+			err := run(ctx, conn, m, "rollback", func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, deleteHistory, m.Version)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			done = append(done, m)
+		}
+		return nil
+	})
+	return done, err
+}
+
+// Status lists every version known to the binary or recorded in the
+// database, in version order. It takes no lock and changes nothing, so it
+// also works on a database that has never been migrated.
+func (r *Runner) Status(ctx context.Context) ([]Status, error) {
+	files, err := load(r.src.Migrations)
+	if err != nil {
+		return nil, err
+	}
+	rollbacks, err := load(r.src.Rollbacks)
+	if err != nil {
+		return nil, err
+	}
+	var exists bool
+	if err := r.db.QueryRowContext(ctx, historyExists).Scan(&exists); err != nil {
+		return nil, fmt.Errorf("migrate: read history: %w", err)
+	}
+	hist := map[string]applied{}
+	if exists {
+		if hist, err = readHistory(ctx, r.db); err != nil {
+			return nil, err
+		}
+	}
+	hasRollback := map[string]bool{}
+	for _, m := range rollbacks {
+		hasRollback[m.Version] = true
+	}
+	byVersion := map[string]*Status{}
+	for _, m := range files {
+		a, ok := hist[m.Version]
+		byVersion[m.Version] = &Status{
+			Version: m.Version, Name: m.Name, File: m.File,
+			Applied: ok, Pending: !ok,
+			Changed: ok && a.Recorded && !unchanged(a.Statements, m.Statements),
+		}
+	}
+	for v, a := range hist {
+		if _, ok := byVersion[v]; !ok {
+			byVersion[v] = &Status{Version: v, Name: a.Name, Applied: true, Unknown: true}
+		}
+	}
+	out := make([]Status, 0, len(byVersion))
+	for _, s := range byVersion {
+		s.Rollback = hasRollback[s.Version]
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(a, b Status) int { return compareVersions(a.Version, b.Version) })
+	return out, nil
+}
+
+// locked runs fn on one dedicated connection that holds LockKey, after
+// making sure the history table exists and reading it under the lock (so
+// what fn sees cannot change underneath it). The lock is released, and the
+// session's settings reset, however fn ends; if that cleanup fails the
+// connection is discarded instead of returned to the pool, which ends the
+// session and with it the lock.
+func (r *Runner) locked(ctx context.Context, fn func(*sql.Conn, map[string]applied) error) error {
+	conn, err := r.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: connect: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, lockSQL, LockKey); err != nil {
+		// Whether the lock was granted is unknown (ctx may have been
+		// cancelled as it was): drop the session to be sure.
+		discard(conn)
+		return fmt.Errorf("migrate: take advisory lock %d: %w", LockKey, err)
+	}
+	defer release(ctx, conn)
+	if _, err := conn.ExecContext(ctx, createHistory); err != nil {
+		return fmt.Errorf("migrate: create history table: %w", err)
+	}
+	hist, err := readHistory(ctx, conn)
+	if err != nil {
+		return err
+	}
+	return fn(conn, hist)
+}
+
+func release(ctx context.Context, conn *sql.Conn) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	_, err := conn.ExecContext(ctx, resetSQL)
+	if err == nil {
+		_, err = conn.ExecContext(ctx, unlockSQL, LockKey)
+	}
+	if err != nil {
+		discard(conn)
+	}
+}
+
+// discard closes the connection's session rather than pooling it.
+func discard(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+}
+
+// run executes one file in its own transaction, followed by record (the
+// history change), and commits. Any error rolls the whole file back.
+func run(ctx context.Context, conn *sql.Conn, m Migration, op string, record func(*sql.Tx) error) error {
+	fail := func(err error) error {
+		return &Error{Version: m.Version, File: m.File, Op: op, Err: err}
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	steps := []string{resetSQL, lockTimeoutSQL}
+	if len(m.Statements) > 0 {
+		steps = append(steps, m.sql)
+	}
+	for _, q := range steps {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fail(err)
+		}
+	}
+	if err := record(tx); err != nil {
+		return fail(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+func sortedVersions(hist map[string]applied) []string {
+	out := make([]string, 0, len(hist))
+	for v := range hist {
+		out = append(out, v)
+	}
+	slices.SortFunc(out, compareVersions)
+	return out
+}
+
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
