@@ -12,16 +12,8 @@ import (
 	"syscall"
 
 	"github.com/mentordb/mentordb/conformance/pgserver"
+	"github.com/mentordb/mentordb/conformance/platform"
 )
-
-// prepare turns a fresh server into a mentordb database: it applies
-// sql/platform and then the migrations (db/migrate) to the database at url.
-//
-// TODO(prepare hook): set by the engineer who owns sql/platform and
-// db/migrate, e.g. `func init() { prepare = applyPlatformAndMigrations }` in
-// another file of package main. While it is nil, `mentordb dev` serves an
-// empty database and says so on stderr.
-var prepare func(ctx context.Context, url string) error
 
 // runDev implements `mentordb dev`: boot a disposable PostgreSQL (the same
 // provider as the conformance suite: CONFORMANCE_DATABASE_URL, else Docker,
@@ -69,12 +61,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 		}
 	}()
 
-	if prepare != nil {
-		if err := prepare(ctx, srv.URL); err != nil {
-			return fmt.Errorf("dev: prepare database: %w", err)
-		}
-	} else {
-		fmt.Fprintln(stderr, "dev: no prepare hook yet (TODO): the database is empty, without platform SQL or migrations")
+	// The platform shim, then every migration by the Go runner: the same
+	// schema the conformance templates hold.
+	if err := platform.Prepare(ctx, srv.URL); err != nil {
+		return fmt.Errorf("dev: prepare database: %w", err)
 	}
 
 	fmt.Fprintf(stdout, "DATABASE_URL=%s\n", srv.URL)

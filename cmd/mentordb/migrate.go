@@ -22,6 +22,11 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return errors.New("migrate: want up, down --to VERSION or status")
 	}
 	verb := args[0]
+	switch verb {
+	case "up", "down", "status":
+	default:
+		return fmt.Errorf("migrate: unknown verb %q (want up, down or status)", verb)
+	}
 	fs := flag.NewFlagSet("migrate "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	url := fs.String("database-url", os.Getenv("DATABASE_URL"), "database to migrate (default $DATABASE_URL)")
@@ -73,7 +78,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		return w.Flush()
 	}
-	return fmt.Errorf("migrate: unknown verb %q (want up, down or status)", verb)
+	panic("unreachable")
 }
 
 func state(s migrate.Status) string {
