@@ -30,10 +30,13 @@ var (
 	ErrConflict = errors.New("db: conflict, retry")
 )
 
-// Error is a database error interpreted: Kind is the sentinel, Constraint the
-// constraint (or rule) that fired, Code the SQLSTATE.
+// Error is a database error interpreted: Kind is the most specific sentinel
+// (ErrSelfAttribution), Class the generic one of its SQLSTATE (ErrCheck),
+// Constraint the constraint (or rule) that fired, Code the SQLSTATE. errors.Is
+// matches both Kind and Class.
 type Error struct {
 	Kind       error
+	Class      error
 	Constraint string
 	Code       string
 	Message    string
@@ -47,7 +50,9 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%v: %s", e.Kind, e.Message)
 }
 
-func (e *Error) Is(target error) bool { return target == e.Kind }
+func (e *Error) Is(target error) bool {
+	return target == e.Kind || (e.Class != nil && target == e.Class)
+}
 func (e *Error) Unwrap() error        { return e.Err }
 
 // constraintKinds maps constraint and rule names to the specific sentinel a
@@ -72,14 +77,16 @@ func interpretError(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return &Error{Kind: ErrNotFound, Message: "no rows", Err: err}
 	}
+	var done *Error
+	if errors.As(err, &done) {
+		return err
+	}
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
 		return err
 	}
-	if _, ok := err.(*Error); ok {
-		return err
-	}
-	e := &Error{Kind: kindOfCode(pgErr.Code), Constraint: pgErr.ConstraintName, Code: pgErr.Code, Message: pgErr.Message, Err: err}
+	class := kindOfCode(pgErr.Code)
+	e := &Error{Kind: class, Class: class, Constraint: pgErr.ConstraintName, Code: pgErr.Code, Message: pgErr.Message, Err: err}
 	if k, ok := constraintKinds[pgErr.ConstraintName]; ok {
 		e.Kind = k
 	}
