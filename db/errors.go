@@ -53,7 +53,7 @@ func (e *Error) Error() string {
 func (e *Error) Is(target error) bool {
 	return target == e.Kind || (e.Class != nil && target == e.Class)
 }
-func (e *Error) Unwrap() error        { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
 // constraintKinds maps constraint and rule names to the specific sentinel a
 // caller should see. Names are the Constraint* constants, which a conformance
