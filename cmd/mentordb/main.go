@@ -18,6 +18,8 @@ usage:
   mentordb dev                      boot a disposable PostgreSQL with the schema, print DATABASE_URL
   mentordb report [--json F] [--md F] < go-test.json
                                     build the conformance report from 'go test -json'
+  mentordb seed [--database-url URL] [--orgs N] [--first-org K] [--activities-per-org M] [--seed S]
+                                    load deterministic realistic data (default 10 orgs x 100,000 activities)
 
 DATABASE_URL is read when --database-url is not given.
 `
@@ -58,6 +60,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runDev(ctx, args[1:], stdout, stderr)
 	case "report":
 		return runReport(args[1:], stdin, stdout, stderr)
+	case "seed":
+		return runSeed(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
