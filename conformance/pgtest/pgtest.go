@@ -32,12 +32,13 @@ var (
 // report then shows as missing, never as passed.
 func Main(m *testing.M) int {
 	ctx := context.Background()
-	s, err := pgserver.Start(ctx, pgserver.Options{Logf: func(string, ...any) {}})
+	s, err := pgserver.Start(ctx, pgserver.Options{Logf: func(string, ...any) {}, Settings: profilerSettings})
 	if err != nil {
 		startErr = err
 		return m.Run()
 	}
 	server = s
+	profileErr = checkProfiler(ctx, s)
 	code := m.Run()
 	if err := s.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "pgtest: stop server: %v\n", err)
@@ -124,6 +125,12 @@ func create(t testing.TB, s *pgserver.Server, template string) *DB {
 	d.App = db.New(d.Pool)
 	t.Cleanup(func() {
 		d.Pool.Close()
+		// Before the drop, and also for a kept database: PS-COV-1 counts
+		// every execution of the matrix, failed tests' included.
+		// A failed harvest fails PS-COV-1, not this test.
+		if err := harvest(d.URL, template == tmplName); err != nil {
+			profile.AddError(fmt.Errorf("harvest %s (%s): %w", name, t.Name(), err))
+		}
 		if t.Failed() {
 			t.Logf("kept database %s for inspection (%s)", name, d.URL)
 			return
