@@ -348,7 +348,7 @@ func (r *ProxyActivityRepository) CreateMany(ctx context.Context, claims Claims,
 // Every item must set CoordinatorID and OrgID. It returns the rows copied.
 func (r *ProxyActivityRepository) Import(ctx context.Context, claims Claims, items []NewProxyActivity) (int64, error) {
 	if claims.Role != RoleServiceRole {
-		return 0, &Error{Kind: ErrNotPermitted, Constraint: PolicyProxyInsertOwn, Code: "42501",
+		return 0, &Error{Kind: ErrNotPermitted, Class: ErrNotPermitted, Constraint: PolicyProxyInsertOwn, Code: "42501",
 			Message: "COPY into proxy_activities is for service_role; use CreateMany"}
 	}
 	params := make([]gen.CopyProxyActivitiesParams, len(items))
@@ -663,6 +663,7 @@ func (r *ProxyActivityRepository) precheckMentors(ctx context.Context, tx pgx.Tx
 	}
 	return &Error{
 		Kind:       ErrMentorNotInOrg,
+		Class:      ErrCheck,
 		Constraint: ConstraintMentorInOrg,
 		Code:       "23514",
 		Message:    fmt.Sprintf("attributed mentor %s is not a peer_mentor of organization %s", strings.Join(ids, ", "), orgID),
@@ -672,6 +673,7 @@ func (r *ProxyActivityRepository) precheckMentors(ctx context.Context, tx pgx.Tx
 func proxySelfAttributionError(id uuid.UUID) error {
 	return &Error{
 		Kind:       ErrSelfAttribution,
+		Class:      ErrCheck,
 		Constraint: ConstraintNoSelfAttribution,
 		Code:       "23514",
 		Message:    fmt.Sprintf("coordinator %s cannot be the attributed mentor", id),
@@ -679,7 +681,7 @@ func proxySelfAttributionError(id uuid.UUID) error {
 }
 
 func proxyNotPermitted(policy, msg string) error {
-	return &Error{Kind: ErrNotPermitted, Constraint: policy, Code: "42501", Message: msg}
+	return &Error{Kind: ErrNotPermitted, Class: ErrNotPermitted, Constraint: policy, Code: "42501", Message: msg}
 }
 
 // proxyMinutes converts a duration for an integer column. Non-positive
@@ -687,7 +689,7 @@ func proxyNotPermitted(policy, msg string) error {
 // PostgreSQL's integer cannot hold are ErrInvalidInput.
 func proxyMinutes(m int) (int32, error) {
 	if m > math.MaxInt32 || m < math.MinInt32 {
-		return 0, &Error{Kind: ErrInvalidInput, Code: "22003", Message: fmt.Sprintf("duration_minutes %d out of range", m)}
+		return 0, &Error{Kind: ErrInvalidInput, Class: ErrInvalidInput, Code: "22003", Message: fmt.Sprintf("duration_minutes %d out of range", m)}
 	}
 	return int32(m), nil
 }
