@@ -1,6 +1,9 @@
 package conformance
 
-import "testing"
+import (
+	"sync/atomic"
+	"testing"
+)
 
 // suites are the groups of the matrix. Each calls t.Parallel and runs its
 // cases as parallel subtests, every one on its own cloned database.
@@ -13,8 +16,12 @@ var suites = []struct {
 	{"Request", testRequest},
 	{"Migrate", testMigrate},
 	{"Rollback", testRollback},
+	{"Pause", testPause},
+	{"ProxyActivities", testProxyActivities},
 	{"Supabase", testSupabase},
 	{"Lint", testLint},
+	{"Access", testAccess},
+	{"Plans", testPlans},
 }
 
 // TestConformance runs the whole matrix, then the checks that need all of it
@@ -22,7 +29,10 @@ var suites = []struct {
 func TestConformance(t *testing.T) {
 	t.Run("matrix", func(t *testing.T) {
 		for _, s := range suites {
-			t.Run(s.name, s.run)
+			t.Run(s.name, func(t *testing.T) {
+				suitesRun.Add(1)
+				s.run(t)
+			})
 		}
 	})
 	for _, a := range afterMatrix {
@@ -30,8 +40,14 @@ func TestConformance(t *testing.T) {
 	}
 }
 
+// suitesRun counts the suites that -run let run: the checks after the
+// matrix judge the whole matrix only (see matrixRanFully).
+var suitesRun atomic.Int32
+
 // afterMatrix runs once the matrix is done.
-var afterMatrix []struct {
+var afterMatrix = []struct {
 	name string
 	run  func(*testing.T)
+}{
+	{"PS-COV-1 every branch of every PL/pgSQL function is executed by the matrix", testCoverage},
 }

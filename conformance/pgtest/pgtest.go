@@ -79,19 +79,29 @@ type DB struct {
 func New(t testing.TB) *DB {
 	t.Helper()
 	s := Server(t)
-	ctx := context.Background()
-	tmplOnce.Do(func() { tmplName, tmplErr = buildTemplate(ctx, s.URL) })
-	if tmplErr != nil {
-		t.Fatalf("build template: %v", tmplErr)
-	}
-	return create(t, s, tmplName)
+	return create(t, s, template(t, s))
 }
 
 // NewEmpty creates a database with neither the platform shim nor any
 // migration, for tests of the migration tools themselves.
 func NewEmpty(t testing.TB) *DB {
 	t.Helper()
-	return create(t, Server(t), "template0")
+	// The template build creates the cluster-wide roles first, so tests that
+	// apply the platform shim to empty databases in parallel find them in
+	// place and write no shared catalog row.
+	s := Server(t)
+	template(t, s)
+	return create(t, s, "template0")
+}
+
+// template builds the migrated template once per test binary.
+func template(t testing.TB, s *pgserver.Server) string {
+	t.Helper()
+	tmplOnce.Do(func() { tmplName, tmplErr = buildTemplate(context.Background(), s.URL) })
+	if tmplErr != nil {
+		t.Fatalf("build template: %v", tmplErr)
+	}
+	return tmplName
 }
 
 // Template returns the name of the migrated template, building it if needed.

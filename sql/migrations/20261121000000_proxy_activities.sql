@@ -91,7 +91,11 @@ CREATE POLICY recurring_activity_templates_delete_coordinator
   FOR DELETE TO authenticated
   USING (org_id = ANY (ARRAY(SELECT private.org_ids_with_role(ARRAY['coordinator']))));
 
-GRANT SELECT, INSERT, UPDATE, DELETE ON public.recurring_activity_templates TO authenticated;
+-- A template's org and author are fixed once it exists: coordinators may edit
+-- only its content, so nobody can re-attribute another coordinator's template.
+GRANT SELECT, INSERT, DELETE ON public.recurring_activity_templates TO authenticated;
+GRANT UPDATE (activity_type, title, default_duration_minutes, recurrence_rule)
+  ON public.recurring_activity_templates TO authenticated;
 GRANT SELECT, INSERT, UPDATE, DELETE ON public.recurring_activity_templates TO service_role;
 
 -- ---------------------------------------------------------------------------

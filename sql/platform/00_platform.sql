@@ -9,8 +9,11 @@
 -- Roles, as on today's Supabase: anon and authenticated NOLOGIN, service_role
 -- NOLOGIN BYPASSRLS, all INHERIT; authenticator LOGIN NOINHERIT and a member
 -- of the three; the migration role `postgres` a member of the three.
--- Two databases of one cluster may be prepared at once (parallel tests), so
--- a role created by the other between our check and our CREATE is fine.
+--
+-- Cluster-wide objects are written only when missing: once they exist, any
+-- number of databases can be prepared at once (parallel tests) without two
+-- sessions updating the same catalog row. A role created by another session
+-- between our check and our CREATE is fine too.
 CREATE OR REPLACE FUNCTION pg_temp.ensure_role(p_name text, p_options text)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
@@ -21,17 +24,40 @@ EXCEPTION WHEN duplicate_object OR unique_violation THEN
   NULL;
 END
 $$;
+
+CREATE OR REPLACE FUNCTION pg_temp.ensure_member(p_role text, p_member text)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT pg_has_role(p_member, p_role, 'MEMBER') THEN
+    EXECUTE format('GRANT %I TO %I', p_role, p_member);
+  END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION pg_temp.ensure_setting(p_role text, p_name text, p_value text)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT EXISTS (
+    SELECT 1 FROM pg_roles
+    WHERE rolname = p_role AND p_name || '=' || p_value = ANY (coalesce(rolconfig, '{}'))
+  ) THEN
+    EXECUTE format('ALTER ROLE %I SET %I = %L', p_role, p_name, p_value);
+  END IF;
+END
+$$;
+
 SELECT pg_temp.ensure_role('anon', 'NOLOGIN INHERIT');
 SELECT pg_temp.ensure_role('authenticated', 'NOLOGIN INHERIT');
 SELECT pg_temp.ensure_role('service_role', 'NOLOGIN INHERIT BYPASSRLS');
 SELECT pg_temp.ensure_role('authenticator', 'LOGIN NOINHERIT');
 SELECT pg_temp.ensure_role('postgres', 'LOGIN CREATEDB CREATEROLE BYPASSRLS');
 
-GRANT anon, authenticated, service_role TO authenticator;
-GRANT anon, authenticated, service_role TO postgres;
+SELECT pg_temp.ensure_member(r, m)
+FROM unnest(ARRAY['anon', 'authenticated', 'service_role']) AS r,
+     unnest(ARRAY['authenticator', 'postgres']) AS m;
 
-ALTER ROLE anon SET statement_timeout = '3s';
-ALTER ROLE authenticated SET statement_timeout = '8s';
+SELECT pg_temp.ensure_setting('anon', 'statement_timeout', '3s');
+SELECT pg_temp.ensure_setting('authenticated', 'statement_timeout', '8s');
 
 -- Extensions live in their own schema, as on Supabase.
 CREATE SCHEMA IF NOT EXISTS extensions;
