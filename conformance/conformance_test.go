@@ -11,6 +11,9 @@ var suites = []struct {
 	name string
 	run  func(*testing.T)
 }{
+	// The longest suites first, so the rest overlap them.
+	{"Plans", testPlans},
+	{"Supabase", testSupabase},
 	{"Harness", testHarness},
 	{"Platform", testPlatform},
 	{"Request", testRequest},
@@ -18,10 +21,8 @@ var suites = []struct {
 	{"Rollback", testRollback},
 	{"Pause", testPause},
 	{"ProxyActivities", testProxyActivities},
-	{"Supabase", testSupabase},
 	{"Lint", testLint},
 	{"Access", testAccess},
-	{"Plans", testPlans},
 }
 
 // TestConformance runs the whole matrix, then the checks that need all of it

@@ -32,7 +32,8 @@ var (
 // report then shows as missing, never as passed.
 func Main(m *testing.M) int {
 	ctx := context.Background()
-	s, err := pgserver.Start(ctx, pgserver.Options{Logf: func(string, ...any) {}, Settings: profilerSettings})
+	keep := os.Getenv(envKeep) == "1"
+	s, err := pgserver.Start(ctx, pgserver.Options{Logf: func(string, ...any) {}, Settings: profilerSettings, Keep: keep})
 	if err != nil {
 		startErr = err
 		return m.Run()
@@ -47,6 +48,10 @@ func Main(m *testing.M) int {
 }
 
 var startErr error
+
+// envKeep keeps a disposable server's data directory after the run, with
+// every failed test's database in it, for inspection.
+const envKeep = "CONFORMANCE_KEEP"
 
 // Server returns the server of this test binary, failing (in CI) or skipping
 // the test where there is none.
@@ -142,7 +147,12 @@ func create(t testing.TB, s *pgserver.Server, template string) *DB {
 			profile.AddError(fmt.Errorf("harvest %s (%s): %w", name, t.Name(), err))
 		}
 		if t.Failed() {
-			t.Logf("kept database %s for inspection (%s)", name, d.URL)
+			t.Logf("kept database %s for inspection (%s); a disposable server is kept only with %s=1", name, d.URL, envKeep)
+			return
+		}
+		if s.Kind != pgserver.KindURL {
+			// The whole disposable server goes at the end of the run, so a
+			// drop per test would only cost time.
 			return
 		}
 		c, err := pgx.Connect(ctx, s.URL)
