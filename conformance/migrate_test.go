@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"io/fs"
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -107,4 +108,18 @@ func testMigrate(t *testing.T) {
 		require.NoError(t, d.Pool.QueryRow(ctx, `SELECT count(*) FROM supabase_migrations.schema_migrations`).Scan(&n))
 		require.Zero(t, n)
 	})
+}
+
+// requireRecorded asserts that the Go runner recorded file in the history the
+// way the Supabase CLI does: its name and exactly its statements.
+func requireRecorded(t *testing.T, d *pgtest.DB, file string) {
+	t.Helper()
+	var name string
+	var stmts []string
+	require.NoError(t, d.Pool.QueryRow(pgtest.Ctx(t), `SELECT name, statements FROM supabase_migrations.schema_migrations WHERE version = $1`,
+		file[:14]).Scan(&name, &stmts))
+	require.Equal(t, strings.TrimSuffix(file[15:], ".sql"), name)
+	body, err := fs.ReadFile(migrate.Default().Migrations, file)
+	require.NoError(t, err)
+	require.Equal(t, migrate.Split(string(body)), stmts, "the statements recorded are the embedded file's")
 }

@@ -122,14 +122,7 @@ func testPause(t *testing.T) {
 		t.Parallel()
 		d := pgtest.New(t)
 		ctx := pgtest.Ctx(t)
-		var name string
-		var stmts []string
-		require.NoError(t, d.Pool.QueryRow(ctx, `SELECT name, statements FROM supabase_migrations.schema_migrations WHERE version = $1`,
-			pauseRPCFile[:14]).Scan(&name, &stmts))
-		require.Equal(t, "pause_rls_and_rpcs", name)
-		body, err := fs.ReadFile(schema.Migrations, "migrations/"+pauseRPCFile)
-		require.NoError(t, err)
-		require.Equal(t, migrate.Split(string(body)), stmts, "the statements recorded are the embedded file's")
+		requireRecorded(t, d, pauseRPCFile)
 		var fns int
 		require.NoError(t, d.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_proc WHERE oid IN (
 			'public.activate_pause(uuid, text, date)'::regprocedure,
