@@ -43,6 +43,10 @@ conformance: supabase-cli ## boot PostgreSQL, migrate, run the whole matrix, pri
 	  echo "full output: go run ./cmd/mentordb ... or see $(OUT)/test.json"; \
 	fi; exit $$status
 
+.PHONY: supabase-check
+supabase-check: supabase-cli ## only the external tier: the Supabase CLI applies, advises and lints (also part of conformance)
+	$(GO) test -count=1 ./conformance -run 'TestConformance/matrix/(Supabase|Lint)' -v | grep -E '^\s*(---|ok|FAIL)'
+
 .PHONY: test
 test: vet verify conformance ## everything CI checks
 	@echo "make test: all checks passed"
