@@ -51,6 +51,10 @@ supabase-check: supabase-cli ## only the external tier: the Supabase CLI applies
 test: vet verify conformance ## everything CI checks
 	@echo "make test: all checks passed"
 
+.PHONY: bench
+bench: ## measure the DESIGN.md performance targets on a disposable PostgreSQL; writes docs/benchmarks.md (~10 min)
+	$(GO) run ./cmd/mentordb bench --out docs/benchmarks.md
+
 .PHONY: clean
 clean: ## remove build and report output
 	rm -rf $(OUT)

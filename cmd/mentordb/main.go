@@ -20,6 +20,8 @@ usage:
                                     build the conformance report from 'go test -json'
   mentordb seed [--database-url URL] [--orgs N] [--first-org K] [--activities-per-org M] [--seed S]
                                     load deterministic realistic data (default 10 orgs x 100,000 activities)
+  mentordb bench [--out F] [--skip-conformance]
+                                    measure the performance targets of DESIGN.md on a disposable PostgreSQL
 
 DATABASE_URL is read when --database-url is not given.
 `
@@ -62,6 +64,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runReport(args[1:], stdin, stdout, stderr)
 	case "seed":
 		return runSeed(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return runBench(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -59,7 +59,7 @@ type Options struct {
 	// figure (default 40; negative skips the figure).
 	Orgs, ActivitiesPerOrg, GrowthOrgs int
 	// ReportRounds, InsertRounds, InsertBatch, PauseRounds, PauseMentors and
-	// PauseClients size the measurements (defaults 21, 9, 300, 7, 1,000, 8).
+	// PauseClients size the measurements (defaults 41, 9, 300, 7, 1,000, 8).
 	ReportRounds, InsertRounds, InsertBatch, PauseRounds, PauseMentors, PauseClients int
 	// ConformanceCmd is the command whose wall time is the conformance
 	// figure (default: go test -count=1 ./conformance/...), run in
@@ -81,7 +81,7 @@ func (o Options) defaults() Options {
 	def(&o.Orgs, 10)
 	def(&o.ActivitiesPerOrg, 100_000)
 	def(&o.GrowthOrgs, 40)
-	def(&o.ReportRounds, 21)
+	def(&o.ReportRounds, 41)
 	def(&o.InsertRounds, 9)
 	def(&o.InsertBatch, 300)
 	def(&o.PauseRounds, 7)
@@ -159,13 +159,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := b.measureReports(ctx); err != nil {
 		return nil, err
 	}
+	if err := b.explain(ctx); err != nil {
+		return nil, err
+	}
 	if err := b.measureInsert(ctx); err != nil {
 		return nil, err
 	}
 	if err := b.measurePause(ctx); err != nil {
-		return nil, err
-	}
-	if err := b.explain(ctx); err != nil {
 		return nil, err
 	}
 	res.Total = time.Since(started)
@@ -533,20 +533,29 @@ func drain(ctx context.Context, tx pgx.Tx, sql string, args ...any) (int, error)
 	return n, rows.Err()
 }
 
+// oneShot makes pgx send a statement as an unnamed prepared statement
+// (describe, then execute), which PostgreSQL plans for the actual arguments
+// every time (a custom plan), as it plans PostgREST's queries, whose filter
+// values are literals. pgx's default (a named, cached statement, what the
+// repository uses today) lets PostgreSQL switch to a generic plan after five
+// executions on a connection; the cached variant measures that.
+var oneShot = pgx.QueryExecModeDescribeExec
+
 // measureReports: figures 1 (RLS vs owner, vs seed-only indexes), 2 (no org
-// filter) and 3 (growth), all interleaved in one loop.
+// filter) and 3 (growth), all interleaved in one loop, plus two diagnostic
+// variants: the repository's cached statement, and the scan alone.
 func (b *bench) measureReports(ctx context.Context) error {
 	d := db.New(b.pool)
 	org := b.orgs[0].ID
-	expect := -1
-	check := func(name string, n int) error {
+	expect := map[bool]int{}
+	check := func(name string, n int, grouped bool) error {
 		if n == 0 {
 			return fmt.Errorf("bench: %s returned no rows", name)
 		}
-		if expect < 0 {
-			expect = n
-		} else if n != expect {
-			return fmt.Errorf("bench: %s returned %d rows, others %d", name, n, expect)
+		if e, ok := expect[grouped]; !ok {
+			expect[grouped] = n
+		} else if n != e {
+			return fmt.Errorf("bench: %s returned %d rows, others %d", name, n, e)
 		}
 		return nil
 	}
@@ -559,41 +568,50 @@ func (b *bench) measureReports(ctx context.Context) error {
 			return dd.AsReadOnly(ctx, b.coord, func(tx pgx.Tx) error {
 				n, err := drain(ctx, tx, sql, args...)
 				if err == nil {
-					err = check(name, n)
+					err = check(name, n, true)
 				}
 				return err
 			})
 		}}
 	}
-	owner := func(name, sql string, args ...any) variant {
+	owner := func(name, sql string, grouped bool, args ...any) variant {
 		return variant{name, func(ctx context.Context) error {
 			return b.ownerRequest(ctx, b.pool, pgx.ReadOnly, func(tx pgx.Tx) error {
 				n, err := drain(ctx, tx, sql, args...)
 				if err == nil {
-					err = check(name, n)
+					err = check(name, n, grouped)
 				}
 				return err
 			})
 		}}
 	}
 	vs := []variant{
-		rls(b.pool, VarReportRLS, b.reportSQL, org, reportFrom, reportTo),
-		owner(VarReportOwner, b.reportSQL, org, reportFrom, reportTo),
-		owner(VarReportSeedOnly, b.reportSeedOnlySQL, org, reportFrom, reportTo),
-		rls(b.pool, VarReportNoOrg, b.reportNoOrgSQL, reportFrom, reportTo),
+		rls(b.pool, VarReportRLS, b.reportSQL, oneShot, org, reportFrom, reportTo),
+		owner(VarReportOwner, b.reportSQL, true, oneShot, org, reportFrom, reportTo),
+		owner(VarReportSeedOnly, b.reportSeedOnlySQL, true, oneShot, org, reportFrom, reportTo),
+		rls(b.pool, VarReportNoOrg, b.reportNoOrgSQL, oneShot, reportFrom, reportTo),
+		rls(b.pool, VarReportRLSCached, b.reportSQL, org, reportFrom, reportTo),
+		owner(VarReportScan, reportScanSQL, false, oneShot, org, reportFrom, reportTo),
 	}
 	if b.pool50 != nil {
-		vs = append(vs, rls(b.pool50, VarReport50, b.reportSQL, org, reportFrom, reportTo))
+		vs = append(vs, rls(b.pool50, VarReport50, b.reportSQL, oneShot, org, reportFrom, reportTo))
 	}
 	b.opts.logf("measuring the Bufdir report: %d variants × %d rounds", len(vs), b.opts.ReportRounds)
-	samples, err := interleave(ctx, 3, b.opts.ReportRounds, nil, vs...)
+	samples, err := interleave(ctx, 6, b.opts.ReportRounds, nil, vs...)
 	if err != nil {
 		return fmt.Errorf("bench: report: %w", err)
 	}
 	b.res.Samples = append(b.res.Samples, samples...)
-	b.res.ReportRows = expect
-	return nil
+	b.res.ReportRows = expect[true]
+	return b.pool.QueryRow(ctx, `SELECT count(*) FROM proxy_activities WHERE org_id = $1 AND date >= $2 AND date < $3`,
+		org, reportFrom, reportTo).Scan(&b.res.YearRows)
 }
+
+// reportScanSQL is the report's index range without the grouping: what
+// reading the org's year from the covering index costs by itself.
+const reportScanSQL = `SELECT count(*), sum(duration_minutes)
+FROM proxy_activities
+WHERE org_id = $1 AND date >= $2::date AND date < $3::date`
 
 // activityRow is one insert's parameters, the same sequence for both sides.
 func (b *bench) activityArgs(i int) []any {
@@ -655,11 +673,13 @@ type pauseTarget struct {
 }
 
 // measurePause: figure 5. PauseClients clients pause PauseMentors different
-// mentors (each client its own share, one request per mentor); the baseline
-// is the same clients doing a plain UPDATE of the same status rows as the
-// owner. Before every timed run the rows are reset to active (untimed) and
-// the status table vacuumed, so every run starts from the same state. A
-// sampler watches pg_stat_activity for lock waits throughout, on both sides.
+// mentors (each client its own share, one request per mentor). Baselines: the
+// same clients doing a plain UPDATE of the same status rows, once as the same
+// coordinator through RLS (db.As) and once as the owner without RLS. Before
+// every timed run the rows are reset to active (untimed) and the status
+// tables vacuumed, so every run starts from the same state. A sampler watches
+// pg_stat_activity for lock waits throughout, attributing them to the
+// variant running, and the server logs every wait over deadlock_timeout.
 func (b *bench) measurePause(ctx context.Context) error {
 	var targets []pauseTarget
 	for _, o := range b.orgs {
@@ -685,7 +705,10 @@ func (b *bench) measurePause(ctx context.Context) error {
 	reason := "bench"
 	ret := reportTo.AddDate(0, 1, 0)
 	clients := b.opts.PauseClients
-	parallel := func(ctx context.Context, one func(ctx context.Context, t pauseTarget) error) error {
+	smp := startSampler(ctx, b.pool, b.lockWaitLog)
+	parallel := func(ctx context.Context, name string, one func(ctx context.Context, t pauseTarget) error) error {
+		smp.enter(name)
+		defer smp.leave()
 		var wg sync.WaitGroup
 		errs := make([]error, clients)
 		for c := 0; c < clients; c++ {
@@ -703,25 +726,37 @@ func (b *bench) measurePause(ctx context.Context) error {
 		wg.Wait()
 		return errors.Join(errs...)
 	}
+	const plainUpdate = `UPDATE public.peer_mentor_status
+		SET status = 'paused', reason = $3, expected_return_date = $4
+		WHERE peer_mentor_id = $1 AND org_id = $2`
+	oneRow := func(t pauseTarget, tag pgconn.CommandTag, err error) error {
+		if err == nil && tag.RowsAffected() != 1 {
+			err = fmt.Errorf("plain update of %s touched %d rows", t.mentor, tag.RowsAffected())
+		}
+		return err
+	}
 	vs := []variant{
 		{VarPauseRPC, func(ctx context.Context) error {
-			return parallel(ctx, func(ctx context.Context, t pauseTarget) error {
+			return parallel(ctx, VarPauseRPC, func(ctx context.Context, t pauseTarget) error {
 				return d.As(ctx, db.User(t.coord, t.org), func(tx pgx.Tx) error {
 					_, err := q.ActivatePause(ctx, tx, gen.ActivatePauseParams{PeerMentorID: t.mentor, Reason: &reason, ExpectedReturnDate: &ret})
 					return err
 				})
 			})
 		}},
-		{VarPauseUpdate, func(ctx context.Context) error {
-			return parallel(ctx, func(ctx context.Context, t pauseTarget) error {
+		{VarPauseUpdateRLS, func(ctx context.Context) error {
+			return parallel(ctx, VarPauseUpdateRLS, func(ctx context.Context, t pauseTarget) error {
+				return d.As(ctx, db.User(t.coord, t.org), func(tx pgx.Tx) error {
+					tag, err := tx.Exec(ctx, plainUpdate, t.mentor, t.org, reason, ret)
+					return oneRow(t, tag, err)
+				})
+			})
+		}},
+		{VarPauseUpdateOwner, func(ctx context.Context) error {
+			return parallel(ctx, VarPauseUpdateOwner, func(ctx context.Context, t pauseTarget) error {
 				return b.ownerRequest(ctx, b.pool, pgx.ReadWrite, func(tx pgx.Tx) error {
-					tag, err := tx.Exec(ctx, `UPDATE public.peer_mentor_status
-						SET status = 'paused', reason = $3, expected_return_date = $4
-						WHERE peer_mentor_id = $1 AND org_id = $2`, t.mentor, t.org, reason, ret)
-					if err == nil && tag.RowsAffected() != 1 {
-						err = fmt.Errorf("plain update of %s touched %d rows", t.mentor, tag.RowsAffected())
-					}
-					return err
+					tag, err := tx.Exec(ctx, plainUpdate, t.mentor, t.org, reason, ret)
+					return oneRow(t, tag, err)
 				})
 			})
 		}},
@@ -735,11 +770,9 @@ func (b *bench) measurePause(ctx context.Context) error {
 		return vacuumAnalyze(ctx, b.pool, "public.peer_mentor_status, public.peer_mentor_status_log")
 	}
 
-	logBefore := b.lockWaitLogLines()
-	smp := startSampler(ctx, b.pool)
-	b.opts.logf("measuring pauses: %d clients × %d mentors, 2 variants × %d rounds", clients, len(targets), b.opts.PauseRounds)
+	b.opts.logf("measuring pauses: %d clients × %d mentors, %d variants × %d rounds", clients, len(targets), len(vs), b.opts.PauseRounds)
 	samples, err := interleave(ctx, 1, b.opts.PauseRounds, reset, vs...)
-	waits := smp.stop()
+	b.res.LockWaits = smp.stop()
 	if err != nil {
 		return fmt.Errorf("bench: pause: %w", err)
 	}
@@ -750,32 +783,66 @@ func (b *bench) measurePause(ctx context.Context) error {
 		samples[i].Ops = len(targets)
 	}
 	b.res.Samples = append(b.res.Samples, samples...)
-	b.res.LockWaits = waits
-	b.res.LockWaits.LogLines = -1
-	if logBefore >= 0 {
-		b.res.LockWaits.LogLines = b.lockWaitLogLines() - logBefore
-	}
 	return nil
 }
 
-// LockWaits is what the sampler saw during the pause figure.
+// LockWaits is what was seen of heavyweight-lock waits during the pause
+// figure, per variant.
 type LockWaits struct {
-	Samples      int            // pg_stat_activity samples taken
-	WaitSamples  int            // samples with at least one backend waiting on a heavyweight lock
-	ByEvent      map[string]int // waiting backends seen, by wait_event
-	BlockedPairs int            // (waiter, blocker) pairs seen through pg_blocking_pids
-	LogLines     int            // "still waiting" lines in the server log (-1: log not readable)
+	// Samples is the number of pg_stat_activity samples taken.
+	Samples int
+	// Waits counts, per variant and per "wait_event on relation", the
+	// waiting backends seen by the sampler (one backend in one sample is
+	// one count; a long wait is counted in several samples).
+	Waits map[string]map[string]int
+	// Blocked counts per variant the (waiter, blocker) pairs of those
+	// samples, from pg_blocking_pids.
+	Blocked map[string]int
+	// LogLines counts per variant and per kind ("extension" or "other") the
+	// log_lock_waits lines ("still waiting for") the server wrote while the
+	// variant ran; nil when the log is not readable (Docker, a URL).
+	LogLines map[string]map[string]int
+}
+
+// Logical returns, for a variant, the waits on anything but relation
+// extension (advisory, tuple, transactionid, relation locks): waits between
+// transactions for different mentors. Extension returns the relation
+// extension waits (any two backends appending to one table).
+func (lw LockWaits) Logical(variant string) (sampled, logged int) {
+	for k, n := range lw.Waits[variant] {
+		if !strings.HasPrefix(k, "extend") {
+			sampled += n
+		}
+	}
+	return sampled, lw.LogLines[variant]["other"]
+}
+
+func (lw LockWaits) Extension(variant string) (sampled, logged int) {
+	for k, n := range lw.Waits[variant] {
+		if strings.HasPrefix(k, "extend") {
+			sampled += n
+		}
+	}
+	return sampled, lw.LogLines[variant]["extension"]
 }
 
 type sampler struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-	res    LockWaits
+	cancel  context.CancelFunc
+	done    chan struct{}
+	mu      sync.Mutex
+	current string
+	logAt   map[string]int
+	readLog func() (map[string]int, bool)
+	res     LockWaits
 }
 
-func startSampler(ctx context.Context, pool *pgxpool.Pool) *sampler {
+func startSampler(ctx context.Context, pool *pgxpool.Pool, readLog func() (map[string]int, bool)) *sampler {
 	ctx, cancel := context.WithCancel(ctx)
-	s := &sampler{cancel: cancel, done: make(chan struct{}), res: LockWaits{ByEvent: map[string]int{}}}
+	s := &sampler{cancel: cancel, done: make(chan struct{}), readLog: readLog,
+		res: LockWaits{Waits: map[string]map[string]int{}, Blocked: map[string]int{}}}
+	if _, ok := readLog(); ok {
+		s.res.LogLines = map[string]map[string]int{}
+	}
 	go func() {
 		defer close(s.done)
 		conn, err := pool.Acquire(ctx)
@@ -784,31 +851,59 @@ func startSampler(ctx context.Context, pool *pgxpool.Pool) *sampler {
 		}
 		defer conn.Release()
 		for ctx.Err() == nil {
-			rows, err := conn.Query(ctx, `SELECT wait_event, cardinality(pg_blocking_pids(pid))
-				FROM pg_stat_activity
-				WHERE wait_event_type = 'Lock' AND datname = current_database()`)
+			rows, err := conn.Query(ctx, `SELECT a.wait_event, coalesce(l.relation::regclass::text, l.locktype, '(released before pg_locks was read)'),
+				cardinality(pg_blocking_pids(a.pid))
+				FROM pg_stat_activity AS a
+				LEFT JOIN pg_locks AS l ON l.pid = a.pid AND NOT l.granted
+				WHERE a.wait_event_type = 'Lock' AND a.datname = current_database()`)
 			if err != nil {
 				return
 			}
+			s.mu.Lock()
+			cur := s.current
+			if cur == "" {
+				cur = "between runs"
+			}
 			s.res.Samples++
-			seen := false
 			for rows.Next() {
-				var ev string
+				var ev, rel string
 				var blockers int
-				if rows.Scan(&ev, &blockers) == nil {
-					seen = true
-					s.res.ByEvent[ev]++
-					s.res.BlockedPairs += blockers
+				if rows.Scan(&ev, &rel, &blockers) == nil {
+					if s.res.Waits[cur] == nil {
+						s.res.Waits[cur] = map[string]int{}
+					}
+					s.res.Waits[cur][ev+" on "+rel]++
+					s.res.Blocked[cur] += blockers
 				}
 			}
+			s.mu.Unlock()
 			rows.Close()
-			if seen {
-				s.res.WaitSamples++
-			}
 			time.Sleep(2 * time.Millisecond)
 		}
 	}()
 	return s
+}
+
+// enter and leave bracket one timed run of a variant.
+func (s *sampler) enter(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.current = name
+	s.logAt, _ = s.readLog()
+}
+
+func (s *sampler) leave() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now, ok := s.readLog(); ok && s.res.LogLines != nil {
+		if s.res.LogLines[s.current] == nil {
+			s.res.LogLines[s.current] = map[string]int{}
+		}
+		for k, n := range now {
+			s.res.LogLines[s.current][k] += n - s.logAt[k]
+		}
+	}
+	s.current = ""
 }
 
 func (s *sampler) stop() LockWaits {
@@ -817,17 +912,28 @@ func (s *sampler) stop() LockWaits {
 	return s.res
 }
 
-// lockWaitLogLines counts log_lock_waits lines in a local server's log; -1
-// when the log is not readable (Docker, a URL).
-func (b *bench) lockWaitLogLines() int {
+// lockWaitLog counts the log_lock_waits lines in a local server's log, by
+// kind: "extension" (relation extension) and "other".
+func (b *bench) lockWaitLog() (map[string]int, bool) {
 	if b.srv.Dir == "" {
-		return -1
+		return nil, false
 	}
 	raw, err := os.ReadFile(b.srv.Dir + "/postgres.log")
 	if err != nil {
-		return -1
+		return nil, false
 	}
-	return strings.Count(string(raw), "still waiting for")
+	m := map[string]int{"extension": 0, "other": 0}
+	for _, l := range strings.Split(string(raw), "\n") {
+		if !strings.Contains(l, "still waiting for") {
+			continue
+		}
+		if strings.Contains(l, "extension of relation") {
+			m["extension"]++
+		} else {
+			m["other"]++
+		}
+	}
+	return m, true
 }
 
 // explain records EXPLAIN (ANALYZE, BUFFERS) of every report variant and of
@@ -899,6 +1005,33 @@ func (b *bench) explain(ctx context.Context) error {
 			return err
 		}
 	}
+	// The generic plan PostgreSQL switches a cached statement to after five
+	// executions (what the repository's pgx statement cache gets).
+	var plan string
+	err := db.New(b.pool).AsReadOnly(ctx, b.coord, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_generic_plan`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `PREPARE bench_generic AS `+b.reportSQL); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `EXPLAIN (ANALYZE, BUFFERS, SUMMARY ON) EXECUTE bench_generic($1, $2, $3)`, pgx.QueryExecModeSimpleProtocol,
+			org.String(), reportFrom.Format("2006-01-02"), reportTo.Format("2006-01-02"))
+		if err != nil {
+			return err
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		plan = strings.Join(lines, "\n")
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DEALLOCATE bench_generic`)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("bench: explain generic plan: %w", err)
+	}
+	b.res.Plans = append(b.res.Plans, Plan{VarReportRLSCached + " (EXPLAIN EXECUTE with plan_cache_mode = force_generic_plan)", plan})
 	return nil
 }
 
