@@ -67,6 +67,10 @@ type Options struct {
 	ConformanceCmd  []string
 	ConformanceDir  string
 	SkipConformance bool
+	// Only, when set, measures just that figure: "pause" (activate_pause vs
+	// plain UPDATE). It implies SkipConformance and no growth figure. The
+	// zero value measures every figure.
+	Only string
 }
 
 func (o Options) defaults() Options {
@@ -92,6 +96,10 @@ func (o Options) defaults() Options {
 	}
 	if o.ConformanceDir == "" {
 		o.ConformanceDir = "."
+	}
+	if o.Only != "" {
+		o.SkipConformance = true
+		o.GrowthOrgs = -1
 	}
 	return o
 }
@@ -129,6 +137,11 @@ var (
 
 // Run performs the whole benchmark.
 func Run(ctx context.Context, opts Options) (*Result, error) {
+	switch opts.Only {
+	case "", "pause":
+	default:
+		return nil, fmt.Errorf("bench: unknown figure %q (want pause)", opts.Only)
+	}
 	opts = opts.defaults()
 	started := time.Now()
 	res := &Result{Started: started, Opts: opts}
@@ -156,14 +169,16 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer b.close()
-	if err := b.measureReports(ctx); err != nil {
-		return nil, err
-	}
-	if err := b.explain(ctx); err != nil {
-		return nil, err
-	}
-	if err := b.measureInsert(ctx); err != nil {
-		return nil, err
+	if opts.Only == "" {
+		if err := b.measureReports(ctx); err != nil {
+			return nil, err
+		}
+		if err := b.explain(ctx); err != nil {
+			return nil, err
+		}
+		if err := b.measureInsert(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if err := b.measurePause(ctx); err != nil {
 		return nil, err
@@ -536,9 +551,10 @@ func drain(ctx context.Context, tx pgx.Tx, sql string, args ...any) (int, error)
 // oneShot makes pgx send a statement as an unnamed prepared statement
 // (describe, then execute), which PostgreSQL plans for the actual arguments
 // every time (a custom plan), as it plans PostgREST's queries, whose filter
-// values are literals. pgx's default (a named, cached statement, what the
-// repository uses today) lets PostgreSQL switch to a generic plan after five
-// executions on a connection; the cached variant measures that.
+// values are literals. pgx's default is a named, cached statement, which
+// PostgreSQL may switch to a generic plan after five executions; `db` sets
+// plan_cache_mode = force_custom_plan per request against that, and the
+// cached variant measures the repository's way side by side.
 var oneShot = pgx.QueryExecModeDescribeExec
 
 // measureReports: figures 1 (RLS vs owner, vs seed-only indexes), 2 (no org

@@ -67,14 +67,11 @@ func Notes(r *Result) string {
 		p("On a cold cache (a production instance whose table is not in memory) the figure that counts is the buffers read, where the covering index is ~%.0f× ahead.\n",
 			ratioOf(r.planBuffers(VarReportSeedOnly), r.planBuffers(VarReportRLS)))
 		if cached > 0 {
-			p("- **Finding: the repository's cached statement switches to a bad generic plan.** pgx caches a named prepared statement per connection; ")
-			p("after five executions PostgreSQL compares the generic plan's estimate (with parameters, `date >= $2 AND date < $3` gets the default 0.5%% selectivity: ~500 rows) ")
-			p("with the custom plans' and keeps the generic one: Sort (spilling to disk with work_mem 4MB) + GroupAggregate over all %d rows instead of HashAggregate. ", r.yearRows())
-			p("Measured: %s cached vs %s planned per call (%.1f×). The figures above use a per-call plan (an unnamed statement, `pgx.QueryExecModeDescribeExec`), ",
+			p("- **Cached statements are planned per call.** pgx caches a named prepared statement per connection, and after five executions PostgreSQL may keep a generic plan: ")
+			p("with parameters, `date >= $2 AND date < $3` gets the default 0.5%% selectivity (~500 rows), and the generic plan sorts all %d rows (spilling to disk with work_mem 4MB) ", r.yearRows())
+			p("before a GroupAggregate, instead of a HashAggregate (its EXPLAIN EXECUTE is under Plans). `db` therefore sets `plan_cache_mode = force_custom_plan` in every request, ")
+			p("so the repository's cached statement is planned for its own org and period, as PostgREST's literal filters are: measured %s cached vs %s as an unnamed statement (%.2f×).\n",
 				msf(cached), msf(rls), float64(cached)/float64(rls))
-			p("which is also what PostgREST gets (its filter values are literals). Proposed fix, in `db/proxy_activities.go` (not this issue's file): ")
-			p("run `BufdirReport`, `BufdirTotals` and the list queries through a `gen.DBTX` wrapper whose `Query` prepends `pgx.QueryExecModeDescribeExec` to the arguments, ")
-			p("so each report is planned for its own org and period (planning costs ~0.3 ms per call; the generic plan costs %s more per report).\n", msf(cached-rls))
 		}
 		p("\n")
 	}

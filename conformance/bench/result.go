@@ -16,7 +16,7 @@ const (
 	VarReportNoOrg    = "report: coordinator through RLS, no org filter"
 	VarReport50       = "report: coordinator through RLS, org filter, at 50 orgs"
 	// Diagnostics (no target of their own).
-	VarReportRLSCached  = "report: coordinator through RLS, org filter, cached statement (generic plan)"
+	VarReportRLSCached  = "report: coordinator through RLS, org filter, cached statement (as the repository runs it)"
 	VarReportScan       = "report's index range alone (count, sum; owner)"
 	VarInsertRLS        = "insert: coordinator through RLS + triggers (db.As)"
 	VarInsertBare       = "insert: owner into pa_bare (no RLS, no triggers)"
@@ -249,7 +249,7 @@ func (r *Result) Markdown(notes string) string {
 	p("- Report: the sqlc query `BufdirReportByType` (what `ProxyActivityRepository.BufdirReport` runs: per attributed mentor and activity type, count and minutes) for org 0 and 2026-01-01 ≤ date < 2027-01-01 (%d result rows), read to the end. ", r.ReportRows)
 	p("Through RLS: `db.AsReadOnly` as coordinator 0 of org 0. As owner: the same transaction shape (BEGIN, the same set_config statement, the query, COMMIT) as the superuser that owns the tables. ")
 	p("Seed-only: `pa_seed_only`, a copy of proxy_activities (same rows, same physical order) with only the seed's six indexes, VACUUM ANALYZE, queried as owner. ")
-	p("No org filter: the same text without `org_id = $1` (what a supabase-js client sends), through RLS. Every figure's query is sent as an unnamed statement (`pgx.QueryExecModeDescribeExec`), so PostgreSQL plans it for its arguments, as it plans PostgREST's queries; two diagnostic variants have no target: the repository's cached statement (generic plan after five executions) and the index range alone (count and sum, no grouping). %d rounds after 6 warm-up runs.\n", r.Opts.ReportRounds)
+	p("No org filter: the same text without `org_id = $1` (what a supabase-js client sends), through RLS. Every figure's query is sent as an unnamed statement (`pgx.QueryExecModeDescribeExec`), so PostgreSQL plans it for its arguments, as it plans PostgREST's queries; two diagnostic variants have no target: the repository's cached prepared statement (which `db` plans per call with plan_cache_mode = force_custom_plan) and the index range alone (count and sum, no grouping). %d rounds after 6 warm-up runs.\n", r.Opts.ReportRounds)
 	p("- Insert: the sqlc `CreateProxyActivity` text (INSERT ... RETURNING *), one request per insert, sequentially; through RLS as coordinator 0 of org 0 via `db.As` (RLS WITH CHECK, foreign keys, set_timestamps, the mentor-in-org constraint trigger, the audit trigger) ")
 	p("vs the owner inserting the same rows into `pa_bare` (`LIKE proxy_activities INCLUDING ALL`, the same rows and all the same indexes and CHECKs, no foreign keys, no triggers, RLS off) through the same transaction shape. %d rounds of %d inserts per side; one timing is one batch.\n",
 		r.Opts.InsertRounds, r.Opts.InsertBatch)
