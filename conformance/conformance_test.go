@@ -21,6 +21,7 @@ var suites = []struct {
 	{"Rollback", testRollback},
 	{"Pause", testPause},
 	{"ProxyActivities", testProxyActivities},
+	{"ReportPlans", testReportPlans},
 	{"Lint", testLint},
 	{"Access", testAccess},
 }

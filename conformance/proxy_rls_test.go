@@ -2,9 +2,11 @@ package conformance
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mentordb/mentordb/conformance/pgtest"
@@ -286,5 +288,44 @@ func proxyRLSCases(t *testing.T) {
 		require.Equal(t, 1, f.count(t, `SELECT count(*) FROM proxy_activities WHERE id = $1`, a.ID))
 		// Their former colleagues still see it.
 		require.Equal(t, []uuid.UUID{a.ID}, f.visible(t, ctx, proxyAs(f.coordA, f.orgA), "proxy_activities"))
+	})
+}
+
+// testReportPlans proves that the repository's report and list queries are
+// planned for their own org and dates on every call, never by a cached
+// generic plan (which sorts a whole org's rows: docs/benchmarks.md).
+func testReportPlans(t *testing.T) {
+	t.Parallel()
+	t.Run("PA-PLAN-1 the repository plans report and list queries per call, never with a cached generic plan", func(t *testing.T) {
+		t.Parallel()
+		d := pgtest.New(t)
+		ctx := pgtest.Ctx(t)
+		org := d.NewOrg(t)
+		coord := d.NewMember(t, org, "coordinator")
+		// One connection, so pgx's statement cache and pg_prepared_statements
+		// are those of one session across all the calls.
+		cfg, err := pgxpool.ParseConfig(d.URL)
+		require.NoError(t, err)
+		cfg.MaxConns = 1
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		require.NoError(t, err)
+		defer pool.Close()
+		repo := db.New(pool).ProxyActivities()
+		as := db.User(coord, org)
+		year := db.Period{From: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}
+		for range 8 {
+			_, err := repo.BufdirReport(ctx, as, org, year)
+			require.NoError(t, err)
+			_, err = repo.BufdirTotals(ctx, as, org, year)
+			require.NoError(t, err)
+			_, err = repo.ListForOrg(ctx, as, org, year, nil, 50)
+			require.NoError(t, err)
+			_, err = repo.ListByMentor(ctx, as, org, coord, year, nil, 50)
+			require.NoError(t, err)
+		}
+		var cached int
+		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM pg_prepared_statements
+			WHERE statement LIKE '%FROM proxy_activities%' AND statement NOT LIKE '%pg_prepared_statements%'`).Scan(&cached))
+		require.Zero(t, cached, "report and list statements must not be cached as prepared statements")
 	})
 }

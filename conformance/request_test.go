@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"context"
-	"time"
 	"testing"
 
 	"github.com/google/uuid"
@@ -83,33 +82,6 @@ func testRequest(t *testing.T) {
 		require.NoError(t, pool.QueryRow(ctx, `SELECT current_user, nullif(current_setting('request.jwt.claims', true), '')`).Scan(&role, &claims))
 		require.NotEqual(t, "authenticated", role)
 		require.Nil(t, claims)
-	})
-
-	t.Run("DB-1 every request plans its statements for their own parameters, never with a generic plan", func(t *testing.T) {
-		t.Parallel()
-		d, orgA, member := setup(t)
-		ctx := pgtest.Ctx(t)
-		// One connection, so pgx's statement cache and pg_prepared_statements
-		// are those of the same session across requests.
-		cfg, err := pgxpool.ParseConfig(d.URL)
-		require.NoError(t, err)
-		cfg.MaxConns = 1
-		pool, err := pgxpool.NewWithConfig(ctx, cfg)
-		require.NoError(t, err)
-		defer pool.Close()
-		app := db.New(pool)
-		const query = `SELECT count(*) FROM organizations WHERE id = $1 AND created_at > $2`
-		for range 8 {
-			require.NoError(t, app.As(ctx, db.User(member, orgA), func(tx pgx.Tx) error {
-				var n int
-				return tx.QueryRow(ctx, query, orgA, time.Unix(0, 0)).Scan(&n)
-			}))
-		}
-		var generic, custom int64
-		require.NoError(t, pool.QueryRow(ctx, `SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1`, query).
-			Scan(&generic, &custom))
-		require.Zero(t, generic)
-		require.EqualValues(t, 8, custom)
 	})
 
 	t.Run("DB-1 anon sees nothing it was not granted", func(t *testing.T) {

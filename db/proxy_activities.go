@@ -463,7 +463,7 @@ func (r *ProxyActivityRepository) ListForOrg(ctx context.Context, claims Claims,
 	before := proxyStart(period, after)
 	var page ProxyActivityPage
 	err := r.db.AsReadOnly(ctx, claims, func(tx pgx.Tx) error {
-		rows, err := r.q.ListProxyActivitiesForOrg(ctx, tx, gen.ListProxyActivitiesForOrgParams{
+		rows, err := r.q.ListProxyActivitiesForOrg(ctx, perCallPlan{tx}, gen.ListProxyActivitiesForOrgParams{
 			OrgID:      orgID,
 			FromDate:   proxyDate(period.From),
 			ToDate:     proxyDate(period.To),
@@ -484,7 +484,7 @@ func (r *ProxyActivityRepository) ListByMentor(ctx context.Context, claims Claim
 	before := proxyStart(period, after)
 	var page ProxyActivityPage
 	err := r.db.AsReadOnly(ctx, claims, func(tx pgx.Tx) error {
-		rows, err := r.q.ListProxyActivitiesByMentor(ctx, tx, gen.ListProxyActivitiesByMentorParams{
+		rows, err := r.q.ListProxyActivitiesByMentor(ctx, perCallPlan{tx}, gen.ListProxyActivitiesByMentorParams{
 			OrgID:              orgID,
 			AttributedMentorID: mentorID,
 			FromDate:           proxyDate(period.From),
@@ -506,7 +506,7 @@ func (r *ProxyActivityRepository) ListByMentor(ctx context.Context, claims Claim
 func (r *ProxyActivityRepository) BufdirReport(ctx context.Context, claims Claims, orgID uuid.UUID, period Period) ([]BufdirMentorTotal, error) {
 	var out []BufdirMentorTotal
 	err := r.db.AsReadOnly(ctx, claims, func(tx pgx.Tx) error {
-		rows, err := r.q.BufdirReportByType(ctx, tx, gen.BufdirReportByTypeParams{
+		rows, err := r.q.BufdirReportByType(ctx, perCallPlan{tx}, gen.BufdirReportByTypeParams{
 			OrgID:    orgID,
 			FromDate: proxyDate(period.From),
 			ToDate:   proxyDate(period.To),
@@ -524,7 +524,7 @@ func (r *ProxyActivityRepository) BufdirReport(ctx context.Context, claims Claim
 func (r *ProxyActivityRepository) BufdirTotals(ctx context.Context, claims Claims, orgID uuid.UUID, period Period) ([]BufdirMentorTotal, error) {
 	var out []BufdirMentorTotal
 	err := r.db.AsReadOnly(ctx, claims, func(tx pgx.Tx) error {
-		rows, err := r.q.BufdirReport(ctx, tx, gen.BufdirReportParams{
+		rows, err := r.q.BufdirReport(ctx, perCallPlan{tx}, gen.BufdirReportParams{
 			OrgID:    orgID,
 			FromDate: proxyDate(period.From),
 			ToDate:   proxyDate(period.To),

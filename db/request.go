@@ -117,14 +117,8 @@ func (d *DB) as(ctx context.Context, claims Claims, mode pgx.TxAccessMode, fn fu
 }
 
 // setRequest is PostgREST's first statement of a request, reduced to the
-// settings policies and functions read, plus one of ours: plan_cache_mode.
-// pgx prepares and caches statements, and after five runs PostgreSQL may
-// switch a cached statement to a generic plan that ignores the org and the
-// dates; for the Bufdir report that plan sorts every row of the org on disk,
-// 2.4x slower (docs/benchmarks.md). A custom plan per request costs a plan,
-// as every PostgREST request pays anyway.
+// settings policies and functions read.
 const setRequest = `SELECT set_config('search_path', 'public, extensions', true),
        set_config('role', $1, true),
        set_config('request.jwt.claims', $2, true),
-       set_config('request.method', 'POST', true),
-       set_config('plan_cache_mode', 'force_custom_plan', true)`
+       set_config('request.method', 'POST', true)`

@@ -21,7 +21,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: mentordb bench [--out docs/benchmarks.md] [--skip-conformance] [--orgs N] [--activities-per-org M] [--growth-orgs G]")
+		fmt.Fprintln(fs.Output(), "usage: mentordb bench [--out docs/benchmarks.md] [--skip-conformance] [--orgs N] [--activities-per-org M] [--growth-orgs G] [--only pause]")
 		fmt.Fprintln(fs.Output(), "Measures the performance targets of DESIGN.md on a disposable PostgreSQL and writes the report.")
 		fs.PrintDefaults()
 	}
@@ -32,6 +32,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	perOrg := fs.Int("activities-per-org", 100_000, "proxy activities per organisation")
 	growth := fs.Int("growth-orgs", 40, "organisations added for the growth figure (0: skip it)")
 	seedVal := fs.Int64("seed", 1, "seed of the data")
+	only := fs.String("only", "", "measure only this figure (pause); implies --skip-conformance and no growth figure")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -48,6 +49,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		GrowthOrgs:       *growth,
 		ConformanceCmd:   strings.Fields(*confCmd),
 		SkipConformance:  *skipConf,
+		Only:             *only,
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(stderr, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 		},

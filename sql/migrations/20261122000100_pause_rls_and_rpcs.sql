@@ -23,12 +23,15 @@
 --   is safe: the log row is written by a trigger on the status table (see the
 --   previous migration), so a direct write is logged exactly as an RPC call,
 --   a no-change update is rejected, and the log itself is not writable by any
---   API role. The only SECURITY DEFINER code is that trigger function and the
---   foundation's membership helpers, all in the unexposed schema private.
+--   API role. The only SECURITY DEFINER code is that trigger function, the
+--   foundation's membership helpers and pause_org_context (which reads the
+--   same membership rows as those helpers, in one query), all in the
+--   unexposed schema private.
 --
 -- Transitions
---   activate_pause:   active (or no row yet) -> paused. Creates the row on
---                     first use (INSERT ... ON CONFLICT DO UPDATE).
+--   activate_pause:   active (or no row yet) -> paused. Updates the row,
+--                     and creates it on first use (when the UPDATE finds
+--                     none).
 --   deactivate_pause: paused -> active.
 --   Pausing a paused mentor or resuming an active one is an ERROR (MD002,
 --   raised by the status table's no-change trigger), not a no-op, so callers
@@ -62,17 +65,23 @@ CREATE POLICY peer_mentor_status_insert ON public.peer_mentor_status
     AND private.has_org_role(peer_mentor_id, org_id, 'peer_mentor')
   );
 
+-- UPDATE: USING decides whose rows the caller may change (the same test as
+-- SELECT, so PostgreSQL applies it once). WITH CHECK tests only what USING
+-- cannot: that the mentor still holds the peer_mentor role. It does not
+-- repeat the caller test, because the new row has the old row's
+-- (peer_mentor_id, org_id): authenticated may UPDATE only status, reason and
+-- expected_return_date (column grants below, pinned by the Access suite) and
+-- no trigger changes either column. Whenever the statement reads the table
+-- (a WHERE or RETURNING, as in every RPC and Data API update), PostgreSQL
+-- also checks the new row against the SELECT policy, i.e. the caller test.
+-- Repeating it here cost about 40 us per update (two more initPlans).
 CREATE POLICY peer_mentor_status_update ON public.peer_mentor_status
   FOR UPDATE TO authenticated
   USING (
     peer_mentor_id = (SELECT auth.uid())
     OR org_id = ANY (ARRAY(SELECT private.org_ids_with_role(ARRAY['coordinator'])))
   )
-  WITH CHECK (
-    (peer_mentor_id = (SELECT auth.uid())
-     OR org_id = ANY (ARRAY(SELECT private.org_ids_with_role(ARRAY['coordinator']))))
-    AND private.has_org_role(peer_mentor_id, org_id, 'peer_mentor')
-  );
+  WITH CHECK (private.has_org_role(peer_mentor_id, org_id, 'peer_mentor'));
 
 CREATE POLICY peer_mentor_status_log_select ON public.peer_mentor_status_log
   FOR SELECT TO authenticated
@@ -92,13 +101,19 @@ GRANT UPDATE (status, reason, expected_return_date)
 
 -- The common prologue of both transitions: resolve the org context from the
 -- claim and check the caller and the mentor against membership rows. Returns
--- the org. SECURITY INVOKER; the membership lookups go through the
--- foundation's security-definer helpers.
+-- the org.
+-- SECURITY DEFINER, like the foundation's has_org_role, so that both
+-- memberships (is the caller a coordinator of the org, is the mentor a
+-- peer_mentor of it) are read in ONE query on org_members, past its RLS,
+-- instead of two helper calls; the claim and auth.uid() are read once. It
+-- returns only the org the caller already claimed, or raises, and checks
+-- the caller before it says anything about the mentor. The RPCs that call it
+-- stay SECURITY INVOKER.
 CREATE FUNCTION private.pause_org_context(p_peer_mentor_id uuid)
 RETURNS uuid
 LANGUAGE plpgsql
 STABLE
-SECURITY INVOKER
+SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
@@ -109,17 +124,24 @@ DECLARE
     THEN v_claim::uuid
   END;
   v_uid uuid := auth.uid();
+  v_is_coordinator boolean;
+  v_is_mentor boolean;
 BEGIN
   IF v_org IS NULL THEN
     RAISE EXCEPTION 'the user_metadata.organization_id claim is missing or not a uuid'
       USING ERRCODE = 'MD004', CONSTRAINT = 'peer_mentor_status_org_claim';
   END IF;
-  IF NOT (coalesce(p_peer_mentor_id = v_uid, false)
-          OR private.has_org_role(v_uid, v_org, 'coordinator')) THEN
+  -- Two probes of org_members' primary key (org_id, user_id, role).
+  SELECT EXISTS (SELECT 1 FROM public.org_members AS m
+                 WHERE m.org_id = v_org AND m.user_id = v_uid AND m.role = 'coordinator'),
+         EXISTS (SELECT 1 FROM public.org_members AS m
+                 WHERE m.org_id = v_org AND m.user_id = p_peer_mentor_id AND m.role = 'peer_mentor')
+  INTO v_is_coordinator, v_is_mentor;
+  IF NOT (coalesce(p_peer_mentor_id = v_uid, false) OR v_is_coordinator) THEN
     RAISE EXCEPTION 'only the mentor or a coordinator of the organisation may change a pause status'
       USING ERRCODE = '42501', CONSTRAINT = 'peer_mentor_status_not_permitted';
   END IF;
-  IF NOT private.has_org_role(p_peer_mentor_id, v_org, 'peer_mentor') THEN
+  IF NOT v_is_mentor THEN
     RAISE EXCEPTION 'peer mentor % is not a peer mentor of organisation %', p_peer_mentor_id, v_org
       USING ERRCODE = 'MD001', CONSTRAINT = 'peer_mentor_status_org_mismatch';
   END IF;
@@ -130,6 +152,10 @@ $$;
 -- Pause: active (or no row yet) -> paused, and its log row (written by the
 -- status trigger in the same statement, so both or neither). Pausing a paused
 -- mentor raises MD002 from the status table's no-change trigger.
+-- UPDATE first, INSERT only for a mentor without a row: the common path then
+-- pays only the UPDATE policies, not those of INSERT ... ON CONFLICT. The
+-- advisory lock serialises RPC calls per mentor; the INSERT keeps ON CONFLICT
+-- for a concurrent direct insert through the Data API, which takes no lock.
 CREATE FUNCTION public.activate_pause(
   p_peer_mentor_id uuid,
   p_reason text DEFAULT NULL,
@@ -146,15 +172,21 @@ DECLARE
   v_row public.peer_mentor_status;
 BEGIN
   PERFORM pg_advisory_xact_lock(1296302081, hashtext(p_peer_mentor_id::text));
-  INSERT INTO public.peer_mentor_status AS s
-    (peer_mentor_id, org_id, status, reason, expected_return_date)
-  VALUES
-    (p_peer_mentor_id, v_org, 'paused', p_reason, p_expected_return_date)
-  ON CONFLICT (peer_mentor_id, org_id) DO UPDATE
-    SET status = excluded.status,
-        reason = excluded.reason,
-        expected_return_date = excluded.expected_return_date
+  UPDATE public.peer_mentor_status AS s
+  SET status = 'paused', reason = p_reason, expected_return_date = p_expected_return_date
+  WHERE s.peer_mentor_id = p_peer_mentor_id AND s.org_id = v_org
   RETURNING s.* INTO v_row;
+  IF NOT FOUND THEN
+    INSERT INTO public.peer_mentor_status AS s
+      (peer_mentor_id, org_id, status, reason, expected_return_date)
+    VALUES
+      (p_peer_mentor_id, v_org, 'paused', p_reason, p_expected_return_date)
+    ON CONFLICT (peer_mentor_id, org_id) DO UPDATE
+      SET status = excluded.status,
+          reason = excluded.reason,
+          expected_return_date = excluded.expected_return_date
+    RETURNING s.* INTO v_row;
+  END IF;
   RETURN v_row;
 END
 $$;
