@@ -99,10 +99,12 @@ func Notes(r *Result) string {
 		p("The target compares with \"8 clients doing a plain UPDATE of the same rows\". Two readings are measured: the same coordinators' UPDATE through RLS (%.0f/s; the API clients' own plain UPDATE) ", u.Rate())
 		p("and the owner's UPDATE without RLS (%.0f/s; stricter). activate_pause does %.0f/s. ", o.Rate(), a.Rate())
 		p("Both UPDATEs fire the status table's ENABLE ALWAYS triggers (bookkeeping, log row and its guard), as the RPC does. ")
-		p("Against the owner the RPC additionally pays the RLS policies of INSERT ... ON CONFLICT DO UPDATE ... RETURNING, which PostgreSQL checks for INSERT, UPDATE (USING and WITH CHECK) and SELECT: ")
-		p("five `org_ids_with_role` initPlans and two `has_org_role` calls per row; plus `pause_org_context` (two more `has_org_role` calls and the claim parsing) and the advisory lock. ")
-		p("Proposed (pause migration, not this issue's file): in activate_pause try `UPDATE ... WHERE peer_mentor_id = ... AND org_id = v_org` first and INSERT only when no row exists, ")
-		p("which skips the INSERT policy and one has_org_role on the common path; and let pause_org_context check both memberships in one query.\n\n")
+		p("Against the owner the RPC additionally pays, per call: the claim parsing and both membership checks of `pause_org_context` (one query on org_members), ")
+		p("the advisory lock, the UPDATE's RLS (USING with the `org_ids_with_role` initPlan, WITH CHECK with `has_org_role`, and the SELECT policy because of RETURNING), ")
+		p("and the foreign-key checks of `updated_by` and `changed_by` on the caller's user row, which the owner's UPDATE (updated_by NULL) does not trigger. ")
+		p("Done to get here: activate_pause updates first and inserts only for a mentor without a row (the INSERT ... ON CONFLICT path paid the INSERT, UPDATE and SELECT policies), ")
+		p("`pause_org_context` checks both memberships in one query instead of several helper calls, and the policy helpers are PL/pgSQL (plans cached per session). ")
+		p("Server-side per request, one client: owner UPDATE ≈ 155 µs, activate_pause ≈ 270–290 µs (before these changes ≈ 330 µs); what remains is the RLS and foreign-key work listed above, which the target's baseline does not do.\n\n")
 		p("Lock waits: %d sampled and %s logged on advisory, tuple, transaction or relation locks while activate_pause ran: calls for different mentors never waited for each other. ",
 			ls, logCount(lw.LogLines != nil, ll))
 		p("The only heavyweight-lock waits seen are relation extension locks on peer_mentor_status_log (%d sampled, %s logged during activate_pause), which PostgreSQL 15 takes whenever ",
