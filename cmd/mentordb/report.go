@@ -45,6 +45,8 @@ func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	// The closing line CI systems read: every test and subtest of the run.
+	defer fmt.Fprintf(stdout, "tests: %d passed, %d failed, %d skipped\n", rep.Tests[report.Pass], rep.Tests[report.Fail], rep.Tests[report.Skip])
 	for _, f := range rep.Failures {
 		fmt.Fprintf(stderr, "--- FAIL %s %s\n%s\n", f.Package, f.Test, f.Output)
 	}

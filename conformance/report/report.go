@@ -61,9 +61,11 @@ type Report struct {
 	// Failures hold the output of every failed test and package, for the
 	// person reading a red CI log.
 	Failures []Failure `json:"failures,omitempty"`
-	Passed   int       `json:"passed"`
-	Failed   int       `json:"failed"`
-	Missing  int       `json:"missing"`
+	// Tests counts every test and subtest of the run by result.
+	Tests   map[string]int `json:"tests"`
+	Passed  int            `json:"passed"`
+	Failed  int            `json:"failed"`
+	Missing int            `json:"missing"`
 }
 
 // Failure is a failed test (or package, with an empty Test) and its output.
@@ -87,6 +89,7 @@ func Build(r io.Reader) (*Report, error) {
 	results := map[string]Test{}
 	metrics := map[string]string{}
 	output := map[string]*strings.Builder{}
+	counts := map[string]int{}
 	var failures []Failure
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1024*1024), 16*1024*1024)
@@ -124,12 +127,14 @@ func Build(r io.Reader) (*Report, error) {
 			continue
 		}
 		results[key] = Test{Package: ev.Package, Name: ev.Test, Result: ev.Action}
+		counts[ev.Action]++
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
 	rep := build(results, metrics)
 	rep.Failures = failures
+	rep.Tests = counts
 	return rep, nil
 }
 

@@ -47,6 +47,7 @@ func testBuild(t *testing.T) {
 	require.Equal(t, "12/12", rep.Metrics["plpgsql_branch_coverage"])
 	require.Equal(t, []string{"PA-XYZ-9"}, rep.Unknown)
 	require.False(t, rep.OK())
+	require.Equal(t, map[string]int{Pass: 3, Fail: 1, Skip: 1}, rep.Tests)
 	require.Equal(t, []Failure{{Package: "p", Test: "TestA/PA-CHK-1_update", Output: "boom\n"}}, rep.Failures)
 	require.Len(t, rep.Rows, len(Requirements))
 
