@@ -35,7 +35,7 @@ unit: ## unit tier: everything but the conformance matrix itself
 .PHONY: conformance
 conformance: supabase-cli ## boot PostgreSQL, migrate, run the whole matrix, print the report
 	@mkdir -p $(OUT)
-	@status=0; $(GO) test -json -count=1 -parallel 8 $(PKGS) > $(OUT)/test.json || status=$$?; \
+	@status=0; $(GO) test -json -count=1 $(PKGS) > $(OUT)/test.json || status=$$?; \
 	$(GO) run ./cmd/mentordb report --json $(OUT)/report.json --md $(OUT)/report.md < $(OUT)/test.json || status=1; \
 	if [ $$status -ne 0 ]; then \
 	  echo; echo "failing tests:"; \

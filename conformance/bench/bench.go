@@ -62,7 +62,7 @@ type Options struct {
 	// PauseClients size the measurements (defaults 41, 9, 300, 7, 1,000, 8).
 	ReportRounds, InsertRounds, InsertBatch, PauseRounds, PauseMentors, PauseClients int
 	// ConformanceCmd is the command whose wall time is the conformance
-	// figure (default: go test -count=1 ./conformance/...), run in
+	// figure (default: go test -count=1 ./conformance/..., as make conformance runs it), run in
 	// ConformanceDir (default "."). SkipConformance leaves the figure out.
 	ConformanceCmd  []string
 	ConformanceDir  string
