@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"context"
 	"database/sql"
 	"io/fs"
 	"strings"
@@ -69,12 +68,7 @@ func openSQL(t *testing.T, url string) *sql.DB {
 
 func applyPlatform(t *testing.T, d *pgtest.DB) {
 	t.Helper()
-	files, err := platform.Files()
-	require.NoError(t, err)
-	for _, f := range files {
-		_, err := d.Pool.Exec(context.Background(), f)
-		require.NoError(t, err)
-	}
+	require.NoError(t, platform.Apply(pgtest.Ctx(t), d.URL))
 }
 
 func catalog(t *testing.T, d *pgtest.DB) []string {

@@ -111,8 +111,8 @@ func template(t testing.TB, s *pgserver.Server) string {
 
 // Template returns the name of the migrated template, building it if needed.
 func Template(t testing.TB) string {
-	New(t)
-	return tmplName
+	t.Helper()
+	return template(t, Server(t))
 }
 
 func create(t testing.TB, s *pgserver.Server, template string) *DB {

@@ -7,7 +7,6 @@ package platform
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
@@ -65,37 +64,38 @@ func Files() ([]string, error) {
 	return out, nil
 }
 
-// Prepare applies the platform shim and then every migration with the Go
-// runner to the database at url. It is what a template holds, and what
-// `mentordb dev` gives a developer.
-func Prepare(ctx context.Context, url string) error {
+// Apply applies the platform shim alone to the database at url.
+func Apply(ctx context.Context, url string) error {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		return err
 	}
+	defer conn.Close(ctx)
 	files, err := Files()
 	if err != nil {
-		conn.Close(ctx)
 		return err
 	}
 	for _, f := range files {
 		if _, err := conn.Exec(ctx, f); err != nil {
-			conn.Close(ctx)
 			return fmt.Errorf("apply platform shim: %w", err)
 		}
 	}
-	conn.Close(ctx)
+	return nil
+}
 
+// Prepare applies the platform shim and then every migration with the Go
+// runner to the database at url. It is what a template holds, and what
+// `mentordb dev` gives a developer.
+func Prepare(ctx context.Context, url string) error {
+	if err := Apply(ctx, url); err != nil {
+		return err
+	}
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return err
 	}
 	sqlDB := stdlib.OpenDB(*cfg)
 	defer sqlDB.Close()
-	return migrateUp(ctx, sqlDB)
-}
-
-func migrateUp(ctx context.Context, sqlDB *sql.DB) error {
-	_, err := migrate.New(sqlDB, migrate.Default()).Up(ctx)
+	_, err = migrate.New(sqlDB, migrate.Default()).Up(ctx)
 	return err
 }
