@@ -163,7 +163,7 @@ func (r *PauseRepository) Pause(ctx context.Context, claims Claims, peerMentorID
 	err := r.db.As(ctx, claims, func(tx pgx.Tx) error {
 		row, err := r.q.ActivatePause(ctx, tx, gen.ActivatePauseParams{
 			PeerMentorID:       peerMentorID,
-			Reason:             pauseOptString(opts.Reason),
+			Reason:             optString(opts.Reason),
 			ExpectedReturnDate: opts.ExpectedReturn,
 		})
 		out = pauseStatusFromGen(row)
@@ -181,7 +181,7 @@ func (r *PauseRepository) Resume(ctx context.Context, claims Claims, peerMentorI
 	err := r.db.As(ctx, claims, func(tx pgx.Tx) error {
 		row, err := r.q.DeactivatePause(ctx, tx, gen.DeactivatePauseParams{
 			PeerMentorID: peerMentorID,
-			Reason:       pauseOptString(reason),
+			Reason:       optString(reason),
 		})
 		out = pauseStatusFromGen(row)
 		return err
@@ -268,11 +268,11 @@ func pauseStatusFromGen(row gen.PeerMentorStatus) PauseStatus {
 		PeerMentorID:   row.PeerMentorID,
 		OrgID:          row.OrgID,
 		State:          PauseState(row.Status),
-		Reason:         pauseDerefString(row.Reason),
+		Reason:         derefString(row.Reason),
 		PausedAt:       row.PausedAt,
 		ExpectedReturn: row.ExpectedReturnDate,
 		UpdatedAt:      row.UpdatedAt,
-		UpdatedBy:      pauseDerefUUID(row.UpdatedBy),
+		UpdatedBy:      derefUUID(row.UpdatedBy),
 	}
 }
 
@@ -292,30 +292,8 @@ func pauseLogEntryFromGen(row gen.PeerMentorStatusLog) PauseLogEntry {
 		OrgID:        row.OrgID,
 		From:         PauseState(row.PreviousStatus),
 		To:           PauseState(row.NewStatus),
-		Reason:       pauseDerefString(row.Reason),
-		ChangedBy:    pauseDerefUUID(row.ChangedBy),
+		Reason:       derefString(row.Reason),
+		ChangedBy:    derefUUID(row.ChangedBy),
 		ChangedAt:    row.ChangedAt,
 	}
-}
-
-// pauseOptString maps "" to SQL NULL.
-func pauseOptString(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func pauseDerefString(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
-func pauseDerefUUID(u *uuid.UUID) uuid.UUID {
-	if u == nil {
-		return uuid.Nil
-	}
-	return *u
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -191,31 +190,6 @@ type ProxyAuditEntry struct {
 	At     time.Time
 }
 
-// RecurringActivityTemplate is an org's template for recurring activities.
-type RecurringActivityTemplate struct {
-	ID           uuid.UUID
-	OrgID        uuid.UUID
-	CreatedBy    uuid.UUID
-	ActivityType string
-	Title        string
-	// DefaultDurationMinutes is 0 for none.
-	DefaultDurationMinutes int
-	// RecurrenceRule is an RFC 5545 RRULE value ("" for none).
-	RecurrenceRule string
-	CreatedAt      time.Time
-}
-
-// NewRecurringActivityTemplate is what CreateTemplate takes. CreatedBy is
-// the caller for signed-in users; service_role must set it.
-type NewRecurringActivityTemplate struct {
-	OrgID                  uuid.UUID
-	CreatedBy              uuid.UUID
-	ActivityType           string
-	Title                  string
-	DefaultDurationMinutes int
-	RecurrenceRule         string
-}
-
 // ProxyActivityRepository reads and writes proxy activities. Every method
 // runs as the caller described by claims in one PostgREST-equivalent
 // transaction (As or AsReadOnly), so RLS, the constraints and the triggers
@@ -268,9 +242,9 @@ func (r *ProxyActivityRepository) Create(ctx context.Context, claims Claims, in 
 			ActivityType:       in.ActivityType,
 			Date:               proxyDate(in.Date),
 			DurationMinutes:    minutes,
-			Notes:              proxyOptString(in.Notes),
+			Notes:              optString(in.Notes),
 			IsRecurring:        in.IsRecurring,
-			TemplateID:         proxyOptUUID(in.TemplateID),
+			TemplateID:         optUUID(in.TemplateID),
 		})
 		out = proxyActivityFromGen(row)
 		return err
@@ -315,9 +289,9 @@ func (r *ProxyActivityRepository) CreateMany(ctx context.Context, claims Claims,
 			ActivityType:       in.ActivityType,
 			Date:               proxyDate(in.Date).Format(time.DateOnly),
 			DurationMinutes:    minutes,
-			Notes:              proxyOptString(in.Notes),
+			Notes:              optString(in.Notes),
 			IsRecurring:        in.IsRecurring,
-			TemplateID:         proxyOptUUID(in.TemplateID),
+			TemplateID:         optUUID(in.TemplateID),
 		}
 		mentors = append(mentors, in.AttributedMentorID)
 	}
@@ -367,9 +341,9 @@ func (r *ProxyActivityRepository) Import(ctx context.Context, claims Claims, ite
 			ActivityType:       in.ActivityType,
 			Date:               proxyDate(in.Date),
 			DurationMinutes:    minutes,
-			Notes:              proxyOptString(in.Notes),
+			Notes:              optString(in.Notes),
 			IsRecurring:        in.IsRecurring,
-			TemplateID:         proxyOptUUID(in.TemplateID),
+			TemplateID:         optUUID(in.TemplateID),
 		}
 	}
 	var n int64
@@ -414,9 +388,9 @@ func (r *ProxyActivityRepository) Update(ctx context.Context, claims Claims, id 
 			ActivityType:       ch.ActivityType,
 			Date:               proxyDate(ch.Date),
 			DurationMinutes:    minutes,
-			Notes:              proxyOptString(ch.Notes),
+			Notes:              optString(ch.Notes),
 			IsRecurring:        ch.IsRecurring,
-			TemplateID:         proxyOptUUID(ch.TemplateID),
+			TemplateID:         optUUID(ch.TemplateID),
 		})
 		if errors.Is(err, pgx.ErrNoRows) {
 			// Visible a moment ago but not updatable: the policy refused.
@@ -550,77 +524,17 @@ func (r *ProxyActivityRepository) AuditLog(ctx context.Context, claims Claims, a
 				ID:         row.ID,
 				ActivityID: row.ActivityID,
 				OrgID:      row.OrgID,
-				Actor:      proxyDerefUUID(row.Actor),
-				ActorRole:  proxyDerefString(row.ActorRole),
+				Actor:      derefUUID(row.Actor),
+				ActorRole:  derefString(row.ActorRole),
 				Action:     row.Action,
-				OldRow:     proxyRaw(row.OldRow),
-				NewRow:     proxyRaw(row.NewRow),
+				OldRow:     rawJSON(row.OldRow),
+				NewRow:     rawJSON(row.NewRow),
 				At:         row.At,
 			}
 		}
 		return err
 	})
 	return out, err
-}
-
-// CreateTemplate creates a recurring-activity template in in.OrgID. Only
-// the org's coordinators may, as themselves (CreatedBy uuid.Nil means the
-// caller).
-func (r *ProxyActivityRepository) CreateTemplate(ctx context.Context, claims Claims, in NewRecurringActivityTemplate) (RecurringActivityTemplate, error) {
-	var out RecurringActivityTemplate
-	createdBy := in.CreatedBy
-	if createdBy == uuid.Nil {
-		createdBy = claims.Sub
-	}
-	var minutes *int32
-	if in.DefaultDurationMinutes != 0 {
-		m, err := proxyMinutes(in.DefaultDurationMinutes)
-		if err != nil {
-			return out, err
-		}
-		minutes = &m
-	}
-	err := r.db.As(ctx, claims, func(tx pgx.Tx) error {
-		row, err := r.q.CreateRecurringActivityTemplate(ctx, tx, gen.CreateRecurringActivityTemplateParams{
-			OrgID:                  in.OrgID,
-			CreatedBy:              createdBy,
-			ActivityType:           in.ActivityType,
-			Title:                  in.Title,
-			DefaultDurationMinutes: minutes,
-			RecurrenceRule:         proxyOptString(in.RecurrenceRule),
-		})
-		out = templateFromGen(row)
-		return err
-	})
-	return out, err
-}
-
-// ListTemplates lists orgID's templates (coordinators of the org only; none
-// for anyone else).
-func (r *ProxyActivityRepository) ListTemplates(ctx context.Context, claims Claims, orgID uuid.UUID) ([]RecurringActivityTemplate, error) {
-	var out []RecurringActivityTemplate
-	err := r.db.AsReadOnly(ctx, claims, func(tx pgx.Tx) error {
-		rows, err := r.q.ListRecurringActivityTemplates(ctx, tx, orgID)
-		out = make([]RecurringActivityTemplate, len(rows))
-		for i, row := range rows {
-			out[i] = templateFromGen(row)
-		}
-		return err
-	})
-	return out, err
-}
-
-// DeleteTemplate deletes template id; activities that used it keep their
-// data and get TemplateID uuid.Nil (an audited UPDATE each). ErrNotFound when
-// the caller cannot see it.
-func (r *ProxyActivityRepository) DeleteTemplate(ctx context.Context, claims Claims, id uuid.UUID) error {
-	return r.db.As(ctx, claims, func(tx pgx.Tx) error {
-		n, err := r.q.DeleteRecurringActivityTemplate(ctx, tx, id)
-		if err == nil && n == 0 {
-			return &Error{Kind: ErrNotFound, Message: "no such template visible to the caller"}
-		}
-		return err
-	})
 }
 
 // precheckMentors is PA-ORG-1's repository side: every mentor must hold
@@ -684,23 +598,6 @@ func proxyNotPermitted(policy, msg string) error {
 	return &Error{Kind: ErrNotPermitted, Class: ErrNotPermitted, Constraint: policy, Code: "42501", Message: msg}
 }
 
-// proxyMinutes converts a duration for an integer column. Non-positive
-// values are left to the CHECK constraint (ErrNonPositiveDuration); values
-// PostgreSQL's integer cannot hold are ErrInvalidInput.
-func proxyMinutes(m int) (int32, error) {
-	if m > math.MaxInt32 || m < math.MinInt32 {
-		return 0, &Error{Kind: ErrInvalidInput, Class: ErrInvalidInput, Code: "22003", Message: fmt.Sprintf("duration_minutes %d out of range", m)}
-	}
-	return int32(m), nil
-}
-
-// proxyDate keeps a time's calendar date, at UTC midnight, so the date sent
-// is the one the caller meant whatever its location.
-func proxyDate(t time.Time) time.Time {
-	y, m, d := t.Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-}
-
 func proxyLimit(limit int) int {
 	switch {
 	case limit < 1:
@@ -730,107 +627,4 @@ func proxyPage(rows []gen.ProxyActivity, limit int) ProxyActivityPage {
 	}
 	page.Items = proxyActivitiesFromGen(rows)
 	return page
-}
-
-// bufdirFromTypeRows folds per-(mentor, type) rows, ordered by mentor and
-// type, into per-mentor lines with their breakdown.
-func bufdirFromTypeRows(rows []gen.BufdirReportByTypeRow) []BufdirMentorTotal {
-	out := make([]BufdirMentorTotal, 0)
-	for _, row := range rows {
-		if n := len(out); n == 0 || out[n-1].AttributedMentorID != row.AttributedMentorID {
-			out = append(out, BufdirMentorTotal{AttributedMentorID: row.AttributedMentorID})
-		}
-		line := &out[len(out)-1]
-		line.ActivityCount += row.ActivityCount
-		line.TotalMinutes += row.TotalMinutes
-		line.ByType = append(line.ByType, BufdirTypeTotal{
-			ActivityType:  row.ActivityType,
-			ActivityCount: row.ActivityCount,
-			TotalMinutes:  row.TotalMinutes,
-		})
-	}
-	return out
-}
-
-func proxyActivityFromGen(row gen.ProxyActivity) ProxyActivity {
-	return ProxyActivity{
-		ID:                 row.ID,
-		CoordinatorID:      row.CoordinatorID,
-		AttributedMentorID: row.AttributedMentorID,
-		OrgID:              row.OrgID,
-		ActivityType:       row.ActivityType,
-		Date:               row.Date,
-		DurationMinutes:    int(row.DurationMinutes),
-		Notes:              proxyDerefString(row.Notes),
-		IsRecurring:        row.IsRecurring,
-		TemplateID:         proxyDerefUUID(row.TemplateID),
-		CreatedAt:          proxyDerefTime(row.CreatedAt),
-		UpdatedAt:          proxyDerefTime(row.UpdatedAt),
-	}
-}
-
-func proxyActivitiesFromGen(rows []gen.ProxyActivity) []ProxyActivity {
-	out := make([]ProxyActivity, len(rows))
-	for i, row := range rows {
-		out[i] = proxyActivityFromGen(row)
-	}
-	return out
-}
-
-func templateFromGen(row gen.RecurringActivityTemplate) RecurringActivityTemplate {
-	t := RecurringActivityTemplate{
-		ID:             row.ID,
-		OrgID:          row.OrgID,
-		CreatedBy:      row.CreatedBy,
-		ActivityType:   row.ActivityType,
-		Title:          row.Title,
-		RecurrenceRule: proxyDerefString(row.RecurrenceRule),
-		CreatedAt:      row.CreatedAt,
-	}
-	if row.DefaultDurationMinutes != nil {
-		t.DefaultDurationMinutes = int(*row.DefaultDurationMinutes)
-	}
-	return t
-}
-
-func proxyOptString(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func proxyOptUUID(u uuid.UUID) *uuid.UUID {
-	if u == uuid.Nil {
-		return nil
-	}
-	return &u
-}
-
-func proxyDerefString(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
-func proxyDerefUUID(u *uuid.UUID) uuid.UUID {
-	if u == nil {
-		return uuid.Nil
-	}
-	return *u
-}
-
-func proxyDerefTime(t *time.Time) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return *t
-}
-
-func proxyRaw(b []byte) json.RawMessage {
-	if b == nil {
-		return nil
-	}
-	return json.RawMessage(b)
 }
