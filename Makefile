@@ -14,6 +14,10 @@ include mk/supabase.mk
 help: ## list the targets
 	@awk -F':.*## ' '/^[a-z0-9-]+:.*## /{printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+.PHONY: setup
+setup: ## install what a fresh Debian machine lacks (Debian packages as root, pinned npm tools); no-op when present
+	@scripts/setup
+
 .PHONY: generate
 generate: ## regenerate gen/ from sql/ with sqlc
 	$(SQLC) generate
@@ -33,7 +37,7 @@ unit: ## unit tier: everything but the conformance matrix itself
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/conformance$$')
 
 .PHONY: conformance
-conformance: supabase-cli ## boot PostgreSQL, migrate, run the whole matrix, print the report
+conformance: setup ## boot PostgreSQL, migrate, run the whole matrix, print the report
 	@mkdir -p $(OUT)
 	@status=0; $(GO) test -json -count=1 $(PKGS) > $(OUT)/test.json || status=$$?; \
 	$(GO) run ./cmd/mentordb report --json $(OUT)/report.json --md $(OUT)/report.md < $(OUT)/test.json || status=1; \
@@ -44,11 +48,11 @@ conformance: supabase-cli ## boot PostgreSQL, migrate, run the whole matrix, pri
 	fi; exit $$status
 
 .PHONY: supabase-check
-supabase-check: supabase-cli ## only the external tier: the Supabase CLI applies, advises and lints (also part of conformance)
+supabase-check: setup ## only the external tier: the Supabase CLI applies, advises and lints (also part of conformance)
 	$(GO) test -count=1 ./conformance -run 'TestConformance/matrix/(Supabase|Lint)' -v | grep -E '^\s*(---|ok|FAIL)'
 
 .PHONY: test
-test: vet verify conformance ## everything CI checks (the report's last line counts the tests)
+test: setup vet verify conformance ## everything CI checks (the report's last line counts the tests)
 
 .PHONY: bench
 bench: ## measure the DESIGN.md performance targets on a disposable PostgreSQL; writes docs/benchmarks.md (~10 min)

@@ -1,5 +1,5 @@
 // Package supabasecli drives the real Supabase CLI (the pinned npm release,
-// installed by `make supabase-cli`) against any PostgreSQL URL, for the
+// installed by scripts/setup, `make supabase-cli` or Install) against any PostgreSQL URL, for the
 // external tier: PA-MIG-1 and PS-MIG-1 (the CLI applies our migrations and
 // sees the history our runner wrote) and EXT-1 (its advisors and its
 // plpgsql_check lint report nothing on the migrated schema).
@@ -40,7 +40,7 @@ const Version = "3.1.0"
 const EnvBin = "SUPABASE_BIN"
 
 // ErrNotInstalled is returned by Find when no binary is found.
-var ErrNotInstalled = errors.New("supabasecli: Supabase CLI not installed (run `make supabase-cli` or set " + EnvBin + ")")
+var ErrNotInstalled = errors.New("supabasecli: Supabase CLI not installed (run scripts/setup npm, or set " + EnvBin + ")")
 
 // CLI runs one Supabase CLI binary.
 type CLI struct {
@@ -57,7 +57,7 @@ type CLI struct {
 func New(bin string) *CLI { return &CLI{Bin: bin} }
 
 // Find locates the binary: $SUPABASE_BIN if set, else the native binary that
-// `make supabase-cli` installs under <module root>/.tools/supabase. It does
+// scripts/setup installs under <module root>/.tools/supabase. It does
 // not check the version; call (*CLI).Version for that.
 func Find() (*CLI, error) {
 	if bin := os.Getenv(EnvBin); bin != "" {
@@ -76,6 +76,25 @@ func Find() (*CLI, error) {
 		}
 	}
 	return nil, fmt.Errorf("%w: nothing under %s", ErrNotInstalled, filepath.Join(root, ".tools", "supabase"))
+}
+
+// Install runs the repository's set-up script for its pinned npm tools
+// (scripts/setup npm), which installs Version of the CLI into
+// <module root>/.tools/supabase with npm, and is a no-op when it is there.
+// The script is the one installer shared by make, .ci/run and the tests, so
+// they cannot disagree on where or which version. Its output is returned in
+// the error when it fails.
+func Install(ctx context.Context) error {
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", "setup"), "npm")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("supabasecli: scripts/setup npm: %w\n%s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // candidates lists where an npm install in dir puts the binary, native
