@@ -18,6 +18,7 @@ var suites = []struct {
 	{"Platform", testPlatform},
 	{"Request", testRequest},
 	{"Migrate", testMigrate},
+	{"SharedHistory", testSharedHistory},
 	{"Rollback", testRollback},
 	{"Pause", testPause},
 	{"ProxyActivities", testProxyActivities},

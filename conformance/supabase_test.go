@@ -71,7 +71,7 @@ func testSupabase(t *testing.T) {
 		st, err := runner.Status(ctx)
 		require.NoError(t, err)
 		for _, s := range st {
-			require.True(t, s.Applied && !s.Changed && !s.Unknown, "%+v", s)
+			require.True(t, s.Applied && !s.Changed && !s.Retired && !s.Foreign, "%+v", s)
 		}
 		again, err := runner.Up(ctx)
 		require.NoError(t, err)

@@ -21,3 +21,11 @@ var Rollbacks embed.FS
 //
 //go:embed platform/*.sql
 var Platform embed.FS
+
+// Shipped lists, one file name a line, every migration mentordb has ever
+// shipped, retired ones included; lines starting with '#' are comments. It
+// is append-only: it is what lets the runner tell its own versions from
+// other teams' versions in a shared history.
+//
+//go:embed shipped.txt
+var Shipped string

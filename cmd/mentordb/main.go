@@ -15,6 +15,7 @@ const usage = `mentordb — the schema and data layer of the peer-mentor app
 
 usage:
   mentordb migrate up|down --to V|status [--database-url URL]
+  mentordb migrate export --dir DIR write the migrations into a Supabase project's supabase/migrations
   mentordb dev                      boot a disposable PostgreSQL with the schema, print DATABASE_URL
   mentordb report [--json F] [--md F] < go-test.json
                                     build the conformance report from 'go test -json'

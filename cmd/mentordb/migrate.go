@@ -19,13 +19,15 @@ import (
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("migrate: want up, down --to VERSION or status")
+		return errors.New("migrate: want up, down --to VERSION, status or export --dir DIR")
 	}
 	verb := args[0]
 	switch verb {
 	case "up", "down", "status":
+	case "export":
+		return runExport(args[1:], stdout, stderr)
 	default:
-		return fmt.Errorf("migrate: unknown verb %q (want up, down or status)", verb)
+		return fmt.Errorf("migrate: unknown verb %q (want up, down, status or export)", verb)
 	}
 	fs := flag.NewFlagSet("migrate "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -83,14 +85,44 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 func state(s migrate.Status) string {
 	switch {
-	case s.Unknown:
-		return "applied, unknown to this binary"
+	case s.Foreign:
+		return "applied, not mentordb's (left alone)"
+	case s.Retired:
+		return "applied, NO LONGER SHIPPED by this binary"
 	case s.Changed:
 		return "applied, FILE CHANGED since"
 	case s.Applied:
 		return "applied"
 	}
 	return "pending"
+}
+
+// runExport writes the embedded migrations into a Supabase project's
+// migrations folder, for teams that deploy with `supabase db push`.
+func runExport(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate export", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "", "the Supabase project's migrations folder, e.g. ./supabase/migrations")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("migrate export: unexpected argument %q", fs.Arg(0))
+	}
+	if *dir == "" {
+		return errors.New("migrate export: --dir is required (your project's supabase/migrations)")
+	}
+	written, err := migrate.Export(migrate.Default(), *dir)
+	if err != nil {
+		return err
+	}
+	for _, f := range written {
+		fmt.Fprintf(stdout, "wrote %s\n", f)
+	}
+	if len(written) == 0 {
+		fmt.Fprintln(stdout, "up to date")
+	}
+	return nil
 }
 
 // openDB connects and pings, so an unreachable database is one clear line

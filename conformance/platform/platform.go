@@ -10,13 +10,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
-	"path"
 	"sort"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/mentordb/mentordb/db/migrate"
+	dbplatform "github.com/mentordb/mentordb/db/platform"
 	schema "github.com/mentordb/mentordb/sql"
 )
 
@@ -46,41 +46,16 @@ func Hash() (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
-// Files returns the shim's files in order.
-func Files() ([]string, error) {
-	names, err := fs.Glob(schema.Platform, "platform/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	out := make([]string, 0, len(names))
-	for _, n := range names {
-		b, err := fs.ReadFile(schema.Platform, path.Clean(n))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, string(b))
-	}
-	return out, nil
-}
-
-// Apply applies the platform shim alone to the database at url.
+// Apply applies the platform shim alone to the database at url, through
+// package db/platform (the one copy of it that service code uses too).
 func Apply(ctx context.Context, url string) error {
-	conn, err := pgx.Connect(ctx, url)
+	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return err
 	}
-	defer conn.Close(ctx)
-	files, err := Files()
-	if err != nil {
-		return err
-	}
-	for _, f := range files {
-		if _, err := conn.Exec(ctx, f); err != nil {
-			return fmt.Errorf("apply platform shim: %w", err)
-		}
-	}
-	return nil
+	sqlDB := stdlib.OpenDB(*cfg)
+	defer sqlDB.Close()
+	return dbplatform.Apply(ctx, sqlDB)
 }
 
 // Prepare applies the platform shim and then every migration with the Go

@@ -348,3 +348,10 @@ func TestFind(t *testing.T) {
 		require.Nil(t, platforms("plan9", "386"))
 	})
 }
+
+func TestParseDBPush(t *testing.T) {
+	t.Parallel()
+	names, err := parseDBPush([]string{"db", "push"}, readTestdata(t, "db_push.json"))
+	require.NoError(t, err)
+	require.Equal(t, []string{"20200101000000_theirs_before.sql", "20261120500000_theirs_between.sql"}, names)
+}

@@ -106,3 +106,43 @@ func parseMigrationList(args []string, out []byte) ([]Row, error) {
 	}
 	return doc.Migrations, nil
 }
+
+// DBPush applies the pending migrations of migrationsDir to dbURL the way a
+// team that deploys with the CLI does:
+//
+//	supabase db push --yes --skip-vault [--include-all] --remote=<url> --workdir <tmp> --agent no --output-format json
+//
+// and returns the base names of the files it applied. Without includeAll
+// the CLI refuses a local file older than the newest version in the
+// history (that is what --include-all overrides).
+func (c *CLI) DBPush(ctx context.Context, dbURL, migrationsDir string, includeAll bool) ([]string, error) {
+	w, err := NewWorkdir(migrationsDir)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	args := []string{"db", "push", "--yes", "--skip-vault"}
+	if includeAll {
+		args = append(args, "--include-all")
+	}
+	args = append(args, remote(dbURL))
+	out, err := c.run(ctx, w, args...)
+	if err != nil {
+		return nil, err
+	}
+	return parseDBPush(args, out)
+}
+
+func parseDBPush(args []string, out []byte) ([]string, error) {
+	var doc struct {
+		Migrations []string `json:"migrations"`
+	}
+	if err := decode(args, out, &doc); err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(doc.Migrations))
+	for _, p := range doc.Migrations {
+		names = append(names, baseName(p))
+	}
+	return names, nil
+}

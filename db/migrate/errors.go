@@ -3,6 +3,7 @@ package migrate
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinels, for errors.Is. Each comes wrapped in a *Error that names the
@@ -14,22 +15,49 @@ var (
 	// nothing in databases that already ran it, so the schema would silently
 	// depend on which database you look at; Up refuses instead.
 	ErrChanged = errors.New("migration file changed since it was applied")
-	// ErrUnknownApplied: the history holds a version this binary has no
-	// file for (a newer binary, or another tool, migrated this database).
-	// Running older code on a newer schema is not something Up can make
-	// safe, so it refuses.
-	ErrUnknownApplied = errors.New("applied migration unknown to this binary")
+	// ErrRetired: the history holds a version this source shipped once (it
+	// is in Source.Shipped) but has no file for any more: a newer binary
+	// migrated this database, or a file was removed. Running code on a
+	// schema it was not built for is not something Up can make safe, so it
+	// refuses. Versions the source never shipped are other teams' and are
+	// not an error.
+	ErrRetired = errors.New("applied migration of this source that this binary no longer ships")
 	// ErrOutOfOrder: a pending migration is older than the newest applied
-	// one. The Supabase CLI refuses this too (without --include-all):
-	// the file was written against a schema that did not yet contain the
-	// newer migrations, so applying it late may not mean what it meant.
-	ErrOutOfOrder = errors.New("pending migration is older than the newest applied one")
+	// migration of the same source. Its file was written against a schema
+	// that did not yet contain the newer ones, so applying it late may not
+	// mean what it meant. (Being older than another team's applied version
+	// is not an error: see Up.)
+	ErrOutOfOrder = errors.New("pending migration is older than the newest applied one of this source")
 	// ErrMissingRollback: Down needs a rollback file for a version and there
 	// is none. Reported before anything is rolled back.
 	ErrMissingRollback = errors.New("rollback file missing")
 	// ErrDuplicateVersion: two files in one source carry the same version.
 	ErrDuplicateVersion = errors.New("duplicate migration version")
+	// ErrPlatformMissing: the database lacks what every Supabase project
+	// has (schema auth, the API roles), so it is a plain PostgreSQL that
+	// was not prepared. The error is a *PlatformError naming what is
+	// missing; package db/platform applies the SQL that provides it.
+	ErrPlatformMissing = errors.New("the Supabase platform objects are missing")
+	// ErrExportConflict: Export found a file in the target folder with one
+	// of the source's versions but other content or another name. Nothing
+	// is written.
+	ErrExportConflict = errors.New("migration folder holds a different file for this version")
 )
+
+// PlatformError is returned by Up, before anything is changed, when the
+// database lacks objects every Supabase project has and every migration
+// relies on.
+type PlatformError struct {
+	Missing []string // e.g. "schema auth", "role authenticated"
+}
+
+func (e *PlatformError) Error() string {
+	return fmt.Sprintf("migrate: %v: %s missing; this is not a Supabase database: on plain PostgreSQL apply the platform SQL first "+
+		"(platform.Apply from github.com/mentordb/mentordb/db/platform, or `mentordb dev` for a disposable one)",
+		ErrPlatformMissing, strings.Join(e.Missing, ", "))
+}
+
+func (e *PlatformError) Is(target error) bool { return target == ErrPlatformMissing }
 
 // Error ties a failure to one migration. Err is a sentinel above or the
 // driver's error (errors.As to the driver's type, e.g. *pgconn.PgError,

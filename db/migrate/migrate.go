@@ -4,6 +4,11 @@
 // `supabase db push`, or by a mix of both, and every tool agrees on what has
 // been applied.
 //
+// The history table is shared: on a Supabase project every team's
+// migrations are recorded there. The runner owns the versions its Source
+// has ever shipped (Source.Shipped and the files), checks only those, and
+// leaves every other version alone; Status lists them as Foreign.
+//
 // It is built on database/sql so it works with any PostgreSQL driver whose
 // Exec without arguments uses the simple query protocol (pgx's stdlib and
 // lib/pq do): a migration file is sent as one multi-statement Exec.
@@ -16,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -59,27 +65,38 @@ func New(db *sql.DB, src Source) *Runner {
 type Status struct {
 	Version  string
 	Name     string
-	File     string // "" when Unknown
+	File     string // "" when Retired or Foreign
 	Applied  bool   // a history row exists
 	Pending  bool   // a file exists and no history row
 	Changed  bool   // applied, and the file no longer has the recorded statements
-	Unknown  bool   // applied, and this binary has no file for it
+	Retired  bool   // applied, shipped by this source once, and no file for it now (Up refuses)
+	Foreign  bool   // applied, and never shipped by this source: another team's, left alone
 	Rollback bool   // a rollback file exists
 }
 
 // Up applies every pending migration in version order, each in its own
 // transaction together with its history row, and returns those it applied
-// (also when it stops at an error). Before applying anything it refuses,
-// with errors wrapping ErrChanged, ErrUnknownApplied or ErrOutOfOrder, a
-// database whose history does not fit this binary's files.
+// (also when it stops at an error). Before changing anything it refuses,
+// with errors wrapping ErrChanged, ErrRetired or ErrOutOfOrder, a history
+// whose versions of this source do not fit its files, and with a
+// *PlatformError a database that lacks the Supabase platform objects.
+//
+// Versions the source never shipped are left alone, wherever they fall. A
+// pending migration may be older than such a foreign version: it is applied
+// all the same, as `supabase db push --include-all` would. A migration of
+// this source depends only on the source's earlier migrations and on the
+// platform, never on another team's, so the order that matters is the
+// source's own, and that one Up still enforces (ErrOutOfOrder). Refusing
+// instead would block every upgrade of mentordb in a project whose own
+// migrations are newer than mentordb's next one, which is the usual case.
 func (r *Runner) Up(ctx context.Context) ([]Migration, error) {
 	files, err := load(r.src.Migrations)
 	if err != nil {
 		return nil, err
 	}
 	var done []Migration
-	err = r.locked(ctx, func(conn *sql.Conn, hist map[string]applied) error {
-		pending, err := plan(files, hist)
+	err = r.locked(ctx, true, func(conn *sql.Conn, hist map[string]applied) error {
+		pending, err := plan(files, owned(files, r.src.Shipped), hist)
 		if err != nil {
 			return err
 		}
@@ -98,21 +115,22 @@ func (r *Runner) Up(ctx context.Context) ([]Migration, error) {
 	return done, err
 }
 
-// plan checks the history against the files and returns the pending ones.
-func plan(files []Migration, hist map[string]applied) ([]Migration, error) {
+// plan checks the history's versions of this source against its files and
+// returns the pending ones. Versions outside own are not looked at.
+func plan(files []Migration, own map[string]bool, hist map[string]applied) ([]Migration, error) {
 	var errs []error
 	var pending []Migration
-	// Out of order is judged against the newest applied version this binary
-	// knows; unknown ones are reported as such below.
+	// Out of order is judged against the newest applied version of this
+	// source that has a file; retired ones are reported as such below.
 	newest := ""
 	for _, m := range files {
 		if _, ok := hist[m.Version]; ok {
 			newest = m.Version // files are in version order
 		}
 	}
-	known := map[string]bool{}
+	hasFile := map[string]bool{}
 	for _, m := range files {
-		known[m.Version] = true
+		hasFile[m.Version] = true
 		a, ok := hist[m.Version]
 		switch {
 		case !ok:
@@ -126,9 +144,9 @@ func plan(files []Migration, hist map[string]applied) ([]Migration, error) {
 		}
 	}
 	for _, v := range sortedVersions(hist) {
-		if !known[v] {
+		if own[v] && !hasFile[v] {
 			errs = append(errs, &Error{Version: v, Op: "check",
-				Err: fmt.Errorf("%w (name %q)", ErrUnknownApplied, hist[v].Name)})
+				Err: fmt.Errorf("%w (name %q)", ErrRetired, hist[v].Name)})
 		}
 	}
 	if len(errs) > 0 {
@@ -137,10 +155,13 @@ func plan(files []Migration, hist map[string]applied) ([]Migration, error) {
 	return pending, nil
 }
 
-// Down rolls back every applied migration whose version is greater than
-// toVersion ("0" rolls back everything), newest first, each in its own
-// transaction with the deletion of its history row, using the rollback file
-// with the same version. It returns the rollbacks it ran. If any rollback
+// Down rolls back every applied migration of this source whose version is
+// greater than toVersion ("0" rolls back everything), newest first, each in
+// its own transaction with the deletion of its history row, using the
+// rollback file with the same version. Foreign versions are neither rolled
+// back nor removed from the history; a rollback that would drop something
+// a foreign migration still uses fails (rollbacks do not CASCADE) and leaves
+// that migration applied. It returns the rollbacks it ran. If any rollback
 // file is missing it fails with ErrMissingRollback before changing anything.
 func (r *Runner) Down(ctx context.Context, toVersion string) ([]Migration, error) {
 	if toVersion == "" || !allDigits(toVersion) {
@@ -154,8 +175,13 @@ func (r *Runner) Down(ctx context.Context, toVersion string) ([]Migration, error
 	for _, m := range rollbacks {
 		byVersion[m.Version] = m
 	}
+	files, err := load(r.src.Migrations)
+	if err != nil {
+		return nil, err
+	}
+	own := owned(files, r.src.Shipped)
 	var done []Migration
-	err = r.locked(ctx, func(conn *sql.Conn, hist map[string]applied) error {
+	err = r.locked(ctx, false, func(conn *sql.Conn, hist map[string]applied) error {
 		var todo []Migration
 		var errs []error
 		versions := sortedVersions(hist)
@@ -163,6 +189,9 @@ func (r *Runner) Down(ctx context.Context, toVersion string) ([]Migration, error
 		for _, v := range versions {
 			if compareVersions(v, toVersion) <= 0 {
 				break
+			}
+			if !own[v] {
+				continue
 			}
 			rb, ok := byVersion[v]
 			if !ok {
@@ -191,7 +220,7 @@ func (r *Runner) Down(ctx context.Context, toVersion string) ([]Migration, error
 }
 
 // Status lists every version known to the binary or recorded in the
-// database, in version order. It takes no lock and changes nothing, so it
+// database, in version order, foreign ones included. It takes no lock and changes nothing, so it
 // also works on a database that has never been migrated.
 func (r *Runner) Status(ctx context.Context) ([]Status, error) {
 	files, err := load(r.src.Migrations)
@@ -225,9 +254,10 @@ func (r *Runner) Status(ctx context.Context) ([]Status, error) {
 			Changed: ok && a.Recorded && !unchanged(a.Statements, m.Statements),
 		}
 	}
+	own := owned(files, r.src.Shipped)
 	for v, a := range hist {
 		if _, ok := byVersion[v]; !ok {
-			byVersion[v] = &Status{Version: v, Name: a.Name, Applied: true, Unknown: true}
+			byVersion[v] = &Status{Version: v, Name: a.Name, Applied: true, Retired: own[v], Foreign: !own[v]}
 		}
 	}
 	out := make([]Status, 0, len(byVersion))
@@ -240,12 +270,13 @@ func (r *Runner) Status(ctx context.Context) ([]Status, error) {
 }
 
 // locked runs fn on one dedicated connection that holds LockKey, after
-// making sure the history table exists and reading it under the lock (so
+// checking the platform objects exist (when needPlatform: before anything
+// is created, so a refusal changes nothing), making sure the history table exists and reading it under the lock (so
 // what fn sees cannot change underneath it). The lock is released, and the
 // session's settings reset, however fn ends; if that cleanup fails the
 // connection is discarded instead of returned to the pool, which ends the
 // session and with it the lock.
-func (r *Runner) locked(ctx context.Context, fn func(*sql.Conn, map[string]applied) error) error {
+func (r *Runner) locked(ctx context.Context, needPlatform bool, fn func(*sql.Conn, map[string]applied) error) error {
 	conn, err := r.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: connect: %w", err)
@@ -258,6 +289,11 @@ func (r *Runner) locked(ctx context.Context, fn func(*sql.Conn, map[string]appli
 		return fmt.Errorf("migrate: take advisory lock %d: %w", LockKey, err)
 	}
 	defer release(ctx, conn)
+	if needPlatform {
+		if err := checkPlatform(ctx, conn); err != nil {
+			return err
+		}
+	}
 	if _, err := conn.ExecContext(ctx, createHistory); err != nil {
 		return fmt.Errorf("migrate: create history table: %w", err)
 	}
@@ -266,6 +302,29 @@ func (r *Runner) locked(ctx context.Context, fn func(*sql.Conn, map[string]appli
 		return err
 	}
 	return fn(conn, hist)
+}
+
+// missingPlatform names, in a fixed order, the platform objects every
+// migration relies on that the database lacks (” when none is missing).
+// The names are those of DESIGN's platform contract.
+const missingPlatform = `SELECT coalesce(string_agg(what, ', ' ORDER BY ord), '') FROM (VALUES
+ (1, 'schema auth', to_regnamespace('auth') IS NOT NULL),
+ (2, 'table auth.users', to_regclass('auth.users') IS NOT NULL),
+ (3, 'function auth.uid()', to_regprocedure('auth.uid()') IS NOT NULL),
+ (4, 'role anon', EXISTS (SELECT FROM pg_roles WHERE rolname = 'anon')),
+ (5, 'role authenticated', EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated')),
+ (6, 'role service_role', EXISTS (SELECT FROM pg_roles WHERE rolname = 'service_role'))
+) AS t(ord, what, present) WHERE NOT present`
+
+func checkPlatform(ctx context.Context, conn *sql.Conn) error {
+	var missing string
+	if err := conn.QueryRowContext(ctx, missingPlatform).Scan(&missing); err != nil {
+		return fmt.Errorf("migrate: check platform: %w", err)
+	}
+	if missing != "" {
+		return &PlatformError{Missing: strings.Split(missing, ", ")}
+	}
+	return nil
 }
 
 func release(ctx context.Context, conn *sql.Conn) {

@@ -5,11 +5,14 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"testing/fstest"
 
 	"github.com/DATA-DOG/go-sqlmock"
 	"github.com/stretchr/testify/require"
+
+	schema "github.com/mentordb/mentordb/sql"
 )
 
 // The SQL the runner must send, spelled out here rather than taken from the
@@ -24,6 +27,14 @@ const (
 		"CREATE TABLE IF NOT EXISTS supabase_migrations.schema_migrations (version text NOT NULL PRIMARY KEY);\n" +
 		"ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS statements text[];\n" +
 		"ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS name text"
+	wantPlatform = "SELECT coalesce(string_agg(what, ', ' ORDER BY ord), '') FROM (VALUES\n" +
+		" (1, 'schema auth', to_regnamespace('auth') IS NOT NULL),\n" +
+		" (2, 'table auth.users', to_regclass('auth.users') IS NOT NULL),\n" +
+		" (3, 'function auth.uid()', to_regprocedure('auth.uid()') IS NOT NULL),\n" +
+		" (4, 'role anon', EXISTS (SELECT FROM pg_roles WHERE rolname = 'anon')),\n" +
+		" (5, 'role authenticated', EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated')),\n" +
+		" (6, 'role service_role', EXISTS (SELECT FROM pg_roles WHERE rolname = 'service_role'))\n" +
+		") AS t(ord, what, present) WHERE NOT present"
 	wantExists = `SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL`
 	wantSelect = `SELECT version, coalesce(name, ''), array_to_json(statements)::text FROM supabase_migrations.schema_migrations ORDER BY version`
 	wantInsert = `INSERT INTO supabase_migrations.schema_migrations (version, name, statements) VALUES ($1, $2, $3::text::text[])`
@@ -89,7 +100,16 @@ func row(t *testing.T, version, name string, stmts ...string) []any {
 	return []any{version, name, string(b)}
 }
 
+// expectStart: Up's start, which checks the platform objects first.
 func expectStart(mock sqlmock.Sqlmock, rows *sqlmock.Rows) {
+	mock.ExpectExec(wantLock).WithArgs(LockKey).WillReturnResult(sqlmock.NewResult(0, 1))
+	mock.ExpectQuery(wantPlatform).WillReturnRows(sqlmock.NewRows([]string{"missing"}).AddRow(""))
+	mock.ExpectExec(wantCreate).WillReturnResult(sqlmock.NewResult(0, 0))
+	mock.ExpectQuery(wantSelect).WillReturnRows(rows)
+}
+
+// expectDownStart: Down's start, which needs no platform check.
+func expectDownStart(mock sqlmock.Sqlmock, rows *sqlmock.Rows) {
 	mock.ExpectExec(wantLock).WithArgs(LockKey).WillReturnResult(sqlmock.NewResult(0, 1))
 	mock.ExpectExec(wantCreate).WillReturnResult(sqlmock.NewResult(0, 0))
 	mock.ExpectQuery(wantSelect).WillReturnRows(rows)
@@ -218,19 +238,90 @@ func TestUpUnchangedDespiteOtherSplit(t *testing.T) {
 	require.NoError(t, mock.ExpectationsWereMet())
 }
 
-func TestUpUnknownApplied(t *testing.T) {
+// Versions this source never shipped, before, between and after its own,
+// are another team's: Up applies its own pending ones around them (v3 is
+// older than the foreign "after" version and is applied all the same) and
+// sends nothing that touches theirs.
+func TestUpLeavesForeignVersionsAlone(t *testing.T) {
 	t.Parallel()
-	r, mock := setup(t, Source{Migrations: forward()})
+	r, mock := setup(t, Source{Migrations: forward(), Shipped: []string{v1, v2, v3}})
+	expectStart(mock, history(t,
+		row(t, "20200101000000", "theirs_before", "CREATE TABLE x (id int)"),
+		row(t, v1, "foundation", Split(sql1)...),
+		row(t, "20261120500000", "theirs_between", "CREATE TABLE y (id int)"),
+		row(t, v2, "proxy_activities", Split(sql2)...),
+		[]any{"20270101000000", "theirs_after", nil},
+	))
+	expectApply(mock, sql3)
+	mock.ExpectExec(wantInsert).WithArgs(v3, "peer_mentor_status", `{"CREATE TABLE c (id int)"}`).
+		WillReturnResult(sqlmock.NewResult(0, 1))
+	mock.ExpectCommit()
+	expectEnd(mock)
+
+	done, err := r.Up(context.Background())
+	require.NoError(t, err)
+	require.Len(t, done, 1)
+	require.Equal(t, v3, done[0].Version)
+	require.NoError(t, mock.ExpectationsWereMet())
+}
+
+// A version the source shipped once and has no file for any more is its
+// own, not a foreign one: Up refuses before changing anything.
+func TestUpRetired(t *testing.T) {
+	t.Parallel()
+	const retired = "20261121500000"
+	r, mock := setup(t, Source{Migrations: forward(), Shipped: []string{v1, v2, retired, v3}})
 	expectStart(mock, history(t,
 		row(t, v1, "foundation", Split(sql1)...),
-		row(t, "20270101000000", "from_the_future", "SELECT 1"),
+		row(t, retired, "dropped_later", "SELECT 1"),
+		row(t, "20270101000000", "theirs", "SELECT 1"),
 	))
+	expectEnd(mock) // nothing applied, lock released
+
+	done, err := r.Up(context.Background())
+	require.ErrorIs(t, err, ErrRetired)
+	require.NotErrorIs(t, err, ErrOutOfOrder)
+	var me *Error
+	require.ErrorAs(t, err, &me)
+	require.Equal(t, retired, me.Version)
+	require.Contains(t, err.Error(), "dropped_later")
+	require.NotContains(t, err.Error(), "20270101000000", "the foreign version is not an error")
+	require.Empty(t, done)
+	require.NoError(t, mock.ExpectationsWereMet())
+}
+
+// A database without the Supabase platform objects is refused before the
+// history table is created: nothing changes.
+func TestUpPlatformMissing(t *testing.T) {
+	t.Parallel()
+	r, mock := setup(t, Source{Migrations: forward()})
+	mock.ExpectExec(wantLock).WithArgs(LockKey).WillReturnResult(sqlmock.NewResult(0, 1))
+	mock.ExpectQuery(wantPlatform).WillReturnRows(sqlmock.NewRows([]string{"missing"}).
+		AddRow("schema auth, table auth.users, function auth.uid()"))
+	expectEnd(mock)
+
+	done, err := r.Up(context.Background())
+	require.ErrorIs(t, err, ErrPlatformMissing)
+	var pe *PlatformError
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, []string{"schema auth", "table auth.users", "function auth.uid()"}, pe.Missing)
+	require.Contains(t, err.Error(), `schema auth`)
+	require.Contains(t, err.Error(), "db/platform", "the error names where the platform SQL is")
+	require.Empty(t, done)
+	require.NoError(t, mock.ExpectationsWereMet())
+}
+
+func TestUpPlatformCheckFails(t *testing.T) {
+	t.Parallel()
+	r, mock := setup(t, Source{Migrations: forward()})
+	boom := errors.New("connection reset")
+	mock.ExpectExec(wantLock).WithArgs(LockKey).WillReturnResult(sqlmock.NewResult(0, 1))
+	mock.ExpectQuery(wantPlatform).WillReturnError(boom)
 	expectEnd(mock)
 
 	_, err := r.Up(context.Background())
-	require.ErrorIs(t, err, ErrUnknownApplied)
-	require.NotErrorIs(t, err, ErrOutOfOrder)
-	require.Contains(t, err.Error(), "20270101000000")
+	require.ErrorIs(t, err, boom)
+	require.NotErrorIs(t, err, ErrPlatformMissing)
 	require.NoError(t, mock.ExpectationsWereMet())
 }
 
@@ -264,7 +355,7 @@ func TestUpLockFailure(t *testing.T) {
 func TestDown(t *testing.T) {
 	t.Parallel()
 	r, mock := setup(t, Source{Migrations: forward(), Rollbacks: rollbacks()})
-	expectStart(mock, history(t,
+	expectDownStart(mock, history(t,
 		row(t, v1, "foundation", Split(sql1)...),
 		row(t, v2, "proxy_activities", Split(sql2)...),
 		row(t, v3, "peer_mentor_status", Split(sql3)...),
@@ -290,7 +381,7 @@ func TestDownMissingRollback(t *testing.T) {
 	rb := rollbacks()
 	delete(rb, v2+"_proxy_activities.sql")
 	r, mock := setup(t, Source{Migrations: forward(), Rollbacks: rb})
-	expectStart(mock, history(t,
+	expectDownStart(mock, history(t,
 		row(t, v1, "foundation", Split(sql1)...),
 		row(t, v2, "proxy_activities", Split(sql2)...),
 		row(t, v3, "peer_mentor_status", Split(sql3)...),
@@ -304,6 +395,32 @@ func TestDownMissingRollback(t *testing.T) {
 	require.Equal(t, v2, me.Version)
 	require.Equal(t, v2+"_proxy_activities.sql", me.File)
 	require.Empty(t, done)
+	require.NoError(t, mock.ExpectationsWereMet())
+}
+
+// Down rolls back only its own versions; foreign ones keep their history
+// rows and are never reported as missing a rollback.
+func TestDownSkipsForeignVersions(t *testing.T) {
+	t.Parallel()
+	r, mock := setup(t, Source{Migrations: forward(), Rollbacks: rollbacks(), Shipped: []string{v1, v2, v3}})
+	expectDownStart(mock, history(t,
+		row(t, v1, "foundation", Split(sql1)...),
+		row(t, "20261120500000", "theirs_between", "SELECT 1"),
+		row(t, v2, "proxy_activities", Split(sql2)...),
+		row(t, "20270101000000", "theirs_after", "SELECT 1"),
+	))
+	expectApply(mock, "DROP FUNCTION f();\nDROP TABLE b;\n")
+	mock.ExpectExec(wantDelete).WithArgs(v2).WillReturnResult(sqlmock.NewResult(0, 1))
+	mock.ExpectCommit()
+	expectApply(mock, "DROP TABLE a;\n")
+	mock.ExpectExec(wantDelete).WithArgs(v1).WillReturnResult(sqlmock.NewResult(0, 1))
+	mock.ExpectCommit()
+	expectEnd(mock)
+
+	done, err := r.Down(context.Background(), "0")
+	require.NoError(t, err)
+	require.Len(t, done, 2)
+	require.Equal(t, []string{v2, v1}, []string{done[0].Version, done[1].Version})
 	require.NoError(t, mock.ExpectationsWereMet())
 }
 
@@ -321,21 +438,26 @@ func TestStatus(t *testing.T) {
 	t.Parallel()
 	rb := rollbacks()
 	delete(rb, v3+"_peer_mentor_status.sql")
-	r, mock := setup(t, Source{Migrations: forward(), Rollbacks: rb})
+	const retired = "20261121500000"
+	r, mock := setup(t, Source{Migrations: forward(), Rollbacks: rb, Shipped: []string{v1, v2, retired, v3}})
 	mock.ExpectQuery(wantExists).WillReturnRows(sqlmock.NewRows([]string{"exists"}).AddRow(true))
 	mock.ExpectQuery(wantSelect).WillReturnRows(history(t,
+		row(t, "20200101000000", "theirs_before", "SELECT 1"),
 		row(t, v1, "foundation", Split(sql1)...),
 		row(t, v2, "proxy_activities", "CREATE TABLE b (id bigint)"),
-		row(t, "20270101000000", "from_the_future", "SELECT 1"),
+		row(t, retired, "dropped_later", "SELECT 1"),
+		row(t, "20270101000000", "theirs_after", "SELECT 1"),
 	))
 
 	got, err := r.Status(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, []Status{
+		{Version: "20200101000000", Name: "theirs_before", Applied: true, Foreign: true},
 		{Version: v1, Name: "foundation", File: v1 + "_foundation.sql", Applied: true, Rollback: true},
 		{Version: v2, Name: "proxy_activities", File: v2 + "_proxy_activities.sql", Applied: true, Changed: true, Rollback: true},
+		{Version: retired, Name: "dropped_later", Applied: true, Retired: true},
 		{Version: v3, Name: "peer_mentor_status", File: v3 + "_peer_mentor_status.sql", Pending: true},
-		{Version: "20270101000000", Name: "from_the_future", Applied: true, Unknown: true},
+		{Version: "20270101000000", Name: "theirs_after", Applied: true, Foreign: true},
 	}, got)
 	require.NoError(t, mock.ExpectationsWereMet())
 }
@@ -364,6 +486,29 @@ func TestDuplicateVersion(t *testing.T) {
 	_, err := r.Up(context.Background())
 	require.ErrorIs(t, err, ErrDuplicateVersion)
 	require.NoError(t, mock.ExpectationsWereMet(), "nothing sent to the database")
+}
+
+// The shipped list is what tells mentordb's versions from other teams': a
+// migration missing from it would be checked only while its file exists,
+// and once retired would be taken for a foreign version and ignored.
+func TestShippedListsEveryMigration(t *testing.T) {
+	t.Parallel()
+	ms, err := load(Default().Migrations)
+	require.NoError(t, err)
+	listed := map[string]bool{}
+	for _, line := range strings.Split(schema.Shipped, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		require.Regexp(t, fileName, line, "sql/shipped.txt: every line is a migration file name")
+		require.False(t, listed[line], "sql/shipped.txt lists %s twice", line)
+		listed[line] = true
+	}
+	for _, m := range ms {
+		require.True(t, listed[m.File], "sql/shipped.txt must list %s: append that line (the list is append-only)", m.File)
+	}
+	require.Len(t, Default().Shipped, len(listed))
 }
 
 // The embedded SQL: every migration has a rollback of the same name.

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"regexp"
 	"slices"
+	"strings"
 
 	schema "github.com/mentordb/mentordb/sql"
 )
@@ -14,9 +15,19 @@ import (
 // their root, named <14-digit version>_<name>.sql; a rollback has the same
 // name as the migration it undoes. Other names (and directories) are
 // skipped, as the Supabase CLI skips them. A nil Rollbacks means none.
+//
+// Shipped lists every version the source has ever shipped, including
+// versions whose files were since removed. The runner owns exactly these
+// versions and those of Migrations: it checks them against the history and
+// refuses a recorded one it no longer has a file for. Every other version in
+// the shared history belongs to someone else (the project that embeds
+// mentordb, another team) and is left alone. The history alone cannot tell
+// the two apart, which is why the list exists; Default reads it from
+// sql/shipped.txt, which is append-only.
 type Source struct {
 	Migrations fs.FS
 	Rollbacks  fs.FS
+	Shipped    []string
 }
 
 // Default is the SQL embedded in this binary (package sql: migrations/ and
@@ -26,7 +37,35 @@ func Default() Source {
 	return Source{
 		Migrations: mustSub(schema.Migrations, "migrations"),
 		Rollbacks:  mustSub(schema.Rollbacks, "rollback"),
+		Shipped:    shippedVersions(schema.Shipped),
 	}
+}
+
+// shippedVersions reads the versions of a shipped list: one file name a
+// line, '#' comments and blank lines skipped. A line that is not a
+// migration file name is a programming error the unit tests catch
+// (TestShippedListsEveryMigration), so it is skipped here.
+func shippedVersions(list string) []string {
+	var out []string
+	for _, line := range strings.Split(list, "\n") {
+		line = strings.TrimSpace(line)
+		if m := fileName.FindStringSubmatch(line); m != nil {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+// owned is the set of versions src owns: its files' and its shipped ones.
+func owned(files []Migration, shipped []string) map[string]bool {
+	out := make(map[string]bool, len(files)+len(shipped))
+	for _, v := range shipped {
+		out[v] = true
+	}
+	for _, m := range files {
+		out[m.Version] = true
+	}
+	return out
 }
 
 // mustSub panics only on an invalid constant path, a programming error.
