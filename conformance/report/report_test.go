@@ -14,6 +14,7 @@ func TestIDs(t *testing.T) {
 	require.Equal(t, []string{"DB-1", "PS-RPC-3"}, IDs("TestX_DB-1/PS-RPC-3_serialize"))
 	require.Empty(t, IDs("TestXPA-RLS-2")) // glued to a word: not an ID
 	require.Equal(t, []string{"CONF-1"}, IDs("TestHarness/CONF-1"))
+	require.Equal(t, []string{"DB-MIG-1", "DB-3"}, IDs("TestX/DB-MIG-1_DB-3_shared_history"))
 }
 
 func stream(lines ...string) *strings.Reader { return strings.NewReader(strings.Join(lines, "\n")) }
