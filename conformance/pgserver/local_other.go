@@ -16,3 +16,8 @@ func startLocal(context.Context, Options, binaries) (*Server, error) {
 // processAlive cannot tell off Unix; claiming alive keeps cleanup from
 // removing anything that might be in use.
 func processAlive(int) bool { return true }
+
+// startBouncer is unsupported off Unix for the reasons startLocal is.
+func startBouncer(context.Context, BouncerOptions, string, upstream) (*Bouncer, error) {
+	return nil, errors.New("pgbouncer is supported on Unix only")
+}

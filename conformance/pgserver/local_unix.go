@@ -165,8 +165,9 @@ func startLocal(ctx context.Context, opts Options, b binaries) (_ *Server, err e
 // postmaster is a running postgres process started by us.
 type postmaster struct {
 	cmd     *exec.Cmd
-	done    chan struct{} // closed once the process has exited and been reaped
-	waitErr error         // valid after done
+	done    chan struct{}  // closed once the process has exited and been reaped
+	waitErr error          // valid after done
+	sig     syscall.Signal // asks for a fast shutdown; SIGINT when zero (postgres)
 }
 
 // stop asks for a fast shutdown (SIGINT: roll back open transactions,
@@ -179,7 +180,11 @@ func (p *postmaster) stop() error {
 	default:
 	}
 	pid := p.cmd.Process.Pid
-	if err := syscall.Kill(pid, syscall.SIGINT); err != nil && !errors.Is(err, syscall.ESRCH) {
+	sig := p.sig
+	if sig == 0 {
+		sig = syscall.SIGINT
+	}
+	if err := syscall.Kill(pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("signal postmaster %d: %w", pid, err)
 	}
 	select {

@@ -8,3 +8,5 @@ import "syscall"
 // Elsewhere a server whose owner died keeps running until stopped by hand,
 // and cleanStale leaves its directory alone while it runs.
 func setParentDeathSignal(*syscall.SysProcAttr) {}
+
+func setDeathSignal(*syscall.SysProcAttr, syscall.Signal) {}
