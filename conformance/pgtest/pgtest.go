@@ -41,6 +41,7 @@ func Main(m *testing.M) int {
 	server = s
 	profileErr = checkProfiler(ctx, s)
 	code := m.Run()
+	stopBouncer()
 	if err := s.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "pgtest: stop server: %v\n", err)
 	}
