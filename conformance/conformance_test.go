@@ -25,6 +25,7 @@ var suites = []struct {
 	{"ReportPlans", testReportPlans},
 	{"Lint", testLint},
 	{"Access", testAccess},
+	{"Pooler", testPooler},
 }
 
 // TestConformance runs the whole matrix, then the checks that need all of it

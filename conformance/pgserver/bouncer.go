@@ -169,16 +169,21 @@ func bouncerConfig(dir string, port, poolSize int, up upstream) string {
 		db = append(db, "password="+up.password)
 	}
 	settings := map[string]string{
-		"listen_addr":       "127.0.0.1",
-		"listen_port":       strconv.Itoa(port),
-		"unix_socket_dir":   dir,
-		"auth_type":         "any",
-		"pool_mode":         "transaction",
-		"default_pool_size": strconv.Itoa(poolSize),
-		"min_pool_size":     "0",
-		"reserve_pool_size": "0",
-		"max_client_conn":   "1000",
-		"logfile":           dir + "/" + bouncerLog,
+		"listen_addr":     "127.0.0.1",
+		"listen_port":     strconv.Itoa(port),
+		"unix_socket_dir": dir,
+		"auth_type":       "any",
+		"pool_mode":       "transaction",
+		// Idle server connections are handed out in turn, not last-in
+		// first-out: one client's consecutive transactions then land on
+		// different server connections, the harshest case for anything
+		// left behind on a session.
+		"server_round_robin": "1",
+		"default_pool_size":  strconv.Itoa(poolSize),
+		"min_pool_size":      "0",
+		"reserve_pool_size":  "0",
+		"max_client_conn":    "1000",
+		"logfile":            dir + "/" + bouncerLog,
 		// pgx sends none of these, but psql and other drivers do; ignoring
 		// them keeps such clients from being refused.
 		"ignore_startup_parameters": "extra_float_digits,options",

@@ -31,6 +31,14 @@ var (
 	// ErrMissingRollback: Down needs a rollback file for a version and there
 	// is none. Reported before anything is rolled back.
 	ErrMissingRollback = errors.New("rollback file missing")
+	// ErrNeedsSession: the runner's statements do not all run on the server
+	// session that holds its advisory lock, as behind a pooler in
+	// transaction mode (Supabase's pooler on port 6543, PgBouncer with
+	// pool_mode = transaction). Such a lock serialises nothing, so the
+	// runner refuses. Migrate over a session: the direct connection
+	// (db.<project>.supabase.co:5432) or the pooler in session mode (port
+	// 5432).
+	ErrNeedsSession = errors.New("migrations need one database session: connect directly or through a session-mode pooler (port 5432), not a transaction-mode pooler (port 6543)")
 	// ErrDuplicateVersion: two files in one source carry the same version.
 	ErrDuplicateVersion = errors.New("duplicate migration version")
 	// ErrPlatformMissing: the database lacks what every Supabase project

@@ -42,8 +42,19 @@ const (
 	resetSQL = `RESET ALL`
 	// lockTimeoutSQL: a migration that cannot get a lock within 4s fails
 	// instead of queueing every other query on the table behind it (the
-	// CLI's value). LOCAL: it ends with the migration's transaction.
-	lockTimeoutSQL = `SET LOCAL lock_timeout = '4s'`
+	// CLI's value). LOCAL: it ends with the migration's transaction. It also
+	// reports whether the transaction runs on the session that holds
+	// LockKey: behind a pooler in transaction mode it may not (see
+	// ErrNeedsSession), and then the lock serialises nothing.
+	lockTimeoutSQL = `SELECT set_config('lock_timeout', '4s', true), EXISTS (
+  SELECT FROM pg_catalog.pg_locks
+  WHERE locktype = 'advisory' AND granted AND pid = pg_catalog.pg_backend_pid()
+    AND classid = ($1::bigint >> 32)::oid AND objid = ($1::bigint & 4294967295)::oid AND objsubid = 1)`
+	// backendSQL names the server session a statement ran on. Read twice
+	// before locking: a pooler in transaction mode may answer from two
+	// sessions, and then the session lock must not be taken at all (it
+	// would stay behind on a pooled server connection).
+	backendSQL = `SELECT pg_catalog.pg_backend_pid()`
 	// releaseTimeout bounds the cleanup, which runs even when ctx is done.
 	releaseTimeout = 10 * time.Second
 )
@@ -282,6 +293,9 @@ func (r *Runner) locked(ctx context.Context, needPlatform bool, fn func(*sql.Con
 		return fmt.Errorf("migrate: connect: %w", err)
 	}
 	defer conn.Close()
+	if err := sameSession(ctx, conn); err != nil {
+		return err
+	}
 	if _, err := conn.ExecContext(ctx, lockSQL, LockKey); err != nil {
 		// Whether the lock was granted is unknown (ctx may have been
 		// cancelled as it was): drop the session to be sure.
@@ -339,6 +353,22 @@ func release(ctx context.Context, conn *sql.Conn) {
 	}
 }
 
+// sameSession refuses a connection whose statements do not all run on one
+// server session (ErrNeedsSession).
+func sameSession(ctx context.Context, conn *sql.Conn) error {
+	var first, second int64
+	if err := conn.QueryRowContext(ctx, backendSQL).Scan(&first); err != nil {
+		return fmt.Errorf("migrate: connect: %w", err)
+	}
+	if err := conn.QueryRowContext(ctx, backendSQL).Scan(&second); err != nil {
+		return fmt.Errorf("migrate: connect: %w", err)
+	}
+	if first != second {
+		return fmt.Errorf("%w (two statements ran on server sessions %d and %d)", ErrNeedsSession, first, second)
+	}
+	return nil
+}
+
 // discard closes the connection's session rather than pooling it.
 func discard(conn *sql.Conn) {
 	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
@@ -355,7 +385,18 @@ func run(ctx context.Context, conn *sql.Conn, m Migration, op string, record fun
 		return fail(err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	steps := []string{resetSQL, lockTimeoutSQL}
+	if _, err := tx.ExecContext(ctx, resetSQL); err != nil {
+		return fail(err)
+	}
+	var lockTimeout string
+	var held bool
+	if err := tx.QueryRowContext(ctx, lockTimeoutSQL, LockKey).Scan(&lockTimeout, &held); err != nil {
+		return fail(err)
+	}
+	if !held {
+		return fail(ErrNeedsSession)
+	}
+	var steps []string
 	if len(m.Statements) > 0 {
 		steps = append(steps, m.sql)
 	}

@@ -21,7 +21,8 @@ const (
 	wantLock        = `SELECT pg_advisory_lock($1)`
 	wantUnlock      = `SELECT pg_advisory_unlock($1)`
 	wantReset       = `RESET ALL`
-	wantLockTimeout = `SET LOCAL lock_timeout = '4s'`
+	wantLockTimeout = `SELECT set_config('lock_timeout', '4s', true), EXISTS ( SELECT FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_catalog.pg_backend_pid() AND classid = ($1::bigint >> 32)::oid AND objid = ($1::bigint & 4294967295)::oid AND objsubid = 1)`
+	wantBackend     = `SELECT pg_catalog.pg_backend_pid()`
 	wantCreate      = "SET LOCAL lock_timeout = '4s';\n" +
 		"CREATE SCHEMA IF NOT EXISTS supabase_migrations;\n" +
 		"CREATE TABLE IF NOT EXISTS supabase_migrations.schema_migrations (version text NOT NULL PRIMARY KEY);\n" +
@@ -100,8 +101,15 @@ func row(t *testing.T, version, name string, stmts ...string) []any {
 	return []any{version, name, string(b)}
 }
 
+func expectSession(mock sqlmock.Sqlmock) {
+	for range 2 {
+		mock.ExpectQuery(wantBackend).WillReturnRows(sqlmock.NewRows([]string{"pid"}).AddRow(int64(42)))
+	}
+}
+
 // expectStart: Up's start, which checks the platform objects first.
 func expectStart(mock sqlmock.Sqlmock, rows *sqlmock.Rows) {
+	expectSession(mock)
 	mock.ExpectExec(wantLock).WithArgs(LockKey).WillReturnResult(sqlmock.NewResult(0, 1))
 	mock.ExpectQuery(wantPlatform).WillReturnRows(sqlmock.NewRows([]string{"missing"}).AddRow(""))
 	mock.ExpectExec(wantCreate).WillReturnResult(sqlmock.NewResult(0, 0))
@@ -110,6 +118,7 @@ func expectStart(mock sqlmock.Sqlmock, rows *sqlmock.Rows) {
 
 // expectDownStart: Down's start, which needs no platform check.
 func expectDownStart(mock sqlmock.Sqlmock, rows *sqlmock.Rows) {
+	expectSession(mock)
 	mock.ExpectExec(wantLock).WithArgs(LockKey).WillReturnResult(sqlmock.NewResult(0, 1))
 	mock.ExpectExec(wantCreate).WillReturnResult(sqlmock.NewResult(0, 0))
 	mock.ExpectQuery(wantSelect).WillReturnRows(rows)
@@ -125,7 +134,7 @@ func expectEnd(mock sqlmock.Sqlmock) {
 func expectFile(mock sqlmock.Sqlmock, file string) *sqlmock.ExpectedExec {
 	mock.ExpectBegin()
 	mock.ExpectExec(wantReset).WillReturnResult(sqlmock.NewResult(0, 0))
-	mock.ExpectExec(wantLockTimeout).WillReturnResult(sqlmock.NewResult(0, 0))
+	mock.ExpectQuery(wantLockTimeout).WithArgs(LockKey).WillReturnRows(sqlmock.NewRows([]string{"set_config", "exists"}).AddRow("4s", true))
 	return mock.ExpectExec(file)
 }
 
@@ -295,6 +304,7 @@ func TestUpRetired(t *testing.T) {
 func TestUpPlatformMissing(t *testing.T) {
 	t.Parallel()
 	r, mock := setup(t, Source{Migrations: forward()})
+	expectSession(mock)
 	mock.ExpectExec(wantLock).WithArgs(LockKey).WillReturnResult(sqlmock.NewResult(0, 1))
 	mock.ExpectQuery(wantPlatform).WillReturnRows(sqlmock.NewRows([]string{"missing"}).
 		AddRow("schema auth, table auth.users, function auth.uid()"))
@@ -315,6 +325,7 @@ func TestUpPlatformCheckFails(t *testing.T) {
 	t.Parallel()
 	r, mock := setup(t, Source{Migrations: forward()})
 	boom := errors.New("connection reset")
+	expectSession(mock)
 	mock.ExpectExec(wantLock).WithArgs(LockKey).WillReturnResult(sqlmock.NewResult(0, 1))
 	mock.ExpectQuery(wantPlatform).WillReturnError(boom)
 	expectEnd(mock)
@@ -345,6 +356,7 @@ func TestUpOutOfOrder(t *testing.T) {
 func TestUpLockFailure(t *testing.T) {
 	t.Parallel()
 	r, mock := setup(t, Source{Migrations: forward()})
+	expectSession(mock)
 	mock.ExpectExec(wantLock).WithArgs(LockKey).WillReturnError(context.DeadlineExceeded)
 
 	_, err := r.Up(context.Background())
@@ -530,4 +542,19 @@ func TestTextArray(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, `{}`, textArray(nil))
 	require.Equal(t, `{"a","b\"c","d\\e","{x, y}","NULL"}`, textArray([]string{"a", `b"c`, `d\e`, "{x, y}", "NULL"}))
+}
+
+// Behind a pooler in transaction mode two statements of one connection may
+// run on two server sessions: the runner refuses before taking its lock.
+func TestUpRefusesTwoSessions(t *testing.T) {
+	t.Parallel()
+	db, mock, err := sqlmock.New(sqlmock.QueryMatcherOption(sqlmock.QueryMatcherEqual))
+	require.NoError(t, err)
+	defer db.Close()
+	mock.ExpectQuery(wantBackend).WillReturnRows(sqlmock.NewRows([]string{"pid"}).AddRow(int64(41)))
+	mock.ExpectQuery(wantBackend).WillReturnRows(sqlmock.NewRows([]string{"pid"}).AddRow(int64(42)))
+	_, err = New(db, Source{Migrations: fstest.MapFS{}}).Up(context.Background())
+	require.ErrorIs(t, err, ErrNeedsSession)
+	require.ErrorContains(t, err, "server sessions 41 and 42")
+	require.NoError(t, mock.ExpectationsWereMet(), "nothing after the check: no lock, no history")
 }
