@@ -17,6 +17,7 @@ var suites = []struct {
 	{"Harness", testHarness},
 	{"Platform", testPlatform},
 	{"Request", testRequest},
+	{"RequestCompose", testRequestCompose},
 	{"Migrate", testMigrate},
 	{"SharedHistory", testSharedHistory},
 	{"Rollback", testRollback},

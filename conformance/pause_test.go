@@ -17,6 +17,7 @@ import (
 	"github.com/mentordb/mentordb/conformance/pgtest"
 	"github.com/mentordb/mentordb/db"
 	"github.com/mentordb/mentordb/db/migrate"
+	"github.com/mentordb/mentordb/internal/preamble"
 	schema "github.com/mentordb/mentordb/sql"
 )
 
@@ -52,7 +53,7 @@ func testPause(t *testing.T) {
 	setup := func(t *testing.T) *pauseFixture {
 		t.Helper()
 		d := pgtest.New(t)
-		f := &pauseFixture{d: d, repo: db.NewPauseRepository(d.App)}
+		f := &pauseFixture{d: d, repo: d.App.Pauses()}
 		f.orgA, f.orgB = d.NewOrg(t), d.NewOrg(t)
 		f.chA1, f.chA2, f.chB = d.NewChapter(t, f.orgA), d.NewChapter(t, f.orgA), d.NewChapter(t, f.orgB)
 		f.mentor = d.NewMember(t, f.orgA, "peer_mentor", f.chA1)
@@ -698,7 +699,7 @@ func pauseExec(ctx context.Context, d *pgtest.DB, claims db.Claims, sql string, 
 // pauseRawRequest is a PostgREST request with claims db.As would refuse to send.
 func pauseRawRequest(ctx context.Context, d *pgtest.DB, claims string, sql string, args ...any) error {
 	return pgx.BeginFunc(ctx, d.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`, claims); err != nil {
+		if err := preamble.Apply(ctx, tx, db.RoleAuthenticated, claims); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, sql, args...)

@@ -134,12 +134,12 @@ func testPlans(t *testing.T) {
 			"proxy_activities_attributed_mentor_id_idx", "proxy_activities_date_idx",
 			"proxy_activities_org_id_attributed_mentor_id_idx", "proxy_activities_created_at_brin_idx",
 		}, left)
-		claims, err := json.Marshal(coordinator)
-		require.NoError(t, err)
-		_, err = tx.Exec(ctx, `SELECT set_config('search_path', 'public, extensions', true),
-			set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`, string(claims))
-		require.NoError(t, err)
-		six := explain(t, ctx, tx, report)
+		// The same request as the coordinator, inside this transaction.
+		var six *explained
+		require.NoError(t, db.DoTx(ctx, tx, coordinator, func(r *db.Request) error {
+			six = explain(t, ctx, r.Tx(), report)
+			return nil
+		}))
 
 		scans := six.scansOf("proxy_activities")
 		require.NotEmpty(t, scans, six.raw)

@@ -12,6 +12,9 @@ import (
 // *Error whose Kind is one of these, so callers branch with errors.Is and
 // never parse messages or SQLSTATEs themselves.
 var (
+	// ErrInvalidClaims: claims a request cannot act as (a role outside the
+	// API roles, authenticated without sub, a missing or malformed
+	// organization_id where one is needed). Its class is ErrInvalidInput.
 	ErrInvalidClaims = errors.New("db: invalid claims")
 	ErrNotFound      = errors.New("db: not found")
 	// ErrNotPermitted: a policy, grant or in-function permission check refused.
@@ -33,7 +36,9 @@ var (
 // Error is a database error interpreted: Kind is the most specific sentinel
 // (ErrSelfAttribution), Class the generic one of its SQLSTATE (ErrCheck),
 // Constraint the constraint (or rule) that fired, Code the SQLSTATE. errors.Is
-// matches both Kind and Class.
+// matches both Kind and Class. Every Error db returns has both; where no
+// more specific sentinel applies, Kind is the Class. Errors db finds before
+// asking the database (ErrInvalidClaims) have no Code.
 type Error struct {
 	Kind       error
 	Class      error
@@ -75,7 +80,7 @@ func interpretError(err error) error {
 		return nil
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
-		return &Error{Kind: ErrNotFound, Message: "no rows", Err: err}
+		return &Error{Kind: ErrNotFound, Class: ErrNotFound, Message: "no rows", Err: err}
 	}
 	var done *Error
 	if errors.As(err, &done) {
@@ -89,6 +94,9 @@ func interpretError(err error) error {
 	e := &Error{Kind: class, Class: class, Constraint: pgErr.ConstraintName, Code: pgErr.Code, Message: pgErr.Message, Err: err}
 	if k, ok := constraintKinds[pgErr.ConstraintName]; ok {
 		e.Kind = k
+		if e.Class == nil {
+			e.Class = k
+		}
 	}
 	if e.Kind == nil {
 		return err
@@ -98,7 +106,7 @@ func interpretError(err error) error {
 
 // codeKinds maps SQLSTATEs to sentinels. Custom codes raised by mentordb's own
 // functions use class MD (see the migrations) and are registered by the
-// feature files.
+// feature files (registerCode).
 var codeKinds = map[string]error{
 	"23514": ErrCheck,
 	"23503": ErrForeignKey,
@@ -114,3 +122,11 @@ var codeKinds = map[string]error{
 }
 
 func kindOfCode(code string) error { return codeKinds[code] }
+
+// registerCode is how each feature file declares the class of the custom
+// SQLSTATEs its functions raise.
+func registerCode(class error, codes ...string) {
+	for _, c := range codes {
+		codeKinds[c] = class
+	}
+}

@@ -40,8 +40,9 @@ var (
 )
 
 // SQLSTATEs raised by the pause functions and triggers (class MD, documented
-// in 20261122000000_peer_mentor_status.sql). Errors are mapped by constraint
-// name (the Constraint* constants below); the codes are for reference.
+// in 20261122000000_peer_mentor_status.sql). Errors get their Kind from the
+// constraint name (the Constraint* constants below) and their Class from the
+// code (registered in init).
 const (
 	SQLStateOrgMismatch       = "MD001"
 	SQLStateInvalidTransition = "MD002"
@@ -88,6 +89,17 @@ func init() {
 	registerConstraint(ErrInvalidClaims, ConstraintPauseOrgClaim)
 	registerConstraint(ErrNotPermitted, ConstraintPauseNotPermitted, ConstraintPauseLogDirectInsert)
 	registerConstraint(ErrImmutable, ConstraintPauseLogImmutable)
+
+	// The classes of the custom codes, chosen to match the declarative
+	// errors of the same meaning: a mentor outside the org is a failed check
+	// (as ErrMentorNotInOrg), so is a transition the status check refuses;
+	// an unknown status row is not found; a missing org claim is input the
+	// caller must fix; writing the append-only log is refused (as the proxy
+	// audit log's 42501).
+	registerCode(ErrCheck, SQLStateOrgMismatch, SQLStateInvalidTransition)
+	registerCode(ErrNotFound, SQLStateUnknownMentor)
+	registerCode(ErrInvalidInput, SQLStateMissingOrgClaim)
+	registerCode(ErrNotPermitted, SQLStateLogImmutable)
 }
 
 // PauseState is a peer mentor's availability in one org.
@@ -141,125 +153,154 @@ type PauseOptions struct {
 	ExpectedReturn *time.Time
 }
 
-// PauseRepository reads and changes pause statuses. Every method runs as the
-// caller described by claims, in one PostgREST-equivalent transaction (As or
-// AsReadOnly), so RLS and the RPCs' own checks decide what it may see and do.
-type PauseRepository struct {
-	db *DB
-	q  *gen.Queries
-}
+// Pauses is the pause repository bound to a request (Request.Pauses): every
+// method acts as the request's caller in its transaction, so RLS and the
+// RPCs' own checks decide what it may see and do. Errors come back
+// interpreted.
+type Pauses struct{ r *Request }
 
-// NewPauseRepository returns the pause repository of d.
-func NewPauseRepository(d *DB) *PauseRepository {
-	return &PauseRepository{db: d, q: gen.New()}
-}
+// Pauses returns the pause repository bound to r.
+func (r *Request) Pauses() Pauses { return Pauses{r: r} }
 
-// Pause pauses peerMentorID in the org of claims' organization_id
+// Pause pauses peerMentorID in the org of the caller's organization_id claim
 // (activate_pause). The caller must be the mentor or a coordinator of that
 // org. Errors: ErrInvalidClaims, ErrNotPermitted, ErrOrgMismatch,
 // ErrInvalidTransition (already paused).
-func (r *PauseRepository) Pause(ctx context.Context, claims Claims, peerMentorID uuid.UUID, opts PauseOptions) (PauseStatus, error) {
-	var out PauseStatus
-	err := r.db.As(ctx, claims, func(tx pgx.Tx) error {
-		row, err := r.q.ActivatePause(ctx, tx, gen.ActivatePauseParams{
-			PeerMentorID:       peerMentorID,
-			Reason:             optString(opts.Reason),
-			ExpectedReturnDate: opts.ExpectedReturn,
-		})
-		out = pauseStatusFromGen(row)
-		return err
+func (p Pauses) Pause(ctx context.Context, peerMentorID uuid.UUID, opts PauseOptions) (PauseStatus, error) {
+	row, err := queries.ActivatePause(ctx, p.r.tx, gen.ActivatePauseParams{
+		PeerMentorID:       peerMentorID,
+		Reason:             optString(opts.Reason),
+		ExpectedReturnDate: opts.ExpectedReturn,
 	})
-	return out, err
+	if err != nil {
+		return PauseStatus{}, interpretError(err)
+	}
+	return pauseStatusFromGen(row), nil
 }
 
-// Resume ends the pause of peerMentorID in the org of claims'
-// organization_id (deactivate_pause). Errors: ErrInvalidClaims,
+// Resume ends the pause of peerMentorID in the org of the caller's
+// organization_id claim (deactivate_pause). Errors: ErrInvalidClaims,
 // ErrNotPermitted, ErrOrgMismatch, ErrInvalidTransition (already active),
 // ErrUnknownMentor (never paused in that org).
-func (r *PauseRepository) Resume(ctx context.Context, claims Claims, peerMentorID uuid.UUID, reason string) (PauseStatus, error) {
-	var out PauseStatus
-	err := r.db.As(ctx, claims, func(tx pgx.Tx) error {
-		row, err := r.q.DeactivatePause(ctx, tx, gen.DeactivatePauseParams{
-			PeerMentorID: peerMentorID,
-			Reason:       optString(reason),
-		})
-		out = pauseStatusFromGen(row)
-		return err
+func (p Pauses) Resume(ctx context.Context, peerMentorID uuid.UUID, reason string) (PauseStatus, error) {
+	row, err := queries.DeactivatePause(ctx, p.r.tx, gen.DeactivatePauseParams{
+		PeerMentorID: peerMentorID,
+		Reason:       optString(reason),
 	})
-	return out, err
+	if err != nil {
+		return PauseStatus{}, interpretError(err)
+	}
+	return pauseStatusFromGen(row), nil
 }
 
 // OwnStatus returns the caller's own status in orgID. A mentor without a
 // status row is active: the result then has ID uuid.Nil and State
 // PauseActive.
-func (r *PauseRepository) OwnStatus(ctx context.Context, claims Claims, orgID uuid.UUID) (PauseStatus, error) {
-	var out PauseStatus
-	err := r.db.AsReadOnly(ctx, claims, func(tx pgx.Tx) error {
-		row, err := r.q.GetOwnStatus(ctx, tx, orgID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			out = PauseStatus{PeerMentorID: claims.Sub, OrgID: orgID, State: PauseActive}
-			return nil
-		}
-		out = pauseStatusFromGen(row)
-		return err
-	})
-	return out, err
+func (p Pauses) OwnStatus(ctx context.Context, orgID uuid.UUID) (PauseStatus, error) {
+	row, err := queries.GetOwnStatus(ctx, p.r.tx, orgID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return PauseStatus{PeerMentorID: p.r.claims.Sub, OrgID: orgID, State: PauseActive}, nil
+	}
+	if err != nil {
+		return PauseStatus{}, interpretError(err)
+	}
+	return pauseStatusFromGen(row), nil
 }
 
 // Status returns peerMentorID's status row in orgID. ErrNotFound when there
 // is no row or RLS hides it (only the mentor and the org's coordinators see
 // it).
-func (r *PauseRepository) Status(ctx context.Context, claims Claims, peerMentorID, orgID uuid.UUID) (PauseStatus, error) {
-	var out PauseStatus
-	err := r.db.AsReadOnly(ctx, claims, func(tx pgx.Tx) error {
-		row, err := r.q.GetStatus(ctx, tx, gen.GetStatusParams{PeerMentorID: peerMentorID, OrgID: orgID})
-		out = pauseStatusFromGen(row)
-		return err
-	})
-	return out, err
+func (p Pauses) Status(ctx context.Context, peerMentorID, orgID uuid.UUID) (PauseStatus, error) {
+	row, err := queries.GetStatus(ctx, p.r.tx, gen.GetStatusParams{PeerMentorID: peerMentorID, OrgID: orgID})
+	if err != nil {
+		return PauseStatus{}, interpretError(err)
+	}
+	return pauseStatusFromGen(row), nil
 }
 
 // OrgStatuses lists the status rows of orgID the caller may see: all of them
 // for a coordinator of the org, the caller's own for a mentor, none otherwise.
-func (r *PauseRepository) OrgStatuses(ctx context.Context, claims Claims, orgID uuid.UUID) ([]PauseStatus, error) {
-	var out []PauseStatus
-	err := r.db.AsReadOnly(ctx, claims, func(tx pgx.Tx) error {
-		rows, err := r.q.ListOrgStatuses(ctx, tx, orgID)
-		out = pauseStatusesFromGen(rows)
-		return err
-	})
-	return out, err
+func (p Pauses) OrgStatuses(ctx context.Context, orgID uuid.UUID) ([]PauseStatus, error) {
+	rows, err := queries.ListOrgStatuses(ctx, p.r.tx, orgID)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	return pauseStatusesFromGen(rows), nil
 }
 
 // ChapterPauses lists the paused mentors of chapterID
 // (get_active_pauses_for_chapter): only for a coordinator of the chapter's
 // org; empty for a chapter of another org.
-func (r *PauseRepository) ChapterPauses(ctx context.Context, claims Claims, chapterID uuid.UUID) ([]PauseStatus, error) {
-	var out []PauseStatus
-	err := r.db.AsReadOnly(ctx, claims, func(tx pgx.Tx) error {
-		rows, err := r.q.ActivePausesForChapter(ctx, tx, chapterID)
-		out = pauseStatusesFromGen(rows)
-		return err
-	})
-	return out, err
+func (p Pauses) ChapterPauses(ctx context.Context, chapterID uuid.UUID) ([]PauseStatus, error) {
+	rows, err := queries.ActivePausesForChapter(ctx, p.r.tx, chapterID)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	return pauseStatusesFromGen(rows), nil
 }
 
 // History lists peerMentorID's status changes in orgID, oldest first, as far
 // as RLS lets the caller see them.
+func (p Pauses) History(ctx context.Context, peerMentorID, orgID uuid.UUID) ([]PauseLogEntry, error) {
+	rows, err := queries.ListStatusLog(ctx, p.r.tx, gen.ListStatusLogParams{PeerMentorID: peerMentorID, OrgID: orgID})
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	out := make([]PauseLogEntry, 0, len(rows))
+	for _, row := range rows {
+		out = append(out, pauseLogEntryFromGen(row))
+	}
+	return out, nil
+}
+
+// PauseRepository is the one-call form of Pauses: each method runs as the
+// caller described by claims in a request of its own (Do, or DoReadOnly for
+// reads). To combine calls, or to add your own SQL, use Request.Pauses
+// inside Do.
+type PauseRepository struct{ db *DB }
+
+// Pauses returns the one-call pause repository of d.
+func (d *DB) Pauses() *PauseRepository { return &PauseRepository{db: d} }
+
+// NewPauseRepository returns the pause repository of d.
+//
+// Deprecated: use d.Pauses(), or Request.Pauses inside a request.
+func NewPauseRepository(d *DB) *PauseRepository { return d.Pauses() }
+
+// Pause is Pauses.Pause in a request of its own; the org is that of claims'
+// organization_id.
+func (r *PauseRepository) Pause(ctx context.Context, claims Claims, peerMentorID uuid.UUID, opts PauseOptions) (PauseStatus, error) {
+	return doValue(ctx, r.db, claims, pgx.ReadWrite, func(q *Request) (PauseStatus, error) { return q.Pauses().Pause(ctx, peerMentorID, opts) })
+}
+
+// Resume is Pauses.Resume in a request of its own.
+func (r *PauseRepository) Resume(ctx context.Context, claims Claims, peerMentorID uuid.UUID, reason string) (PauseStatus, error) {
+	return doValue(ctx, r.db, claims, pgx.ReadWrite, func(q *Request) (PauseStatus, error) { return q.Pauses().Resume(ctx, peerMentorID, reason) })
+}
+
+// OwnStatus is Pauses.OwnStatus in a read-only request of its own.
+func (r *PauseRepository) OwnStatus(ctx context.Context, claims Claims, orgID uuid.UUID) (PauseStatus, error) {
+	return doValue(ctx, r.db, claims, pgx.ReadOnly, func(q *Request) (PauseStatus, error) { return q.Pauses().OwnStatus(ctx, orgID) })
+}
+
+// Status is Pauses.Status in a read-only request of its own.
+func (r *PauseRepository) Status(ctx context.Context, claims Claims, peerMentorID, orgID uuid.UUID) (PauseStatus, error) {
+	return doValue(ctx, r.db, claims, pgx.ReadOnly, func(q *Request) (PauseStatus, error) { return q.Pauses().Status(ctx, peerMentorID, orgID) })
+}
+
+// OrgStatuses is Pauses.OrgStatuses in a read-only request of its own.
+func (r *PauseRepository) OrgStatuses(ctx context.Context, claims Claims, orgID uuid.UUID) ([]PauseStatus, error) {
+	return doValue(ctx, r.db, claims, pgx.ReadOnly, func(q *Request) ([]PauseStatus, error) { return q.Pauses().OrgStatuses(ctx, orgID) })
+}
+
+// ChapterPauses is Pauses.ChapterPauses in a read-only request of its own.
+func (r *PauseRepository) ChapterPauses(ctx context.Context, claims Claims, chapterID uuid.UUID) ([]PauseStatus, error) {
+	return doValue(ctx, r.db, claims, pgx.ReadOnly, func(q *Request) ([]PauseStatus, error) { return q.Pauses().ChapterPauses(ctx, chapterID) })
+}
+
+// History is Pauses.History in a read-only request of its own.
 func (r *PauseRepository) History(ctx context.Context, claims Claims, peerMentorID, orgID uuid.UUID) ([]PauseLogEntry, error) {
-	var out []PauseLogEntry
-	err := r.db.AsReadOnly(ctx, claims, func(tx pgx.Tx) error {
-		rows, err := r.q.ListStatusLog(ctx, tx, gen.ListStatusLogParams{PeerMentorID: peerMentorID, OrgID: orgID})
-		if err != nil {
-			return err
-		}
-		out = make([]PauseLogEntry, 0, len(rows))
-		for _, row := range rows {
-			out = append(out, pauseLogEntryFromGen(row))
-		}
-		return nil
-	})
-	return out, err
+	return doValue(ctx, r.db, claims, pgx.ReadOnly, func(q *Request) ([]PauseLogEntry, error) { return q.Pauses().History(ctx, peerMentorID, orgID) })
 }
 
 func pauseStatusFromGen(row gen.PeerMentorStatus) PauseStatus {

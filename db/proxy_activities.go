@@ -190,66 +190,55 @@ type ProxyAuditEntry struct {
 	At     time.Time
 }
 
-// ProxyActivityRepository reads and writes proxy activities. Every method
-// runs as the caller described by claims in one PostgREST-equivalent
-// transaction (As or AsReadOnly), so RLS, the constraints and the triggers
-// decide; the repository's pre-checks only turn the likely failures into
-// specific typed errors before the table is touched.
-type ProxyActivityRepository struct {
-	db *DB
-	q  *gen.Queries
-}
+// Activities is the proxy-activity repository bound to a request
+// (Request.Activities): every method acts as the request's caller in its
+// transaction, so RLS, the constraints and the triggers decide; the
+// repository's pre-checks only turn the likely failures into specific typed
+// errors before the table is touched. Errors come back interpreted.
+type Activities struct{ r *Request }
 
-// NewProxyActivityRepository returns the proxy-activity repository of d.
-func NewProxyActivityRepository(d *DB) *ProxyActivityRepository {
-	return &ProxyActivityRepository{db: d, q: gen.New()}
-}
-
-// ProxyActivities returns the proxy-activity repository of d.
-func (d *DB) ProxyActivities() *ProxyActivityRepository { return NewProxyActivityRepository(d) }
+// Activities returns the proxy-activity repository bound to r.
+func (r *Request) Activities() Activities { return Activities{r: r} }
 
 // maxUUID starts a keyset list: every id sorts below it.
 var maxUUID = uuid.UUID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 
-// Create registers one activity. Before inserting it checks, in the same
-// transaction, that the coordinator is not the mentor (ErrSelfAttribution)
-// and that the mentor is a peer_mentor of the org (ErrMentorNotInOrg); the
-// database enforces both again. Other errors: ErrNotPermitted (not a
-// coordinator of the org, or registering as someone else), ErrTemplateOtherOrg,
-// ErrForeignKey (unknown template or user), ErrNonPositiveDuration,
-// ErrInvalidInput.
-func (r *ProxyActivityRepository) Create(ctx context.Context, claims Claims, in NewProxyActivity) (ProxyActivity, error) {
-	var out ProxyActivity
+// Create registers one activity. Before inserting it checks that the
+// coordinator is not the mentor (ErrSelfAttribution) and that the mentor is
+// a peer_mentor of the org (ErrMentorNotInOrg); the database enforces both
+// again. Other errors: ErrNotPermitted (not a coordinator of the org, or
+// registering as someone else), ErrTemplateOtherOrg, ErrForeignKey (unknown
+// template or user), ErrNonPositiveDuration, ErrInvalidInput.
+func (a Activities) Create(ctx context.Context, in NewProxyActivity) (ProxyActivity, error) {
 	coordinator := in.CoordinatorID
 	if coordinator == uuid.Nil {
-		coordinator = claims.Sub
+		coordinator = a.r.claims.Sub
 	}
 	minutes, err := proxyMinutes(in.DurationMinutes)
 	if err != nil {
-		return out, err
+		return ProxyActivity{}, err
 	}
 	if coordinator == in.AttributedMentorID {
-		return out, proxySelfAttributionError(coordinator)
+		return ProxyActivity{}, proxySelfAttributionError(coordinator)
 	}
-	err = r.db.As(ctx, claims, func(tx pgx.Tx) error {
-		if err := r.precheckMentors(ctx, tx, claims, in.OrgID, []uuid.UUID{in.AttributedMentorID}, PolicyProxyInsertOwn); err != nil {
-			return err
-		}
-		row, err := r.q.CreateProxyActivity(ctx, tx, gen.CreateProxyActivityParams{
-			CoordinatorID:      coordinator,
-			AttributedMentorID: in.AttributedMentorID,
-			OrgID:              in.OrgID,
-			ActivityType:       in.ActivityType,
-			Date:               proxyDate(in.Date),
-			DurationMinutes:    minutes,
-			Notes:              optString(in.Notes),
-			IsRecurring:        in.IsRecurring,
-			TemplateID:         optUUID(in.TemplateID),
-		})
-		out = proxyActivityFromGen(row)
-		return err
+	if err := a.precheckMentors(ctx, in.OrgID, []uuid.UUID{in.AttributedMentorID}, PolicyProxyInsertOwn); err != nil {
+		return ProxyActivity{}, err
+	}
+	row, err := queries.CreateProxyActivity(ctx, a.r.tx, gen.CreateProxyActivityParams{
+		CoordinatorID:      coordinator,
+		AttributedMentorID: in.AttributedMentorID,
+		OrgID:              in.OrgID,
+		ActivityType:       in.ActivityType,
+		Date:               proxyDate(in.Date),
+		DurationMinutes:    minutes,
+		Notes:              optString(in.Notes),
+		IsRecurring:        in.IsRecurring,
+		TemplateID:         optUUID(in.TemplateID),
 	})
-	return out, err
+	if err != nil {
+		return ProxyActivity{}, interpretError(err)
+	}
+	return proxyActivityFromGen(row), nil
 }
 
 // CreateMany registers many activities of one org in one set-based INSERT
@@ -258,12 +247,12 @@ func (r *ProxyActivityRepository) Create(ctx context.Context, claims Claims, in 
 // same pre-checks run for all mentors at once. Each item's OrgID and
 // CoordinatorID are ignored: orgID and the caller (or coordinatorID for
 // service_role; uuid.Nil means the caller) apply to all. All or nothing.
-func (r *ProxyActivityRepository) CreateMany(ctx context.Context, claims Claims, orgID, coordinatorID uuid.UUID, items []NewProxyActivity) ([]ProxyActivity, error) {
+func (a Activities) CreateMany(ctx context.Context, orgID, coordinatorID uuid.UUID, items []NewProxyActivity) ([]ProxyActivity, error) {
 	if len(items) == 0 {
 		return nil, nil
 	}
 	if coordinatorID == uuid.Nil {
-		coordinatorID = claims.Sub
+		coordinatorID = a.r.claims.Sub
 	}
 	type jsonRow struct {
 		AttributedMentorID uuid.UUID  `json:"attributed_mentor_id"`
@@ -299,20 +288,18 @@ func (r *ProxyActivityRepository) CreateMany(ctx context.Context, claims Claims,
 	if err != nil {
 		return nil, fmt.Errorf("db: encode proxy activities: %w", err)
 	}
-	var out []ProxyActivity
-	err = r.db.As(ctx, claims, func(tx pgx.Tx) error {
-		if err := r.precheckMentors(ctx, tx, claims, orgID, mentors, PolicyProxyInsertOwn); err != nil {
-			return err
-		}
-		created, err := r.q.CreateProxyActivities(ctx, tx, gen.CreateProxyActivitiesParams{
-			CoordinatorID: coordinatorID,
-			OrgID:         orgID,
-			Rows:          raw,
-		})
-		out = proxyActivitiesFromGen(created)
-		return err
+	if err := a.precheckMentors(ctx, orgID, mentors, PolicyProxyInsertOwn); err != nil {
+		return nil, err
+	}
+	created, err := queries.CreateProxyActivities(ctx, a.r.tx, gen.CreateProxyActivitiesParams{
+		CoordinatorID: coordinatorID,
+		OrgID:         orgID,
+		Rows:          raw,
 	})
-	return out, err
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	return proxyActivitiesFromGen(created), nil
 }
 
 // Import copies activities with COPY FROM: the fastest path, for
@@ -320,8 +307,8 @@ func (r *ProxyActivityRepository) CreateMany(ctx context.Context, claims Claims,
 // any role that does not bypass it; other callers get ErrNotPermitted and
 // should use CreateMany). Triggers fire: integrity checks and audit apply.
 // Every item must set CoordinatorID and OrgID. It returns the rows copied.
-func (r *ProxyActivityRepository) Import(ctx context.Context, claims Claims, items []NewProxyActivity) (int64, error) {
-	if claims.Role != RoleServiceRole {
+func (a Activities) Import(ctx context.Context, items []NewProxyActivity) (int64, error) {
+	if a.r.claims.Role != RoleServiceRole {
 		return 0, &Error{Kind: ErrNotPermitted, Class: ErrNotPermitted, Constraint: PolicyProxyInsertOwn, Code: "42501",
 			Message: "COPY into proxy_activities is for service_role; use CreateMany"}
 	}
@@ -346,13 +333,8 @@ func (r *ProxyActivityRepository) Import(ctx context.Context, claims Claims, ite
 			TemplateID:         optUUID(in.TemplateID),
 		}
 	}
-	var n int64
-	err := r.db.As(ctx, claims, func(tx pgx.Tx) error {
-		var err error
-		n, err = r.q.CopyProxyActivities(ctx, tx, params)
-		return err
-	})
-	return n, err
+	n, err := queries.CopyProxyActivities(ctx, a.r.tx, params)
+	return n, interpretError(err)
 }
 
 // Update replaces the editable fields of activity id. Only its coordinator
@@ -360,181 +342,165 @@ func (r *ProxyActivityRepository) Import(ctx context.Context, claims Claims, ite
 // ErrNotFound when the caller cannot see it). A changed mentor is pre-checked
 // like Create; an unchanged one is not, so a mentor who has since left the
 // org keeps their history editable.
-func (r *ProxyActivityRepository) Update(ctx context.Context, claims Claims, id uuid.UUID, ch ProxyActivityChange) (ProxyActivity, error) {
-	var out ProxyActivity
+func (a Activities) Update(ctx context.Context, id uuid.UUID, ch ProxyActivityChange) (ProxyActivity, error) {
 	minutes, err := proxyMinutes(ch.DurationMinutes)
 	if err != nil {
-		return out, err
+		return ProxyActivity{}, err
 	}
-	err = r.db.As(ctx, claims, func(tx pgx.Tx) error {
-		cur, err := r.q.GetProxyActivity(ctx, tx, id)
-		if err != nil {
-			return err
+	cur, err := queries.GetProxyActivity(ctx, a.r.tx, id)
+	if err != nil {
+		return ProxyActivity{}, interpretError(err)
+	}
+	claims := a.r.claims
+	if claims.Role == RoleAuthenticated && cur.CoordinatorID != claims.Sub {
+		return ProxyActivity{}, proxyNotPermitted(PolicyProxyUpdateOwn, "only the coordinator who registered an activity may update it")
+	}
+	if cur.CoordinatorID == ch.AttributedMentorID {
+		return ProxyActivity{}, proxySelfAttributionError(cur.CoordinatorID)
+	}
+	if ch.AttributedMentorID != cur.AttributedMentorID {
+		if err := a.precheckMentors(ctx, cur.OrgID, []uuid.UUID{ch.AttributedMentorID}, PolicyProxyUpdateOwn); err != nil {
+			return ProxyActivity{}, err
 		}
-		if claims.Role == RoleAuthenticated && cur.CoordinatorID != claims.Sub {
-			return proxyNotPermitted(PolicyProxyUpdateOwn, "only the coordinator who registered an activity may update it")
-		}
-		if cur.CoordinatorID == ch.AttributedMentorID {
-			return proxySelfAttributionError(cur.CoordinatorID)
-		}
-		if ch.AttributedMentorID != cur.AttributedMentorID {
-			if err := r.precheckMentors(ctx, tx, claims, cur.OrgID, []uuid.UUID{ch.AttributedMentorID}, PolicyProxyUpdateOwn); err != nil {
-				return err
-			}
-		}
-		row, err := r.q.UpdateProxyActivity(ctx, tx, gen.UpdateProxyActivityParams{
-			ID:                 id,
-			AttributedMentorID: ch.AttributedMentorID,
-			ActivityType:       ch.ActivityType,
-			Date:               proxyDate(ch.Date),
-			DurationMinutes:    minutes,
-			Notes:              optString(ch.Notes),
-			IsRecurring:        ch.IsRecurring,
-			TemplateID:         optUUID(ch.TemplateID),
-		})
-		if errors.Is(err, pgx.ErrNoRows) {
-			// Visible a moment ago but not updatable: the policy refused.
-			return proxyNotPermitted(PolicyProxyUpdateOwn, "activity is not updatable by the caller")
-		}
-		out = proxyActivityFromGen(row)
-		return err
+	}
+	row, err := queries.UpdateProxyActivity(ctx, a.r.tx, gen.UpdateProxyActivityParams{
+		ID:                 id,
+		AttributedMentorID: ch.AttributedMentorID,
+		ActivityType:       ch.ActivityType,
+		Date:               proxyDate(ch.Date),
+		DurationMinutes:    minutes,
+		Notes:              optString(ch.Notes),
+		IsRecurring:        ch.IsRecurring,
+		TemplateID:         optUUID(ch.TemplateID),
 	})
-	return out, err
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Visible a moment ago but not updatable: the policy refused.
+		return ProxyActivity{}, proxyNotPermitted(PolicyProxyUpdateOwn, "activity is not updatable by the caller")
+	}
+	if err != nil {
+		return ProxyActivity{}, interpretError(err)
+	}
+	return proxyActivityFromGen(row), nil
 }
 
 // Delete deletes activity id. Only its coordinator may delete it
 // (ErrNotPermitted for another coordinator of the org, ErrNotFound when the
 // caller cannot see it or it does not exist).
-func (r *ProxyActivityRepository) Delete(ctx context.Context, claims Claims, id uuid.UUID) error {
-	return r.db.As(ctx, claims, func(tx pgx.Tx) error {
-		n, err := r.q.DeleteProxyActivity(ctx, tx, id)
-		if err != nil || n > 0 {
-			return err
-		}
-		if _, err := r.q.GetProxyActivity(ctx, tx, id); err != nil {
-			return err // ErrNotFound once interpreted
-		}
-		return proxyNotPermitted(PolicyProxyDeleteOwn, "only the coordinator who registered an activity may delete it")
-	})
+func (a Activities) Delete(ctx context.Context, id uuid.UUID) error {
+	n, err := queries.DeleteProxyActivity(ctx, a.r.tx, id)
+	if err != nil || n > 0 {
+		return interpretError(err)
+	}
+	if _, err := queries.GetProxyActivity(ctx, a.r.tx, id); err != nil {
+		return interpretError(err) // ErrNotFound
+	}
+	return proxyNotPermitted(PolicyProxyDeleteOwn, "only the coordinator who registered an activity may delete it")
 }
 
 // Get returns activity id; ErrNotFound when it does not exist or RLS hides it.
-func (r *ProxyActivityRepository) Get(ctx context.Context, claims Claims, id uuid.UUID) (ProxyActivity, error) {
-	var out ProxyActivity
-	err := r.db.AsReadOnly(ctx, claims, func(tx pgx.Tx) error {
-		row, err := r.q.GetProxyActivity(ctx, tx, id)
-		out = proxyActivityFromGen(row)
-		return err
-	})
-	return out, err
+func (a Activities) Get(ctx context.Context, id uuid.UUID) (ProxyActivity, error) {
+	row, err := queries.GetProxyActivity(ctx, a.r.tx, id)
+	if err != nil {
+		return ProxyActivity{}, interpretError(err)
+	}
+	return proxyActivityFromGen(row), nil
 }
 
 // ListForOrg pages orgID's activities dated in period, newest first. Pass
 // nil for the first page and the previous page's Next after that. limit is
 // clamped to [1, 1000].
-func (r *ProxyActivityRepository) ListForOrg(ctx context.Context, claims Claims, orgID uuid.UUID, period Period, after *ProxyActivityCursor, limit int) (ProxyActivityPage, error) {
+func (a Activities) ListForOrg(ctx context.Context, orgID uuid.UUID, period Period, after *ProxyActivityCursor, limit int) (ProxyActivityPage, error) {
 	limit = proxyLimit(limit)
 	before := proxyStart(period, after)
-	var page ProxyActivityPage
-	err := r.db.AsReadOnly(ctx, claims, func(tx pgx.Tx) error {
-		rows, err := r.q.ListProxyActivitiesForOrg(ctx, perCallPlan{tx}, gen.ListProxyActivitiesForOrgParams{
-			OrgID:      orgID,
-			FromDate:   proxyDate(period.From),
-			ToDate:     proxyDate(period.To),
-			BeforeDate: before.Date,
-			BeforeID:   before.ID,
-			LimitRows:  int32(limit + 1),
-		})
-		page = proxyPage(rows, limit)
-		return err
+	rows, err := queries.ListProxyActivitiesForOrg(ctx, perCallPlan{a.r.tx}, gen.ListProxyActivitiesForOrgParams{
+		OrgID:      orgID,
+		FromDate:   proxyDate(period.From),
+		ToDate:     proxyDate(period.To),
+		BeforeDate: before.Date,
+		BeforeID:   before.ID,
+		LimitRows:  int32(limit + 1),
 	})
-	return page, err
+	if err != nil {
+		return ProxyActivityPage{}, interpretError(err)
+	}
+	return proxyPage(rows, limit), nil
 }
 
 // ListByMentor pages the activities attributed to mentorID in orgID dated
 // in period, newest first, like ListForOrg.
-func (r *ProxyActivityRepository) ListByMentor(ctx context.Context, claims Claims, orgID, mentorID uuid.UUID, period Period, after *ProxyActivityCursor, limit int) (ProxyActivityPage, error) {
+func (a Activities) ListByMentor(ctx context.Context, orgID, mentorID uuid.UUID, period Period, after *ProxyActivityCursor, limit int) (ProxyActivityPage, error) {
 	limit = proxyLimit(limit)
 	before := proxyStart(period, after)
-	var page ProxyActivityPage
-	err := r.db.AsReadOnly(ctx, claims, func(tx pgx.Tx) error {
-		rows, err := r.q.ListProxyActivitiesByMentor(ctx, perCallPlan{tx}, gen.ListProxyActivitiesByMentorParams{
-			OrgID:              orgID,
-			AttributedMentorID: mentorID,
-			FromDate:           proxyDate(period.From),
-			ToDate:             proxyDate(period.To),
-			BeforeDate:         before.Date,
-			BeforeID:           before.ID,
-			LimitRows:          int32(limit + 1),
-		})
-		page = proxyPage(rows, limit)
-		return err
+	rows, err := queries.ListProxyActivitiesByMentor(ctx, perCallPlan{a.r.tx}, gen.ListProxyActivitiesByMentorParams{
+		OrgID:              orgID,
+		AttributedMentorID: mentorID,
+		FromDate:           proxyDate(period.From),
+		ToDate:             proxyDate(period.To),
+		BeforeDate:         before.Date,
+		BeforeID:           before.ID,
+		LimitRows:          int32(limit + 1),
 	})
-	return page, err
+	if err != nil {
+		return ProxyActivityPage{}, interpretError(err)
+	}
+	return proxyPage(rows, limit), nil
 }
 
 // BufdirReport returns, for orgID and period, one line per attributed
 // mentor with the activity count, the total minutes and the breakdown per
 // activity type, ordered by mentor id. It is computed from one statement,
 // so totals and breakdown agree.
-func (r *ProxyActivityRepository) BufdirReport(ctx context.Context, claims Claims, orgID uuid.UUID, period Period) ([]BufdirMentorTotal, error) {
-	var out []BufdirMentorTotal
-	err := r.db.AsReadOnly(ctx, claims, func(tx pgx.Tx) error {
-		rows, err := r.q.BufdirReportByType(ctx, perCallPlan{tx}, gen.BufdirReportByTypeParams{
-			OrgID:    orgID,
-			FromDate: proxyDate(period.From),
-			ToDate:   proxyDate(period.To),
-		})
-		if err != nil {
-			return err
-		}
-		out = bufdirFromTypeRows(rows)
-		return nil
+func (a Activities) BufdirReport(ctx context.Context, orgID uuid.UUID, period Period) ([]BufdirMentorTotal, error) {
+	rows, err := queries.BufdirReportByType(ctx, perCallPlan{a.r.tx}, gen.BufdirReportByTypeParams{
+		OrgID:    orgID,
+		FromDate: proxyDate(period.From),
+		ToDate:   proxyDate(period.To),
 	})
-	return out, err
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	return bufdirFromTypeRows(rows), nil
 }
 
 // BufdirTotals is BufdirReport without the per-type breakdown.
-func (r *ProxyActivityRepository) BufdirTotals(ctx context.Context, claims Claims, orgID uuid.UUID, period Period) ([]BufdirMentorTotal, error) {
-	var out []BufdirMentorTotal
-	err := r.db.AsReadOnly(ctx, claims, func(tx pgx.Tx) error {
-		rows, err := r.q.BufdirReport(ctx, perCallPlan{tx}, gen.BufdirReportParams{
-			OrgID:    orgID,
-			FromDate: proxyDate(period.From),
-			ToDate:   proxyDate(period.To),
-		})
-		out = make([]BufdirMentorTotal, len(rows))
-		for i, row := range rows {
-			out[i] = BufdirMentorTotal{AttributedMentorID: row.AttributedMentorID, ActivityCount: row.ActivityCount, TotalMinutes: row.TotalMinutes}
-		}
-		return err
+func (a Activities) BufdirTotals(ctx context.Context, orgID uuid.UUID, period Period) ([]BufdirMentorTotal, error) {
+	rows, err := queries.BufdirReport(ctx, perCallPlan{a.r.tx}, gen.BufdirReportParams{
+		OrgID:    orgID,
+		FromDate: proxyDate(period.From),
+		ToDate:   proxyDate(period.To),
 	})
-	return out, err
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	out := make([]BufdirMentorTotal, len(rows))
+	for i, row := range rows {
+		out[i] = BufdirMentorTotal{AttributedMentorID: row.AttributedMentorID, ActivityCount: row.ActivityCount, TotalMinutes: row.TotalMinutes}
+	}
+	return out, nil
 }
 
 // AuditLog returns the audit rows of activityID the caller may see (the
 // org's coordinators see them all, also after the activity was deleted).
-func (r *ProxyActivityRepository) AuditLog(ctx context.Context, claims Claims, activityID uuid.UUID) ([]ProxyAuditEntry, error) {
-	var out []ProxyAuditEntry
-	err := r.db.AsReadOnly(ctx, claims, func(tx pgx.Tx) error {
-		rows, err := r.q.ListProxyAuditLog(ctx, tx, activityID)
-		out = make([]ProxyAuditEntry, len(rows))
-		for i, row := range rows {
-			out[i] = ProxyAuditEntry{
-				ID:         row.ID,
-				ActivityID: row.ActivityID,
-				OrgID:      row.OrgID,
-				Actor:      derefUUID(row.Actor),
-				ActorRole:  derefString(row.ActorRole),
-				Action:     row.Action,
-				OldRow:     rawJSON(row.OldRow),
-				NewRow:     rawJSON(row.NewRow),
-				At:         row.At,
-			}
+func (a Activities) AuditLog(ctx context.Context, activityID uuid.UUID) ([]ProxyAuditEntry, error) {
+	rows, err := queries.ListProxyAuditLog(ctx, a.r.tx, activityID)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	out := make([]ProxyAuditEntry, len(rows))
+	for i, row := range rows {
+		out[i] = ProxyAuditEntry{
+			ID:         row.ID,
+			ActivityID: row.ActivityID,
+			OrgID:      row.OrgID,
+			Actor:      derefUUID(row.Actor),
+			ActorRole:  derefString(row.ActorRole),
+			Action:     row.Action,
+			OldRow:     rawJSON(row.OldRow),
+			NewRow:     rawJSON(row.NewRow),
+			At:         row.At,
 		}
-		return err
-	})
-	return out, err
+	}
+	return out, nil
 }
 
 // precheckMentors is PA-ORG-1's repository side: every mentor must hold
@@ -542,30 +508,31 @@ func (r *ProxyActivityRepository) AuditLog(ctx context.Context, claims Claims, a
 // coordinators and org admins (and to service_role), so a caller who is
 // not a coordinator of orgID gets ErrNotPermitted, as the insert itself
 // would, and learns nothing about the roster.
-func (r *ProxyActivityRepository) precheckMentors(ctx context.Context, tx pgx.Tx, claims Claims, orgID uuid.UUID, mentors []uuid.UUID, policy string) error {
+func (a Activities) precheckMentors(ctx context.Context, orgID uuid.UUID, mentors []uuid.UUID, policy string) error {
+	tx := a.r.tx
 	var missing []uuid.UUID
 	if len(mentors) == 1 {
-		ok, err := r.q.IsPeerMentorOfOrg(ctx, tx, gen.IsPeerMentorOfOrgParams{OrgID: orgID, UserID: mentors[0]})
+		ok, err := queries.IsPeerMentorOfOrg(ctx, tx, gen.IsPeerMentorOfOrgParams{OrgID: orgID, UserID: mentors[0]})
 		if err != nil {
-			return err
+			return interpretError(err)
 		}
 		if !ok {
 			missing = mentors
 		}
 	} else {
 		var err error
-		missing, err = r.q.MentorsNotInOrg(ctx, tx, gen.MentorsNotInOrgParams{OrgID: orgID, UserIds: mentors})
+		missing, err = queries.MentorsNotInOrg(ctx, tx, gen.MentorsNotInOrgParams{OrgID: orgID, UserIds: mentors})
 		if err != nil {
-			return err
+			return interpretError(err)
 		}
 	}
 	if len(missing) == 0 {
 		return nil
 	}
-	if claims.Role != RoleServiceRole {
-		coordinator, err := r.q.IsCoordinatorOfOrg(ctx, tx, orgID)
+	if a.r.claims.Role != RoleServiceRole {
+		coordinator, err := queries.IsCoordinatorOfOrg(ctx, tx, orgID)
 		if err != nil {
-			return err
+			return interpretError(err)
 		}
 		if !coordinator {
 			return proxyNotPermitted(policy, "caller is not a coordinator of the organization")
@@ -582,6 +549,90 @@ func (r *ProxyActivityRepository) precheckMentors(ctx context.Context, tx pgx.Tx
 		Code:       "23514",
 		Message:    fmt.Sprintf("attributed mentor %s is not a peer_mentor of organization %s", strings.Join(ids, ", "), orgID),
 	}
+}
+
+// ProxyActivityRepository is the one-call form of Activities: each method
+// runs as the caller described by claims in a request of its own (Do, or
+// DoReadOnly for reads). To combine calls, or to add your own SQL, use
+// Request.Activities inside Do.
+type ProxyActivityRepository struct{ db *DB }
+
+// NewProxyActivityRepository returns the proxy-activity repository of d.
+func NewProxyActivityRepository(d *DB) *ProxyActivityRepository {
+	return &ProxyActivityRepository{db: d}
+}
+
+// ProxyActivities returns the one-call proxy-activity repository of d.
+func (d *DB) ProxyActivities() *ProxyActivityRepository { return NewProxyActivityRepository(d) }
+
+// Create is Activities.Create in a request of its own.
+func (p *ProxyActivityRepository) Create(ctx context.Context, claims Claims, in NewProxyActivity) (ProxyActivity, error) {
+	return doValue(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) (ProxyActivity, error) { return r.Activities().Create(ctx, in) })
+}
+
+// CreateMany is Activities.CreateMany in a request of its own.
+func (p *ProxyActivityRepository) CreateMany(ctx context.Context, claims Claims, orgID, coordinatorID uuid.UUID, items []NewProxyActivity) ([]ProxyActivity, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	return doValue(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) ([]ProxyActivity, error) {
+		return r.Activities().CreateMany(ctx, orgID, coordinatorID, items)
+	})
+}
+
+// Import is Activities.Import in a request of its own.
+func (p *ProxyActivityRepository) Import(ctx context.Context, claims Claims, items []NewProxyActivity) (int64, error) {
+	return doValue(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) (int64, error) { return r.Activities().Import(ctx, items) })
+}
+
+// Update is Activities.Update in a request of its own.
+func (p *ProxyActivityRepository) Update(ctx context.Context, claims Claims, id uuid.UUID, ch ProxyActivityChange) (ProxyActivity, error) {
+	return doValue(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) (ProxyActivity, error) { return r.Activities().Update(ctx, id, ch) })
+}
+
+// Delete is Activities.Delete in a request of its own.
+func (p *ProxyActivityRepository) Delete(ctx context.Context, claims Claims, id uuid.UUID) error {
+	return p.db.Do(ctx, claims, func(r *Request) error { return r.Activities().Delete(ctx, id) })
+}
+
+// Get is Activities.Get in a read-only request of its own.
+func (p *ProxyActivityRepository) Get(ctx context.Context, claims Claims, id uuid.UUID) (ProxyActivity, error) {
+	return doValue(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) (ProxyActivity, error) { return r.Activities().Get(ctx, id) })
+}
+
+// ListForOrg is Activities.ListForOrg in a read-only request of its own.
+func (p *ProxyActivityRepository) ListForOrg(ctx context.Context, claims Claims, orgID uuid.UUID, period Period, after *ProxyActivityCursor, limit int) (ProxyActivityPage, error) {
+	return doValue(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) (ProxyActivityPage, error) {
+		return r.Activities().ListForOrg(ctx, orgID, period, after, limit)
+	})
+}
+
+// ListByMentor is Activities.ListByMentor in a read-only request of its own.
+func (p *ProxyActivityRepository) ListByMentor(ctx context.Context, claims Claims, orgID, mentorID uuid.UUID, period Period, after *ProxyActivityCursor, limit int) (ProxyActivityPage, error) {
+	return doValue(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) (ProxyActivityPage, error) {
+		return r.Activities().ListByMentor(ctx, orgID, mentorID, period, after, limit)
+	})
+}
+
+// BufdirReport is Activities.BufdirReport in a read-only request of its own.
+func (p *ProxyActivityRepository) BufdirReport(ctx context.Context, claims Claims, orgID uuid.UUID, period Period) ([]BufdirMentorTotal, error) {
+	return doValue(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) ([]BufdirMentorTotal, error) {
+		return r.Activities().BufdirReport(ctx, orgID, period)
+	})
+}
+
+// BufdirTotals is Activities.BufdirTotals in a read-only request of its own.
+func (p *ProxyActivityRepository) BufdirTotals(ctx context.Context, claims Claims, orgID uuid.UUID, period Period) ([]BufdirMentorTotal, error) {
+	return doValue(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) ([]BufdirMentorTotal, error) {
+		return r.Activities().BufdirTotals(ctx, orgID, period)
+	})
+}
+
+// AuditLog is Activities.AuditLog in a read-only request of its own.
+func (p *ProxyActivityRepository) AuditLog(ctx context.Context, claims Claims, activityID uuid.UUID) ([]ProxyAuditEntry, error) {
+	return doValue(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) ([]ProxyAuditEntry, error) {
+		return r.Activities().AuditLog(ctx, activityID)
+	})
 }
 
 func proxySelfAttributionError(id uuid.UUID) error {

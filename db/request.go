@@ -3,11 +3,15 @@ package db
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/mentordb/mentordb/gen"
+	"github.com/mentordb/mentordb/internal/preamble"
 )
 
 // The API roles a request may run as. PostgREST refuses any other role claim,
@@ -79,46 +83,181 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 // Pool returns the underlying pool.
 func (d *DB) Pool() *pgxpool.Pool { return d.pool }
 
-// As runs fn as the caller described by claims, exactly as PostgREST runs one
-// request: one READ COMMITTED transaction whose first statement sets, locally,
-// the role from the role claim, request.jwt.claims and search_path; then fn;
-// then commit. Any error rolls everything back, and database errors come back
-// interpreted (see Error).
-func (d *DB) As(ctx context.Context, claims Claims, fn func(tx pgx.Tx) error) error {
-	return d.as(ctx, claims, pgx.ReadWrite, fn)
+// Request is one transaction acting as one caller, the way PostgREST runs one
+// HTTP request: the role and the claims are set locally at its start, so
+// RLS, grants and auth.uid() see the caller, and everything done through it
+// commits or rolls back together. Get one from Do, DoReadOnly or DoTx; it is
+// valid only inside the function it was passed to.
+//
+// The repositories bound to a request (Activities, Templates, Pauses) take
+// no claims: they act as the request's caller, in its transaction, next to
+// the caller's own SQL on Tx. After a database error the transaction is
+// aborted: return the error, as PostgreSQL refuses further statements.
+type Request struct {
+	tx     pgx.Tx
+	claims Claims
 }
 
-// AsReadOnly is As in a READ ONLY transaction, as PostgREST runs GET requests
-// and STABLE functions.
-func (d *DB) AsReadOnly(ctx context.Context, claims Claims, fn func(tx pgx.Tx) error) error {
-	return d.as(ctx, claims, pgx.ReadOnly, fn)
+// Tx is the request's transaction, for the caller's own SQL. It runs as the
+// request's caller (role and claims), so RLS applies to it as to the
+// repositories. Commit and Rollback belong to Do and DoTx: do not call them.
+func (r *Request) Tx() pgx.Tx { return r.tx }
+
+// Claims are the claims the request acts as.
+func (r *Request) Claims() Claims { return r.claims }
+
+// Do runs fn as the caller described by claims, exactly as PostgREST runs
+// one request: one READ COMMITTED transaction whose first statement sets,
+// locally, the role from the role claim, request.jwt.claims and search_path;
+// then fn; then commit. An error from fn, or a panic, rolls everything back;
+// database errors come back interpreted (see Error). Claims outside the API
+// roles, or authenticated claims without sub, are ErrInvalidClaims before
+// the database is asked anything.
+func (d *DB) Do(ctx context.Context, claims Claims, fn func(r *Request) error) error {
+	return d.do(ctx, claims, pgx.ReadWrite, fn)
 }
 
-func (d *DB) as(ctx context.Context, claims Claims, mode pgx.TxAccessMode, fn func(tx pgx.Tx) error) error {
-	switch claims.Role {
-	case RoleAnon, RoleAuthenticated, RoleServiceRole:
-	default:
-		return fmt.Errorf("%w: role claim %q", ErrInvalidClaims, claims.Role)
-	}
-	if claims.Role == RoleAuthenticated && claims.Sub == uuid.Nil {
-		return fmt.Errorf("%w: authenticated claims without sub", ErrInvalidClaims)
-	}
-	raw, err := json.Marshal(claims)
+// DoReadOnly is Do in a READ ONLY transaction, as PostgREST runs GET
+// requests and STABLE functions.
+func (d *DB) DoReadOnly(ctx context.Context, claims Claims, fn func(r *Request) error) error {
+	return d.do(ctx, claims, pgx.ReadOnly, fn)
+}
+
+func (d *DB) do(ctx context.Context, claims Claims, mode pgx.TxAccessMode, fn func(r *Request) error) error {
+	raw, err := claims.encode()
 	if err != nil {
-		return fmt.Errorf("db: encode claims: %w", err)
+		return err
 	}
 	err = pgx.BeginTxFunc(ctx, d.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: mode}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, setRequest, claims.Role, string(raw)); err != nil {
+		if err := preamble.Apply(ctx, tx, claims.Role, raw); err != nil {
 			return err
 		}
-		return fn(tx)
+		return fn(&Request{tx: tx, claims: claims})
 	})
 	return interpretError(err)
 }
 
-// setRequest is PostgREST's first statement of a request, reduced to the
-// settings policies and functions read.
-const setRequest = `SELECT set_config('search_path', 'public, extensions', true),
-       set_config('role', $1, true),
+// DoTx runs fn as the caller described by claims inside tx, a transaction
+// the caller already holds (a job queue's transaction, an outbox write), so
+// the request's work commits or rolls back with the caller's. The request
+// runs in a savepoint: when fn fails, the savepoint is rolled back, which
+// undoes the request's work and settings and leaves tx usable; the error is
+// returned. When fn succeeds, role, request.jwt.claims, search_path and
+// request.method are set back to what they were before the request, so the
+// caller's next statement in tx runs as the caller again. A setting that did
+// not exist before reads as ” afterwards (PostgreSQL keeps a custom setting
+// once it was set in a session); auth.uid() and auth.jwt() read ” as no
+// claims. DoTx neither commits nor rolls back tx.
+func DoTx(ctx context.Context, tx pgx.Tx, claims Claims, fn func(r *Request) error) error {
+	raw, err := claims.encode()
+	if err != nil {
+		return err
+	}
+	var before callerSettings
+	if err := tx.QueryRow(ctx, readCallerSettings).Scan(&before.role, &before.claims, &before.searchPath, &before.method); err != nil {
+		return interpretError(err)
+	}
+	sp, err := tx.Begin(ctx) // SAVEPOINT
+	if err != nil {
+		return interpretError(err)
+	}
+	err = func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				_ = sp.Rollback(ctx)
+				panic(p)
+			}
+		}()
+		if err := preamble.Apply(ctx, sp, claims.Role, raw); err != nil {
+			return err
+		}
+		if err := fn(&Request{tx: sp, claims: claims}); err != nil {
+			return err
+		}
+		_, err = sp.Exec(ctx, restoreCallerSettings, before.role, before.claims, before.searchPath, before.method)
+		return err
+	}()
+	if err != nil {
+		// ROLLBACK TO SAVEPOINT also undoes the preamble's settings.
+		if rbErr := sp.Rollback(ctx); rbErr != nil {
+			return errors.Join(interpretError(err), fmt.Errorf("db: roll back the request's savepoint: %w", rbErr))
+		}
+		return interpretError(err)
+	}
+	return interpretError(sp.Commit(ctx)) // RELEASE SAVEPOINT
+}
+
+// callerSettings are the settings a request changes, as they were before it
+// (nil: not set in this session).
+type callerSettings struct {
+	role, searchPath string
+	claims, method   *string
+}
+
+const readCallerSettings = `SELECT current_setting('role'),
+       current_setting('request.jwt.claims', true),
+       current_setting('search_path'),
+       current_setting('request.method', true)`
+
+// restoreCallerSettings sets them back, locally, as DoTx found them; a NULL
+// resets a custom setting to its empty default.
+const restoreCallerSettings = `SELECT set_config('role', $1, true),
        set_config('request.jwt.claims', $2, true),
-       set_config('request.method', 'POST', true)`
+       set_config('search_path', $3, true),
+       set_config('request.method', $4, true)`
+
+// As is Do for callers that need only the transaction: fn gets the request's
+// transaction. It is the same request as Do's.
+func (d *DB) As(ctx context.Context, claims Claims, fn func(tx pgx.Tx) error) error {
+	return d.Do(ctx, claims, func(r *Request) error { return fn(r.tx) })
+}
+
+// AsReadOnly is As in a READ ONLY transaction (see DoReadOnly).
+func (d *DB) AsReadOnly(ctx context.Context, claims Claims, fn func(tx pgx.Tx) error) error {
+	return d.DoReadOnly(ctx, claims, func(r *Request) error { return fn(r.tx) })
+}
+
+// encode checks claims and returns them as request.jwt.claims JSON. Any
+// failure is ErrInvalidClaims: a role outside the API roles would let a
+// token pick, say, postgres, and authenticated without sub has no user.
+func (c Claims) encode() (string, error) {
+	switch c.Role {
+	case RoleAnon, RoleAuthenticated, RoleServiceRole:
+	default:
+		return "", invalidClaims(fmt.Sprintf("role claim %q is not one of anon, authenticated, service_role", c.Role))
+	}
+	if c.Role == RoleAuthenticated && c.Sub == uuid.Nil {
+		return "", invalidClaims("authenticated claims without sub")
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return "", invalidClaims("claims do not encode as JSON: " + err.Error())
+	}
+	return string(raw), nil
+}
+
+// invalidClaims is ErrInvalidClaims for claims refused before the database.
+func invalidClaims(msg string) error {
+	return &Error{Kind: ErrInvalidClaims, Class: ErrInvalidInput, Message: msg}
+}
+
+// queries are sqlc's queries; they hold no state (each call takes the
+// transaction), so one value serves every request.
+var queries = gen.New()
+
+// doValue runs fn in a request of its own and returns its value: the
+// one-call forms of the repositories are their request-bound methods run
+// this way.
+func doValue[T any](ctx context.Context, d *DB, claims Claims, mode pgx.TxAccessMode, fn func(r *Request) (T, error)) (T, error) {
+	var out T
+	err := d.do(ctx, claims, mode, func(r *Request) error {
+		var err error
+		out, err = fn(r)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
+}

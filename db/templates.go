@@ -38,64 +38,84 @@ type NewRecurringActivityTemplate struct {
 	RecurrenceRule         string
 }
 
-// CreateTemplate creates a recurring-activity template in in.OrgID. Only
-// the org's coordinators may, as themselves (CreatedBy uuid.Nil means the
-// caller).
-func (r *ProxyActivityRepository) CreateTemplate(ctx context.Context, claims Claims, in NewRecurringActivityTemplate) (RecurringActivityTemplate, error) {
-	var out RecurringActivityTemplate
+// Templates is the recurring-activity template repository bound to a
+// request (Request.Templates). Only an org's coordinators may create, list
+// and delete its templates; RLS decides.
+type Templates struct{ r *Request }
+
+// Templates returns the template repository bound to r.
+func (r *Request) Templates() Templates { return Templates{r: r} }
+
+// Create creates a recurring-activity template in in.OrgID. Only the org's
+// coordinators may, as themselves (CreatedBy uuid.Nil means the caller).
+func (t Templates) Create(ctx context.Context, in NewRecurringActivityTemplate) (RecurringActivityTemplate, error) {
 	createdBy := in.CreatedBy
 	if createdBy == uuid.Nil {
-		createdBy = claims.Sub
+		createdBy = t.r.claims.Sub
 	}
 	var minutes *int32
 	if in.DefaultDurationMinutes != 0 {
 		m, err := proxyMinutes(in.DefaultDurationMinutes)
 		if err != nil {
-			return out, err
+			return RecurringActivityTemplate{}, err
 		}
 		minutes = &m
 	}
-	err := r.db.As(ctx, claims, func(tx pgx.Tx) error {
-		row, err := r.q.CreateRecurringActivityTemplate(ctx, tx, gen.CreateRecurringActivityTemplateParams{
-			OrgID:                  in.OrgID,
-			CreatedBy:              createdBy,
-			ActivityType:           in.ActivityType,
-			Title:                  in.Title,
-			DefaultDurationMinutes: minutes,
-			RecurrenceRule:         optString(in.RecurrenceRule),
-		})
-		out = templateFromGen(row)
-		return err
+	row, err := queries.CreateRecurringActivityTemplate(ctx, t.r.tx, gen.CreateRecurringActivityTemplateParams{
+		OrgID:                  in.OrgID,
+		CreatedBy:              createdBy,
+		ActivityType:           in.ActivityType,
+		Title:                  in.Title,
+		DefaultDurationMinutes: minutes,
+		RecurrenceRule:         optString(in.RecurrenceRule),
 	})
-	return out, err
+	if err != nil {
+		return RecurringActivityTemplate{}, interpretError(err)
+	}
+	return templateFromGen(row), nil
 }
 
-// ListTemplates lists orgID's templates (coordinators of the org only; none
-// for anyone else).
-func (r *ProxyActivityRepository) ListTemplates(ctx context.Context, claims Claims, orgID uuid.UUID) ([]RecurringActivityTemplate, error) {
-	var out []RecurringActivityTemplate
-	err := r.db.AsReadOnly(ctx, claims, func(tx pgx.Tx) error {
-		rows, err := r.q.ListRecurringActivityTemplates(ctx, tx, orgID)
-		out = make([]RecurringActivityTemplate, len(rows))
-		for i, row := range rows {
-			out[i] = templateFromGen(row)
-		}
-		return err
-	})
-	return out, err
+// List lists orgID's templates (coordinators of the org only; none for
+// anyone else).
+func (t Templates) List(ctx context.Context, orgID uuid.UUID) ([]RecurringActivityTemplate, error) {
+	rows, err := queries.ListRecurringActivityTemplates(ctx, t.r.tx, orgID)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	out := make([]RecurringActivityTemplate, len(rows))
+	for i, row := range rows {
+		out[i] = templateFromGen(row)
+	}
+	return out, nil
 }
 
-// DeleteTemplate deletes template id; activities that used it keep their
-// data and get TemplateID uuid.Nil (an audited UPDATE each). ErrNotFound when
-// the caller cannot see it.
-func (r *ProxyActivityRepository) DeleteTemplate(ctx context.Context, claims Claims, id uuid.UUID) error {
-	return r.db.As(ctx, claims, func(tx pgx.Tx) error {
-		n, err := r.q.DeleteRecurringActivityTemplate(ctx, tx, id)
-		if err == nil && n == 0 {
-			return &Error{Kind: ErrNotFound, Message: "no such template visible to the caller"}
-		}
-		return err
-	})
+// Delete deletes template id; activities that used it keep their data and
+// get TemplateID uuid.Nil (an audited UPDATE each). ErrNotFound when the
+// caller cannot see it.
+func (t Templates) Delete(ctx context.Context, id uuid.UUID) error {
+	n, err := queries.DeleteRecurringActivityTemplate(ctx, t.r.tx, id)
+	if err != nil {
+		return interpretError(err)
+	}
+	if n == 0 {
+		return &Error{Kind: ErrNotFound, Class: ErrNotFound, Message: "no such template visible to the caller"}
+	}
+	return nil
+}
+
+// CreateTemplate is Templates.Create in a request of its own.
+func (p *ProxyActivityRepository) CreateTemplate(ctx context.Context, claims Claims, in NewRecurringActivityTemplate) (RecurringActivityTemplate, error) {
+	return doValue(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) (RecurringActivityTemplate, error) { return r.Templates().Create(ctx, in) })
+}
+
+// ListTemplates is Templates.List in a read-only request of its own.
+func (p *ProxyActivityRepository) ListTemplates(ctx context.Context, claims Claims, orgID uuid.UUID) ([]RecurringActivityTemplate, error) {
+	return doValue(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) ([]RecurringActivityTemplate, error) { return r.Templates().List(ctx, orgID) })
+}
+
+// DeleteTemplate is Templates.Delete in a request of its own.
+func (p *ProxyActivityRepository) DeleteTemplate(ctx context.Context, claims Claims, id uuid.UUID) error {
+	return p.db.Do(ctx, claims, func(r *Request) error { return r.Templates().Delete(ctx, id) })
 }
 
 func templateFromGen(row gen.RecurringActivityTemplate) RecurringActivityTemplate {

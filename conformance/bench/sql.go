@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mentordb/mentordb/gen"
+	"github.com/mentordb/mentordb/internal/preamble"
 )
 
 // captured records the SQL text and arguments a sqlc method sends, so the
@@ -72,24 +73,18 @@ func (b *bench) prepareSQL() error {
 	return nil
 }
 
-// ownerRequest runs fn the way db.As runs a request (one READ COMMITTED
-// transaction whose first statement is the same set_config statement), as
-// the pool's login role: the table owner, a superuser, to whom RLS does not
+// ownerRequest runs fn the way db.Do runs a request (one READ COMMITTED
+// transaction whose first statement is db's request preamble), as the
+// pool's login role: the table owner, a superuser, to whom RLS does not
 // apply.
 func (b *bench) ownerRequest(ctx context.Context, pool *pgxpool.Pool, mode pgx.TxAccessMode, fn func(tx pgx.Tx) error) error {
 	return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: mode}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, ownerSetRequest, b.owner, `{"role":"`+b.owner+`"}`); err != nil {
+		if err := preamble.Apply(ctx, tx, b.owner, `{"role":"`+b.owner+`"}`); err != nil {
 			return err
 		}
 		return fn(tx)
 	})
 }
-
-// ownerSetRequest is db's setRequest statement, for the owner.
-const ownerSetRequest = `SELECT set_config('search_path', 'public, extensions', true),
-       set_config('role', $1, true),
-       set_config('request.jwt.claims', $2, true),
-       set_config('request.method', 'POST', true)`
 
 // drain runs a query and reads every row, as a client would.
 func drain(ctx context.Context, tx pgx.Tx, sql string, args ...any) (int, error) {
