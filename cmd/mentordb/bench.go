@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,17 +12,15 @@ import (
 	"github.com/mentordb/mentordb/conformance/bench"
 )
 
+const benchUsage = `usage: mentordb bench [--out docs/benchmarks.md] [--skip-conformance] [--orgs N] [--activities-per-org M] [--growth-orgs G] [--only pause]
+Measures the performance targets of DESIGN.md on a disposable PostgreSQL and writes the report.
+`
+
 // runBench implements `mentordb bench` (and `make bench`): boot a disposable
 // PostgreSQL, seed it, measure every performance target of DESIGN.md as a
 // side-by-side ratio, print the table and write the report.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: mentordb bench [--out docs/benchmarks.md] [--skip-conformance] [--orgs N] [--activities-per-org M] [--growth-orgs G] [--only pause]")
-		fmt.Fprintln(fs.Output(), "Measures the performance targets of DESIGN.md on a disposable PostgreSQL and writes the report.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("bench")
 	out := fs.String("out", "", "write the Markdown report here")
 	skipConf := fs.Bool("skip-conformance", false, "do not time the conformance suite")
 	confCmd := fs.String("conformance-cmd", "go test -count=1 ./conformance/...", "command whose wall time is the conformance figure")
@@ -33,14 +29,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	growth := fs.Int("growth-orgs", 40, "organisations added for the growth figure (0: skip it)")
 	seedVal := fs.Int64("seed", 1, "seed of the data")
 	only := fs.String("only", "", "measure only this figure (pause); implies --skip-conformance and no growth figure")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("bench: %w", err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
+	if err := parse(fs, benchUsage, args, stdout); err != nil {
+		return err
 	}
 	opts := bench.Options{
 		Seed:             *seedVal,

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,37 +14,49 @@ import (
 	"github.com/mentordb/mentordb/conformance/platform"
 )
 
+const devUsage = `usage: mentordb dev [-keep] [-v] [-c name=value]...
+Boots a disposable PostgreSQL 15 with the platform SQL and migrations applied,
+prints DATABASE_URL=<url> on stdout and serves until Ctrl-C or SIGTERM.
+It holds the terminal: use the URL from a second one, or in a script:
+
+  mentordb dev > dev.env &
+  until grep -q '^DATABASE_URL=' dev.env; do sleep 1; done
+  export "$(grep '^DATABASE_URL=' dev.env)"
+  ...                  # mentordb seed, go run ./yourapp, psql "$DATABASE_URL"
+  kill %1              # stops and removes the server
+
+`
+
 // runDev implements `mentordb dev`: boot a disposable PostgreSQL (the same
 // provider as the conformance suite: CONFORMANCE_DATABASE_URL, else Docker,
-// else local binaries), prepare it, print DATABASE_URL=<url> on stdout for
-// scripts (`eval "$(mentordb dev | head -1)"` style), and serve until
-// SIGINT or SIGTERM, then stop it cleanly.
+// else local binaries), prepare it, print DATABASE_URL=<url> on stdout (one
+// line, so a script can wait for it in a file, as devUsage shows; a pipe
+// such as $(mentordb dev | head -1) would wait for dev to exit, which it
+// does only when stopped), and serve until SIGINT or SIGTERM, then stop it
+// cleanly.
 //
 // The local postmaster runs in its own process group, so a Ctrl-C at the
 // terminal reaches only this process; we catch it and shut the server down
 // in order, removing its directory, instead of leaving both to the kernel.
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
-	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: mentordb dev [-keep] [-v] [-c name=value]...")
-		fmt.Fprintln(fs.Output(), "Boots a disposable PostgreSQL 15 with the platform SQL and migrations applied,")
-		fmt.Fprintln(fs.Output(), "prints DATABASE_URL=<url> and serves until interrupted.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("dev")
 	keep := fs.Bool("keep", false, "keep a local server's data directory and log after stopping, for inspection")
 	verbose := fs.Bool("v", false, "log what the server provider does")
 	settings := settingsFlag{}
 	fs.Var(settings, "c", "extra server setting `name=value` (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		return err // flag.ErrHelp for -h; the message is already on stderr
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("dev: unexpected arguments %q", fs.Args())
+	if err := parse(fs, devUsage, args, stdout); err != nil {
+		return err
 	}
 
 	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
+	// stopped says which signal ended the run, when one did.
+	stopped := func() error {
+		if cause := context.Cause(ctx); ctx.Err() != nil && cause != context.Canceled { // a signal's cause also Is context.Canceled
+			return cause
+		}
+		return nil
+	}
 
 	opts := pgserver.Options{Keep: *keep, Settings: settings}
 	if *verbose {
@@ -53,6 +64,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 	}
 	srv, err := pgserver.Start(ctx, opts)
 	if err != nil {
+		if sig := stopped(); sig != nil {
+			return fmt.Errorf("dev: stopped (%v) while the server was starting", sig)
+		}
 		return fmt.Errorf("dev: %w", err)
 	}
 	defer func() {
@@ -64,13 +78,23 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 	// The platform shim, then every migration by the Go runner: the same
 	// schema the conformance templates hold.
 	if err := platform.Prepare(ctx, srv.URL); err != nil {
+		if sig := stopped(); sig != nil {
+			return fmt.Errorf("dev: stopped (%v) while preparing the database", sig)
+		}
 		return fmt.Errorf("dev: prepare database: %w", err)
 	}
 
 	fmt.Fprintf(stdout, "DATABASE_URL=%s\n", srv.URL)
-	fmt.Fprintf(stderr, "dev: PostgreSQL (%s) ready; Ctrl-C to stop\n", srv.Kind)
+	fmt.Fprintf(stderr, "dev: PostgreSQL (%s) ready; Ctrl-C to stop.\n", srv.Kind)
+	fmt.Fprintf(stderr, "dev: this terminal is now the server's; in a second one:\n")
+	fmt.Fprintf(stderr, "      export DATABASE_URL='%s'\n", srv.URL)
+	fmt.Fprintf(stderr, "      mentordb seed --orgs 2 --activities-per-org 1000   # or psql \"$DATABASE_URL\"\n")
 	<-ctx.Done()
-	fmt.Fprintln(stderr, "dev: stopping")
+	if sig := stopped(); sig != nil {
+		fmt.Fprintf(stderr, "dev: stopped (%v); removing the server\n", sig)
+	} else {
+		fmt.Fprintln(stderr, "dev: stopping")
+	}
 	return nil // the deferred Stop reports its own failure
 }
 

@@ -14,7 +14,7 @@ import (
 const usage = `mentordb — the schema and data layer of the peer-mentor app
 
 usage:
-  mentordb migrate up|down --to V|status [--database-url URL]
+  mentordb migrate up|down --to V [--yes]|status [--database-url URL]
   mentordb migrate export --dir DIR write the migrations into a Supabase project's supabase/migrations
   mentordb dev                      boot a disposable PostgreSQL with the schema, print DATABASE_URL
   mentordb report [--json F] [--md F] < go-test.json
@@ -25,27 +25,42 @@ usage:
                                     measure the performance targets of DESIGN.md on a disposable PostgreSQL
 
 DATABASE_URL is read when --database-url is not given.
+'mentordb COMMAND -h' describes a command and its flags.
 `
 
 func main() {
 	err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	if err == nil {
-		return
-	}
-	if !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintf(os.Stderr, "mentordb: %v\n", err)
+	if msg := message(err); msg != "" {
+		fmt.Fprintf(os.Stderr, "mentordb: %s\n", msg)
 	}
 	os.Exit(exitCode(err))
 }
 
-// exitError carries a specific exit status, e.g. 1 for a failing report.
-type exitError struct{ code int }
+// exitError carries a specific exit status, e.g. 1 for a failing report,
+// and the one line that says why.
+type exitError struct {
+	code int
+	msg  string
+}
 
-func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+func (e exitError) Error() string { return e.msg }
 
+// message is what main prints for err: nothing for help (the usage is
+// already on stdout), the error otherwise.
+func message(err error) string {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return ""
+	}
+	return err.Error()
+}
+
+// exitCode is 0 for success and for -h, the exitError's code, else 2.
 func exitCode(err error) int {
 	var e exitError
-	if errors.As(err, &e) {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &e):
 		return e.code
 	}
 	return 2
@@ -67,7 +82,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runSeed(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}

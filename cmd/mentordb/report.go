@@ -3,7 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,17 +12,26 @@ import (
 	"github.com/mentordb/mentordb/conformance/report"
 )
 
+const reportUsage = `usage: mentordb report [--json F] [--md F] [--junit F] [--summary F] < go-test.json
+Builds the conformance report from the event stream of 'go test -json' on stdin:
+prints it as Markdown and fails (exit 1) unless every requirement passed.
+`
+
 func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("report")
 	jsonPath := fs.String("json", "", "write the report as JSON to this file")
 	mdPath := fs.String("md", "", "write the report as Markdown to this file")
-	if err := fs.Parse(args); err != nil {
+	junitPath := fs.String("junit", "", "check this JUnit XML file (gotestsum --junitfile, same run) against the stream: same tests, same results")
+	summaryPath := fs.String("summary", os.Getenv("GITHUB_STEP_SUMMARY"), "append a short Markdown summary to this file (default $GITHUB_STEP_SUMMARY)")
+	if err := parse(fs, reportUsage, args, stdout); err != nil {
 		return err
 	}
 	rep, err := report.Build(stdin)
 	if err != nil {
 		return err
+	}
+	if len(rep.Results) == 0 && len(rep.Failures) == 0 {
+		return errors.New("report: no test results on stdin; pipe in the output of 'go test -json', e.g. go test -json ./... | mentordb report")
 	}
 	var md bytes.Buffer
 	if err := rep.Markdown(&md); err != nil {
@@ -45,16 +54,45 @@ func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	if *summaryPath != "" {
+		if err := appendSummary(*summaryPath, rep); err != nil {
+			return err
+		}
+	}
 	// The closing line CI systems read: every test and subtest of the run.
 	defer fmt.Fprintf(stdout, "tests: %d passed, %d failed, %d skipped\n", rep.Tests[report.Pass], rep.Tests[report.Fail], rep.Tests[report.Skip])
+	if *junitPath != "" {
+		f, err := os.Open(*junitPath)
+		if err != nil {
+			return err
+		}
+		err = report.CheckJUnit(f, rep)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s agrees with the JSON stream: %d tests, same results\n", *junitPath, len(rep.Results))
+	}
 	for _, f := range rep.Failures {
 		fmt.Fprintf(stderr, "--- FAIL %s %s\n%s\n", f.Package, f.Test, f.Output)
 	}
 	if !rep.OK() {
-		fmt.Fprintf(stderr, "conformance: %d failed, %d missing, %d unknown IDs\n", rep.Failed, rep.Missing, len(rep.Unknown))
-		return exitError{1}
+		return exitError{1, fmt.Sprintf("conformance: %d requirements failed, %d missing, %d unknown IDs; %d tests failed",
+			rep.Failed, rep.Missing, len(rep.Unknown), rep.Tests[report.Fail])}
 	}
 	return nil
+}
+
+func appendSummary(path string, rep *report.Report) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("report: summary: %w", err)
+	}
+	if err := rep.Summary(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func writeFile(path string, b []byte) error {

@@ -3,47 +3,38 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/schollz/progressbar/v3"
 
 	"github.com/mentordb/mentordb/conformance/seed"
 )
 
+const seedUsage = `usage: mentordb seed [--database-url URL] [--orgs N] [--first-org K] [--activities-per-org M] [--seed S]
+Loads N organisations (index K onwards) with 200 mentors, 10 coordinators, chapters,
+templates, pause statuses and M proxy activities each, interleaved, then VACUUM ANALYZE.
+To add organisations to a seeded database, start after those it holds (--first-org).
+`
+
 // runSeed implements `mentordb seed`: fill a migrated database with the
 // deterministic data set of package seed, showing progress.
 func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
-	// Errors are reported as one line by main; only -h prints the usage.
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	usage := func() {
-		fs.SetOutput(stderr)
-		fmt.Fprintln(fs.Output(), "usage: mentordb seed [--database-url URL] [--orgs N] [--first-org K] [--activities-per-org M] [--seed S]")
-		fmt.Fprintln(fs.Output(), "Loads N organisations (index K onwards) with 200 mentors, 10 coordinators, chapters,")
-		fmt.Fprintln(fs.Output(), "templates, pause statuses and M proxy activities each, interleaved, then VACUUM ANALYZE.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("seed")
 	dbURL := fs.String("database-url", "", "database to seed, as its owner (default $DATABASE_URL)")
 	orgs := fs.Int("orgs", 10, "organisations to create")
 	firstOrg := fs.Int("first-org", 0, "index of the first organisation (to add organisations to a seeded database)")
 	perOrg := fs.Int("activities-per-org", 100_000, "proxy activities per organisation")
 	seedVal := fs.Int64("seed", 1, "seed of every random choice; the same seed gives the same data")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			usage()
-			return err
-		}
-		return fmt.Errorf("seed: %w", err)
+	if err := parse(fs, seedUsage, args, stdout); err != nil {
+		return err
 	}
 	switch {
-	case fs.NArg() > 0:
-		return fmt.Errorf("seed: unexpected arguments %q", fs.Args())
 	case *orgs < 1:
 		return fmt.Errorf("seed: --orgs must be at least 1, got %d", *orgs)
 	case *firstOrg < 0:
@@ -86,7 +77,7 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	st, err := seed.Load(ctx, pool, c)
 	pr.finish()
 	if err != nil {
-		return errors.New(firstLine(err))
+		return seedError(ctx, pool, *firstOrg, err)
 	}
 	mode := "triggers skipped (session_replication_role = replica)"
 	if !st.TriggersSkipped {
@@ -94,9 +85,28 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stdout, "seeded %d orgs (from index %d), %d users, %d chapters, %d templates, %d status rows (%d paused), %d activities\n",
 		len(st.Orgs), *firstOrg, st.Users, st.Chapters, st.Templates, st.StatusRows, st.PausedMentors, st.Activities)
-	fmt.Fprintf(stdout, "activities: %s, %.0f rows/s, %s; vacuum/analyze %s; total %s\n",
-		st.ActivityLoad.Round(time.Millisecond), st.Rate(), mode, st.Analyze.Round(time.Millisecond), st.Total.Round(time.Millisecond))
+	if cp := pr.copyTime(); cp > 0 {
+		fmt.Fprintf(stdout, "activities: copy %s at %.0f rows/s (the bar's rate); with index builds and commit %s, %.0f rows/s; %s\n",
+			cp.Round(time.Millisecond), float64(st.Activities)/cp.Seconds(), st.ActivityLoad.Round(time.Millisecond), st.Rate(), mode)
+	} else {
+		fmt.Fprintf(stdout, "activities: %s, %.0f rows/s; %s\n", st.ActivityLoad.Round(time.Millisecond), st.Rate(), mode)
+	}
+	fmt.Fprintf(stdout, "vacuum/analyze %s; total %s\n", st.Analyze.Round(time.Millisecond), st.Total.Round(time.Millisecond))
 	return nil
+}
+
+// seedError explains the usual failure of a second run: the seed is
+// deterministic, so organisations from --first-org on already exist.
+func seedError(ctx context.Context, pool *pgxpool.Pool, firstOrg int, err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		var n int
+		if qerr := pool.QueryRow(ctx, `SELECT count(*) FROM public.organizations`).Scan(&n); qerr == nil && n > 0 {
+			return fmt.Errorf("seed: the database already holds %d organisations, and seeding from index %d creates the same rows again (%s); "+
+				"to add organisations after them run with --first-org %d, or seed a fresh database", n, firstOrg, pgErr.ConstraintName, n)
+		}
+	}
+	return errors.New(firstLine(err))
 }
 
 // firstLine keeps an error message to one line.
@@ -114,61 +124,79 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// progress draws a bar with rate and ETA on a terminal, and writes plain
-// lines otherwise.
+// progress shows the copy of proxy_activities: a bar with its rate and
+// ETA (github.com/schollz/progressbar) on a terminal, plain lines otherwise;
+// and the start of every phase. The bar starts with the copy, so its rate is
+// the copy's, which the summary prints next to the rate with index builds.
 type progress struct {
-	w     io.Writer
-	tty   bool
-	start time.Time
-	last  time.Time
-	drawn bool
+	w         io.Writer
+	tty       bool
+	bar       *progressbar.ProgressBar
+	copyStart time.Time
+	copyEnd   time.Time
+	inCopy    bool
+	lastLine  time.Time
 }
 
 func newProgress(w io.Writer, tty bool) *progress {
-	return &progress{w: w, tty: tty, start: time.Now()}
+	return &progress{w: w, tty: tty}
 }
 
 func (p *progress) update(done, total int64) {
-	now := time.Now()
-	if p.tty && done < total && now.Sub(p.last) < 100*time.Millisecond {
+	if !p.inCopy {
 		return
 	}
-	p.last = now
-	elapsed := now.Sub(p.start).Seconds()
-	rate := 0.0
-	if elapsed > 0 {
-		rate = float64(done) / elapsed
+	if p.tty {
+		if p.bar == nil {
+			p.bar = progressbar.NewOptions64(total,
+				progressbar.OptionSetWriter(p.w),
+				progressbar.OptionSetDescription("activities"),
+				progressbar.OptionShowCount(),
+				progressbar.OptionShowIts(),
+				progressbar.OptionSetItsString("rows"),
+				progressbar.OptionSetPredictTime(true),
+				progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionSetWidth(30),
+			)
+			p.bar.Reset() // its clock starts with the copy, not at the first update
+			p.bar.ChangeMax64(total)
+		}
+		_ = p.bar.Set64(done)
+		return
 	}
+	elapsed := time.Since(p.copyStart)
+	rate := float64(done) / elapsed.Seconds()
 	eta := "?"
-	if rate > 0 {
-		eta = (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second).String()
+	if rate > 0 && total >= done {
+		eta = time.Duration(float64(total-done) / rate * float64(time.Second)).Round(time.Second).String()
 	}
-	pct := 100.0
-	if total > 0 {
-		pct = 100 * float64(done) / float64(total)
-	}
-	if !p.tty {
-		fmt.Fprintf(p.w, "activities %d/%d (%.0f%%) %.0f rows/s eta %s\n", done, total, pct, rate, eta)
-		return
-	}
-	const width = 30
-	fill := int(pct / 100 * width)
-	bar := strings.Repeat("█", fill) + strings.Repeat("░", width-fill)
-	fmt.Fprintf(p.w, "\r%s %5.1f%% %d/%d  %.0f rows/s  eta %-6s", bar, pct, done, total, rate, eta)
-	p.drawn = true
+	fmt.Fprintf(p.w, "activities %d/%d (%.0f%%) %.0f rows/s eta %s\n", done, total, 100*float64(done)/float64(max(total, 1)), rate, eta)
 }
 
 func (p *progress) phase(name string) {
 	p.finish()
-	p.drawn = false
 	fmt.Fprintf(p.w, "%s: %s\n", time.Now().Format("15:04:05"), name)
 	if name == "copy proxy_activities" {
-		p.start = time.Now()
+		p.copyStart, p.inCopy = time.Now(), true
 	}
 }
 
+// finish ends the bar, and the copy when it was running.
 func (p *progress) finish() {
-	if p.drawn {
-		fmt.Fprintln(p.w)
+	if p.inCopy {
+		p.copyEnd, p.inCopy = time.Now(), false
 	}
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		fmt.Fprintln(p.w)
+		p.bar = nil
+	}
+}
+
+// copyTime is how long the copy of proxy_activities took (0 if unknown).
+func (p *progress) copyTime() time.Duration {
+	if p.copyStart.IsZero() || p.copyEnd.IsZero() {
+		return 0
+	}
+	return p.copyEnd.Sub(p.copyStart)
 }

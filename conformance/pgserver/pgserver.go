@@ -25,6 +25,7 @@ package pgserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -285,6 +286,9 @@ func waitReady(ctx context.Context, s *Server, timeout time.Duration, exited <-c
 		case <-exited:
 			return fmt.Errorf("server process exited before it was ready (last connection error: %v)", err)
 		case <-ctx.Done():
+			if cause := context.Cause(ctx); !errors.Is(cause, context.DeadlineExceeded) {
+				return fmt.Errorf("stopped before the server was ready: %w", cause)
+			}
 			return fmt.Errorf("not ready after %s: %w", timeout, err)
 		case <-time.After(delay):
 		}

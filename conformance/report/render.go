@@ -52,3 +52,41 @@ func mark(result string) string {
 }
 
 func escape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// Summary writes the few lines a CI job page shows (GitHub's
+// $GITHUB_STEP_SUMMARY): the verdict, the counts, the requirements that did
+// not pass and up to 20 failing tests. The full table stays in Markdown.
+func (r *Report) Summary(w io.Writer) error {
+	var b strings.Builder
+	verdict := "passed"
+	if !r.OK() {
+		verdict = "FAILED"
+	}
+	fmt.Fprintf(&b, "### Conformance %s\n\n", verdict)
+	fmt.Fprintf(&b, "- %d requirements: %d pass, %d fail, %d missing\n", len(r.Rows), r.Passed, r.Failed, r.Missing)
+	fmt.Fprintf(&b, "- tests: %d passed, %d failed, %d skipped\n", r.Tests[Pass], r.Tests[Fail], r.Tests[Skip])
+	for _, row := range r.Rows {
+		if row.Result != Pass {
+			fmt.Fprintf(&b, "- %s %s: %s\n", mark(row.Result), row.ID, escape(row.Text))
+		}
+	}
+	if len(r.Unknown) > 0 {
+		fmt.Fprintf(&b, "- unknown IDs in test names: %s\n", strings.Join(r.Unknown, ", "))
+	}
+	n := 0
+	for _, f := range r.Failures {
+		if n == 20 {
+			fmt.Fprintf(&b, "- ... %d more failures\n", len(r.Failures)-n)
+			break
+		}
+		name := f.Test
+		if name == "" {
+			name = "(package)"
+		}
+		fmt.Fprintf(&b, "- failed: `%s` %s\n", f.Package, escape(name))
+		n++
+	}
+	b.WriteString("\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}

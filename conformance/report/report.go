@@ -62,10 +62,13 @@ type Report struct {
 	// person reading a red CI log.
 	Failures []Failure `json:"failures,omitempty"`
 	// Tests counts every test and subtest of the run by result.
-	Tests   map[string]int `json:"tests"`
-	Passed  int            `json:"passed"`
-	Failed  int            `json:"failed"`
-	Missing int            `json:"missing"`
+	Tests map[string]int `json:"tests"`
+	// Results are every test and subtest of the run with its final result,
+	// sorted by package and name (for CheckJUnit; not in the JSON report).
+	Results []Test `json:"-"`
+	Passed  int    `json:"passed"`
+	Failed  int    `json:"failed"`
+	Missing int    `json:"missing"`
 }
 
 // Failure is a failed test (or package, with an empty Test) and its output.
@@ -135,6 +138,13 @@ func Build(r io.Reader) (*Report, error) {
 	rep := build(results, metrics)
 	rep.Failures = failures
 	rep.Tests = counts
+	for _, t := range results {
+		rep.Results = append(rep.Results, t)
+	}
+	sort.Slice(rep.Results, func(i, j int) bool {
+		a, b := rep.Results[i], rep.Results[j]
+		return a.Package < b.Package || a.Package == b.Package && a.Name < b.Name
+	})
 	return rep, nil
 }
 

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mentordb/mentordb/conformance/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// invocation is one run of the command as main would do it.
+type invocation struct {
+	code           int
+	stdout, stderr string
+	message        string // what main prints on stderr after the run
+}
+
+func invoke(t *testing.T, stdin string, args ...string) invocation {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return invocation{code: exitCode(err), stdout: out.String(), stderr: errb.String(), message: message(err)}
+}
+
+// TestHelp: -h, -help and --help on the command and on every subcommand
+// print that usage once, to stdout, and exit 0.
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"-h"}, {"--help"}, {"help"},
+		{"migrate", "-h"}, {"migrate", "--help"}, {"migrate", "help"},
+		{"migrate", "up", "-h"}, {"migrate", "down", "--help"}, {"migrate", "status", "-h"}, {"migrate", "export", "-h"},
+		{"dev", "-h"}, {"dev", "--help"}, {"report", "-h"}, {"seed", "-h"}, {"seed", "-help"}, {"bench", "--help"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			got := invoke(t, "", args...)
+			require.Equal(t, 0, got.code)
+			require.Empty(t, got.stderr)
+			require.Empty(t, got.message)
+			require.Equal(t, 1, strings.Count(got.stdout, "usage:"), got.stdout)
+		})
+	}
+}
+
+// TestMigrateVerbFlags: each verb lists only its own flags.
+func TestMigrateVerbFlags(t *testing.T) {
+	t.Parallel()
+	status := invoke(t, "", "migrate", "status", "-h").stdout
+	require.Contains(t, status, "-database-url")
+	require.NotContains(t, status, "-to")
+	require.NotContains(t, status, "-yes")
+	down := invoke(t, "", "migrate", "down", "-h").stdout
+	require.Contains(t, down, "-to")
+	require.Contains(t, down, "-yes")
+	got := invoke(t, "", "migrate", "status", "--to", "0")
+	require.Equal(t, 2, got.code)
+	require.Contains(t, got.message, "flag provided but not defined: -to")
+}
+
+// TestBadFlag: a bad flag is one line on stderr (main's), no usage dump.
+func TestBadFlag(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"migrate", "up", "-bogus"}, {"migrate", "down", "-bogus"}, {"migrate", "export", "-bogus"}, {"dev", "-bogus"},
+		{"seed", "-bogus"}, {"report", "-bogus"}, {"bench", "-bogus"}, {"dev", "extra"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			got := invoke(t, "", args...)
+			require.Equal(t, 2, got.code)
+			require.Empty(t, got.stdout)
+			require.Empty(t, got.stderr)
+			require.NotContains(t, got.message, "\n")
+			require.Contains(t, got.message, "-h)")
+			require.Equal(t, 1, strings.Count(got.message, args[len(args)-1]), got.message)
+		})
+	}
+	got := invoke(t, "", "migrate", "-bogus")
+	require.Equal(t, 2, got.code)
+	require.Contains(t, got.message, `unknown verb "-bogus"`)
+}
+
+// TestReportInput: no input is a clear error; a failing run is one line
+// that says what failed, never "exit status 1".
+func TestReportInput(t *testing.T) {
+	t.Parallel()
+	got := invoke(t, "", "report")
+	require.Equal(t, 2, got.code)
+	require.Contains(t, got.message, "no test results on stdin")
+
+	failing := `{"Action":"fail","Package":"p","Test":"TestA"}` + "\n"
+	got = invoke(t, failing, "report", "--summary", "")
+	require.Equal(t, 1, got.code)
+	require.Contains(t, got.message, "1 tests failed")
+	require.NotContains(t, got.message, "exit status")
+	require.Contains(t, got.stdout, "tests: 0 passed, 1 failed, 0 skipped")
+}
+
+// TestReportJUnitAndSummary: --junit checks the file against the stream and
+// the summary is appended to $GITHUB_STEP_SUMMARY.
+func TestReportJUnitAndSummary(t *testing.T) {
+	dir := t.TempDir()
+	summary := filepath.Join(dir, "summary.md")
+	require.NoError(t, os.WriteFile(summary, []byte("earlier step\n"), 0o644))
+	t.Setenv("GITHUB_STEP_SUMMARY", summary)
+	junit := filepath.Join(dir, "junit.xml")
+	stream := `{"Action":"pass","Package":"p","Test":"TestA"}` + "\n"
+
+	require.NoError(t, os.WriteFile(junit, []byte(`<testsuites><testsuite name="p"><testcase classname="p" name="TestA"></testcase></testsuite></testsuites>`), 0o644))
+	got := invoke(t, stream, "report", "--junit", junit)
+	require.Equal(t, 1, got.code) // requirements are missing from this tiny run
+	require.Contains(t, got.stdout, "agrees with the JSON stream: 1 tests")
+	b, err := os.ReadFile(summary)
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(string(b), "earlier step\n### Conformance FAILED"), string(b))
+	require.Contains(t, string(b), "tests: 1 passed, 0 failed, 0 skipped")
+
+	require.NoError(t, os.WriteFile(junit, []byte(`<testsuites><testsuite name="p"><testcase classname="p" name="TestA"><failure/></testcase></testsuite></testsuites>`), 0o644))
+	got = invoke(t, stream, "report", "--junit", junit, "--summary", "")
+	require.Equal(t, 2, got.code)
+	require.Contains(t, got.message, "p TestA: pass in the JSON stream, fail in the JUnit file")
+}
+
+// TestMigrateDownGuard: down asks for --yes when the database holds rows,
+// changing nothing without it, and says when there is nothing to do.
+func TestMigrateDownGuard(t *testing.T) {
+	t.Parallel()
+	d := pgtest.New(t)
+	ctx := pgtest.Ctx(t)
+	var latest string
+	require.NoError(t, d.Pool.QueryRow(ctx, `SELECT max(version) FROM supabase_migrations.schema_migrations`).Scan(&latest))
+
+	got := invoke(t, "", "migrate", "down", "--to", latest, "--database-url", d.URL)
+	require.Equal(t, 0, got.code, got.message)
+	require.Equal(t, "nothing to roll back: no applied migration is newer than "+latest+"\n", got.stdout)
+
+	_, err := d.Pool.Exec(ctx, `INSERT INTO public.organizations (name) VALUES ('kept')`)
+	require.NoError(t, err)
+	got = invoke(t, "", "migrate", "down", "--to", "0", "--database-url", d.URL)
+	require.Equal(t, 2, got.code)
+	require.Contains(t, got.message, "organizations")
+	require.Contains(t, got.message, "--yes")
+	var n int
+	require.NoError(t, d.Pool.QueryRow(ctx, `SELECT count(*) FROM public.organizations`).Scan(&n))
+	require.Equal(t, 1, n, "refused down changed nothing")
+
+	got = invoke(t, "", "migrate", "down", "--to", "0", "--yes", "--database-url", d.URL)
+	require.Equal(t, 0, got.code, got.message)
+	require.Contains(t, got.stdout, "rolled back")
+	var exists bool
+	require.NoError(t, d.Pool.QueryRow(ctx, `SELECT to_regclass('public.organizations') IS NOT NULL`).Scan(&exists))
+	require.False(t, exists)
+}
+
+// TestSeedTwice: a second seed of the same organisations explains itself.
+func TestSeedTwice(t *testing.T) {
+	t.Parallel()
+	d := pgtest.New(t)
+	args := []string{"seed", "--database-url", d.URL, "--orgs", "1", "--activities-per-org", "100"}
+	got := invoke(t, "", args...)
+	require.Equal(t, 0, got.code, got.message)
+	require.Contains(t, got.stdout, "seeded 1 orgs")
+	require.Contains(t, got.stdout, "rows/s")
+
+	got = invoke(t, "", args...)
+	require.Equal(t, 2, got.code)
+	require.Contains(t, got.message, "already holds 1 organisations")
+	require.Contains(t, got.message, "--first-org 1")
+
+	got = invoke(t, "", append(args, "--first-org", "1")...)
+	require.Equal(t, 0, got.code, got.message)
+	require.Contains(t, got.stdout, "seeded 1 orgs (from index 1)")
+}
+
+// TestProgressRate: the plain progress lines and the summary agree on the
+// copy's rate, and the ETA is the rows left at that rate.
+func TestProgressRate(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	p := newProgress(&b, false)
+	p.phase("copy proxy_activities")
+	p.copyStart = time.Now().Add(-2 * time.Second)
+	p.update(1000, 4000)
+	line := b.String()[strings.LastIndex(strings.TrimRight(b.String(), "\n"), "\n")+1:]
+	require.Regexp(t, `^activities 1000/4000 \(25%\) (49\d|500) rows/s eta 6s\n$`, line)
+	p.finish()
+	require.InDelta(t, 2*time.Second, p.copyTime(), float64(time.Second))
+}
+
+// TestDevSignals runs the built binary: SIGTERM while booting says it was
+// stopped (not a timeout); once ready, dev prints how to use the URL from a
+// second terminal and, on SIGTERM, that it was stopped.
+func TestDevSignals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots PostgreSQL twice")
+	}
+	t.Parallel()
+	pgtest.Server(t) // fails in CI, skips elsewhere, where no PostgreSQL can run
+	bin := filepath.Join(t.TempDir(), "mentordb")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	start := func() (*exec.Cmd, *bufio.Scanner, *bytes.Buffer) {
+		cmd := exec.Command(bin, "dev")
+		cmd.Env = append(os.Environ(), "CONFORMANCE_DATABASE_URL=")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		stdout, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() { _ = cmd.Process.Kill() })
+		return cmd, bufio.NewScanner(stdout), &stderr
+	}
+
+	t.Run("SIGTERM while booting", func(t *testing.T) {
+		cmd, _, stderr := start()
+		time.Sleep(300 * time.Millisecond)
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+		err := cmd.Wait()
+		msg := stderr.String()
+		if err == nil {
+			// The server was ready before the signal (a fast machine).
+			require.Contains(t, msg, "dev: stopped (")
+			return
+		}
+		require.Contains(t, msg, "stopped")
+		require.NotContains(t, msg, "not ready after")
+	})
+	t.Run("SIGTERM when ready", func(t *testing.T) {
+		cmd, stdout, stderr := start()
+		require.True(t, stdout.Scan(), stderr.String())
+		require.True(t, strings.HasPrefix(stdout.Text(), "DATABASE_URL=postgres"), stdout.Text())
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+		require.NoError(t, cmd.Wait())
+		msg := stderr.String()
+		require.Contains(t, msg, "in a second one:")
+		require.Contains(t, msg, "export DATABASE_URL='"+strings.TrimPrefix(stdout.Text(), "DATABASE_URL=")+"'")
+		require.Contains(t, msg, "dev: stopped (")
+	})
+}
