@@ -7,6 +7,10 @@ GO      ?= go
 SQLC    := $(GO) tool sqlc
 OUT     := conformance/out
 PKGS    := ./...
+# gotestsum runs go test and writes, from the same run, the JSON event stream
+# (the report's input) and JUnit XML (what CI test-report views read).
+GOTESTSUM_VERSION := v1.13.0
+GOTESTSUM := $(GO) run gotest.tools/gotestsum@$(GOTESTSUM_VERSION)
 
 include mk/supabase.mk
 
@@ -37,14 +41,14 @@ unit: ## unit tier: everything but the conformance matrix itself
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/conformance$$')
 
 .PHONY: conformance
-conformance: setup ## boot PostgreSQL, migrate, run the whole matrix, print the report
+conformance: setup ## boot PostgreSQL, migrate, run the whole matrix, print the report (report.md/.json, junit.xml in conformance/out)
 	@mkdir -p $(OUT)
-	@status=0; $(GO) test -json -count=1 $(PKGS) > $(OUT)/test.json || status=$$?; \
-	$(GO) run ./cmd/mentordb report --json $(OUT)/report.json --md $(OUT)/report.md < $(OUT)/test.json || status=1; \
+	@status=0; $(GOTESTSUM) --format pkgname --jsonfile $(OUT)/test.json --junitfile $(OUT)/junit.xml -- -count=1 $(PKGS) || status=$$?; \
+	$(GO) run ./cmd/mentordb report --json $(OUT)/report.json --md $(OUT)/report.md --junit $(OUT)/junit.xml < $(OUT)/test.json || status=1; \
 	if [ $$status -ne 0 ]; then \
 	  echo; echo "failing tests:"; \
 	  grep -E '"Action":"fail"' $(OUT)/test.json | sed -E 's/.*"Test":"([^"]*)".*/  \1/' | sort -u | head -50; \
-	  echo "full output: go run ./cmd/mentordb ... or see $(OUT)/test.json"; \
+	  echo "full report: $(OUT)/report.md; events: $(OUT)/test.json"; \
 	fi; exit $$status
 
 .PHONY: supabase-check
