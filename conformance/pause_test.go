@@ -833,6 +833,8 @@ func requirePauseError(t *testing.T, err error, kind error, code, constraint str
 	require.ErrorAs(t, err, &dbErr)
 	require.Equal(t, code, dbErr.Code, dbErr.Message)
 	require.Equal(t, constraint, dbErr.Constraint, dbErr.Message)
+	require.NotNil(t, dbErr.Class, "every pause error has a class: %s", dbErr.Message)
+	require.ErrorIs(t, err, dbErr.Class)
 }
 
 // requirePauseOwnerError checks a raw PostgreSQL error (from the owner pool).

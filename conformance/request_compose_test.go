@@ -298,6 +298,29 @@ func testRequestCompose(t *testing.T) {
 			"the caller's two outbox rows, none of the request's writes")
 	})
 
+	t.Run("DB-REQ-1 a panic inside a request on a caller-held transaction undoes the request's work and leaves the transaction usable", func(t *testing.T) {
+		t.Parallel()
+		f := composeSetup(t)
+		ctx := pgtest.Ctx(t)
+		tx, err := f.d.Pool.Begin(ctx)
+		require.NoError(t, err)
+		defer func() { _ = tx.Rollback(ctx) }()
+		before := viewOf(t, ctx, tx)
+		require.PanicsWithValue(t, "boom", func() {
+			_ = db.DoTx(ctx, tx, f.coordClaims, func(r *db.Request) error {
+				if err := f.writeAll(ctx, r); err != nil {
+					return err
+				}
+				panic("boom")
+			})
+		})
+		require.Equal(t, before, viewOf(t, ctx, tx))
+		_, err = tx.Exec(ctx, `INSERT INTO outbox (topic, ref) VALUES ('after', $1)`, f.org)
+		require.NoError(t, err)
+		require.NoError(t, tx.Commit(ctx))
+		require.Equal(t, [4]int{0, 1, 0, 0}, [4]int{f.countActivities(), f.countOutbox(), f.countTemplates(), f.countPauseChange()})
+	})
+
 	t.Run("DB-REQ-1 bad claims give a typed error, run nothing and change nothing", func(t *testing.T) {
 		t.Parallel()
 		f := composeSetup(t)

@@ -93,6 +93,13 @@ func (d *DB) Pool() *pgxpool.Pool { return d.pool }
 // no claims: they act as the request's caller, in its transaction, next to
 // the caller's own SQL on Tx. After a database error the transaction is
 // aborted: return the error, as PostgreSQL refuses further statements.
+//
+// Every repository has these two layers: a small type holding the *Request,
+// returned by a method of Request, whose methods use r.tx and r.claims and
+// return interpreted errors; and its one-call form on DB, whose methods take
+// claims and run the request-bound method in a request of their own
+// (doValue). An admin repository belongs here the same way (Request.Admin
+// and DB.Admin).
 type Request struct {
 	tx     pgx.Tx
 	claims Claims
