@@ -27,6 +27,7 @@ var suites = []struct {
 	{"Lint", testLint},
 	{"Access", testAccess},
 	{"Pooler", testPooler},
+	{"Bounds", testBounds},
 }
 
 // TestConformance runs the whole matrix, then the checks that need all of it

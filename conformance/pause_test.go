@@ -215,7 +215,7 @@ func testPause(t *testing.T) {
 		t.Parallel()
 		f := setup(t)
 		ctx := pgtest.Ctx(t)
-		back := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+		back := pauseReturnDate(90) // within the accepted window (PS-IN-1) whenever the test runs
 		// By the mentor themself (first pause: creates the row) ...
 		got, err := f.repo.Pause(ctx, db.User(f.mentor, f.orgA), f.mentor, db.PauseOptions{Reason: "exams", ExpectedReturn: &back})
 		require.NoError(t, err)
@@ -267,7 +267,7 @@ func testPause(t *testing.T) {
 		t.Parallel()
 		f := setup(t)
 		ctx := pgtest.Ctx(t)
-		back := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+		back := pauseReturnDate(90) // within the accepted window (PS-IN-1) whenever the test runs
 		_, err := f.repo.Pause(ctx, db.User(f.coordA, f.orgA), f.mentor, db.PauseOptions{Reason: "travel", ExpectedReturn: &back})
 		require.NoError(t, err)
 		got, err := f.repo.Resume(ctx, db.User(f.mentor, f.orgA), f.mentor, "back")
@@ -867,4 +867,11 @@ func pauseMigrationStatements(t *testing.T, file string) []string {
 		}
 	}
 	return out
+}
+
+// pauseReturnDate is the UTC date days after today: an expected return date
+// must lie within a window that starts on the day of the pause.
+func pauseReturnDate(days int) time.Time {
+	y, m, d := time.Now().UTC().AddDate(0, 0, days).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }

@@ -108,8 +108,11 @@ func proxyErrorCases(t *testing.T) {
 			db.ConstraintProxyOrgFkey, db.ConstraintProxyAuditActionCheck, db.ConstraintTemplateOrgFkey,
 			db.ConstraintTemplateCreatedByFkey, db.ConstraintTemplateActivityTypeCheck, db.ConstraintTemplateTitleCheck,
 			db.ConstraintTemplateDurationCheck, db.ConstraintTemplateRecurrenceCheck, db.ConstraintTemplateIDOrgKey,
+			db.ConstraintActivityTypeBlank, db.ConstraintActivityTypeLength, db.ConstraintNotesLength, db.ConstraintDateWindow,
+			db.ConstraintDurationMax, db.ConstraintCoordinatorInOrg, db.ConstraintTemplateActivityTypeLength,
+			db.ConstraintTemplateTitleLength, db.ConstraintTemplateRecurrenceLength, db.ConstraintTemplateDurationMax,
 		}
-		triggers := []string{db.ConstraintMentorInOrg, db.ConstraintOrgImmutable, db.ConstraintCoordinatorImmutable, db.ConstraintProxyAuditLogImmutable}
+		triggers := []string{db.ConstraintMentorInOrg, db.ConstraintCoordinatorInOrg, db.ConstraintOrgImmutable, db.ConstraintCoordinatorImmutable, db.ConstraintProxyAuditLogImmutable}
 		policies := []string{db.PolicyProxyInsertOwn, db.PolicyProxyUpdateOwn, db.PolicyProxyDeleteOwn}
 		tables := `('public.proxy_activities'::regclass, 'public.proxy_audit_log'::regclass, 'public.recurring_activity_templates'::regclass)`
 		for _, q := range []struct {

@@ -402,7 +402,7 @@ var Matrix = Spec{
 	Helpers: []Helper{
 		{Name: "org_ids_with_role", Args: "p_roles text[]", About: "orgs where the caller holds a role; called by every policy",
 			Grants: map[Role][]string{Authenticated: {"EXECUTE"}, ServiceRole: {"EXECUTE"}}},
-		{Name: "has_org_role", Args: "p_user_id uuid, p_org_id uuid, p_role text", About: "whether a user holds a role in an org; policies and RPCs",
+		{Name: "has_org_role", Args: "p_user_id uuid, p_org_id uuid, p_role text", About: "whether a user holds a role in an org, answered only for memberships the caller may read in org_members (false otherwise); the pause policies",
 			Grants: map[Role][]string{Authenticated: {"EXECUTE"}, ServiceRole: {"EXECUTE"}}},
 		{Name: "pause_org_context", Args: "p_peer_mentor_id uuid", About: "the pause RPCs' org context and permission check",
 			Grants: map[Role][]string{Authenticated: {"EXECUTE"}}},

@@ -53,4 +53,7 @@ var Requirements = []Requirement{
 	{"CONF-1", "make conformance boots PostgreSQL itself; each test gets a clone of a template built once per migration hash"},
 	{"CONF-2", "the report (Markdown and JSON) lists every requirement ID with its tests and results"},
 	{"EXT-1", "supabase db advisors and supabase db lint report no findings on the migrated schema"},
+	{"PA-IN-1", "every text a caller writes has a documented upper bound, dates lie in a documented window, duration_minutes has an upper bound, a blank activity_type is refused; each a named constraint with a typed error"},
+	{"PA-ORG-3", "coordinator_id holds the coordinator role in the row's org, whoever writes (service_role included)"},
+	{"PS-IN-1", "pause reason bounded; expected return date not before the pause and within a documented window"},
 }

@@ -6,7 +6,9 @@
 // GEN-2 conformance tests load.
 //
 // Everything is derived from Config.Seed: the same Config gives the same
-// uuids, dates and values, byte for byte. Each organisation draws from its
+// uuids, dates and values, byte for byte (except what the database sets
+// when the rows are written: paused_at, and the expected return dates,
+// which count from the day of the pause). Each organisation draws from its
 // own PRNG streams (seed, org index, kind), so organisation k is the same
 // whether it was loaded alone, with nine others, or added later with
 // Config.FirstOrg (the benchmark's growth from 10 to 50 organisations).
@@ -468,6 +470,11 @@ func pgUUID(u uuid.UUID) pgtype.UUID { return pgtype.UUID{Bytes: u, Valid: true}
 func loadPeople(ctx context.Context, tx pgx.Tx, cfg Config, st *Stats) error {
 	created := cfg.Start().Add(-24 * time.Hour)
 	var users, orgs, chapters, members, chapterMembers, templates, statuses [][]any
+	// The database's day, which is the day of every seeded pause.
+	var today time.Time
+	if err := tx.QueryRow(ctx, `SELECT (now() AT TIME ZONE 'UTC')::date`).Scan(&today); err != nil {
+		return fmt.Errorf("seed: today: %w", err)
+	}
 	for _, o := range st.Orgs {
 		orgs = append(orgs, []any{pgUUID(o.ID), o.Name, created})
 		for k, c := range o.Coordinators {
@@ -510,7 +517,10 @@ func loadPeople(ctx context.Context, tx pgx.Tx, cfg Config, st *Stats) error {
 			if paused[m] {
 				status = "paused"
 				reason = pgtype.Text{String: "Seeded pause", Valid: true}
-				ret = pgtype.Date{Time: cfg.End.AddDate(0, 1+k%3, 0), Valid: true}
+				// Relative to the load day, which is the day of the pause
+				// (the bookkeeping trigger sets paused_at): an expected
+				// return date lies within two years after it (PS-IN-1).
+				ret = pgtype.Date{Time: today.AddDate(0, 1+k%3, 0), Valid: true}
 			}
 			statuses = append(statuses, []any{pgUUID(id), pgUUID(m), pgUUID(o.ID), status, reason, ret})
 		}

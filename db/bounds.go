@@ -1,0 +1,168 @@
+package db
+
+import (
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
+
+// Input bounds (migration 20261201000000_input_bounds). Every text a caller
+// writes has an upper bound, dates lie in a window and durations have a
+// maximum, enforced by named CHECK constraints whoever writes; the limits and
+// their reasons are documented beside each constraint in the migration. The
+// repositories check the same bounds before they touch the database, so a
+// caller gets the typed error without a round trip; the database remains
+// the authority (its clock decides "today").
+
+// Limits, in characters (what a user sees in a form), as in the migration.
+const (
+	MaxActivityTypeLength   = 100
+	MaxNotesLength          = 4000
+	MaxTemplateTitleLength  = 200
+	MaxRecurrenceRuleLength = 500
+	MaxPauseReasonLength    = 1000
+	// MaxDurationMinutes is 24 hours: one activity per occasion and day.
+	MaxDurationMinutes = 1440
+	// MaxReturnDays: an expected return date is at most this many days after
+	// the (UTC) day of the pause, and not before it.
+	MaxReturnDays = 730
+)
+
+// EarliestActivityDate is the first date an activity may have; the last is
+// one year after today (UTC).
+var EarliestActivityDate = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Sentinels of the bounds. Each is also ErrCheck (its class).
+var (
+	// ErrTooLong: a text is longer than its bound (Constraint says which).
+	ErrTooLong = errors.New("db: text longer than its limit")
+	// ErrBlankActivityType: an activity's or template's type is empty or
+	// only spaces.
+	ErrBlankActivityType = errors.New("db: activity type is blank")
+	// ErrDateOutOfRange: an activity date before EarliestActivityDate or
+	// more than a year ahead.
+	ErrDateOutOfRange = errors.New("db: activity date outside the accepted window")
+	// ErrDurationTooLong: a duration over MaxDurationMinutes.
+	ErrDurationTooLong = errors.New("db: duration longer than 24 hours")
+	// ErrCoordinatorNotInOrg: coordinator_id does not hold the coordinator
+	// role in the activity's org (whoever writes, service_role included).
+	ErrCoordinatorNotInOrg = errors.New("db: coordinator is not a coordinator of the organization")
+	// ErrReturnDateOutOfRange: an expected return date before the day of the
+	// pause or more than MaxReturnDays after it.
+	ErrReturnDateOutOfRange = errors.New("db: expected return date outside the accepted window")
+)
+
+// Constraint names of the bounds.
+const (
+	ConstraintActivityTypeBlank          = "proxy_activities_activity_type_check"
+	ConstraintActivityTypeLength         = "proxy_activities_activity_type_length_check"
+	ConstraintNotesLength                = "proxy_activities_notes_length_check"
+	ConstraintDateWindow                 = "proxy_activities_date_window_check"
+	ConstraintDurationMax                = "proxy_activities_duration_minutes_max_check"
+	ConstraintCoordinatorInOrg           = "proxy_activities_coordinator_in_org_check" // constraint trigger
+	ConstraintTemplateActivityTypeLength = "recurring_activity_templates_activity_type_length_check"
+	ConstraintTemplateTitleLength        = "recurring_activity_templates_title_length_check"
+	ConstraintTemplateRecurrenceLength   = "recurring_activity_templates_recurrence_rule_length_check"
+	ConstraintTemplateDurationMax        = "recurring_activity_templates_default_duration_minutes_max_check"
+	ConstraintPauseReasonLength          = "peer_mentor_status_reason_length_check"
+	ConstraintPauseReturnWindow          = "peer_mentor_status_expected_return_window_check"
+)
+
+func init() {
+	registerConstraint(ErrTooLong, ConstraintActivityTypeLength, ConstraintNotesLength,
+		ConstraintTemplateActivityTypeLength, ConstraintTemplateTitleLength, ConstraintTemplateRecurrenceLength,
+		ConstraintPauseReasonLength)
+	registerConstraint(ErrBlankActivityType, ConstraintActivityTypeBlank, ConstraintTemplateActivityTypeCheck)
+	registerConstraint(ErrDateOutOfRange, ConstraintDateWindow)
+	registerConstraint(ErrDurationTooLong, ConstraintDurationMax, ConstraintTemplateDurationMax)
+	registerConstraint(ErrCoordinatorNotInOrg, ConstraintCoordinatorInOrg)
+	registerConstraint(ErrReturnDateOutOfRange, ConstraintPauseReturnWindow)
+}
+
+// boundError is the error of a repository pre-check: the same Kind, Class,
+// Constraint and SQLSTATE the database would report.
+func boundError(kind error, constraint, format string, args ...any) error {
+	return &Error{Kind: kind, Class: ErrCheck, Constraint: constraint, Code: "23514", Message: fmt.Sprintf(format, args...)}
+}
+
+func checkLength(s string, limit int, constraint, what string) error {
+	if n := utf8.RuneCountInString(s); n > limit {
+		return boundError(ErrTooLong, constraint, "%s has %d characters, more than %d", what, n, limit)
+	}
+	return nil
+}
+
+// isBlank is the database's length(btrim(s)) = 0: btrim removes spaces only.
+func isBlank(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != ' ' {
+			return false
+		}
+	}
+	return true
+}
+
+// checkActivityInput pre-checks an activity's bounds; now is the caller's
+// clock (the database's decides at the edge of the window).
+func checkActivityInput(activityType string, date time.Time, minutes int, notes string, now time.Time) error {
+	if isBlank(activityType) {
+		return boundError(ErrBlankActivityType, ConstraintActivityTypeBlank, "activity_type is blank")
+	}
+	if err := checkLength(activityType, MaxActivityTypeLength, ConstraintActivityTypeLength, "activity_type"); err != nil {
+		return err
+	}
+	if err := checkLength(notes, MaxNotesLength, ConstraintNotesLength, "notes"); err != nil {
+		return err
+	}
+	if minutes > MaxDurationMinutes {
+		return boundError(ErrDurationTooLong, ConstraintDurationMax, "duration_minutes %d is more than %d", minutes, MaxDurationMinutes)
+	}
+	d := proxyDate(date)
+	if last := proxyDate(now.UTC()).AddDate(1, 0, 0); d.Before(EarliestActivityDate) || d.After(last) {
+		return boundError(ErrDateOutOfRange, ConstraintDateWindow, "date %s is outside [%s, %s]",
+			d.Format(time.DateOnly), EarliestActivityDate.Format(time.DateOnly), last.Format(time.DateOnly))
+	}
+	return nil
+}
+
+// checkTemplateInput pre-checks a template's bounds.
+func checkTemplateInput(activityType, title, rule string, minutes int) error {
+	if isBlank(activityType) {
+		return boundError(ErrBlankActivityType, ConstraintTemplateActivityTypeCheck, "activity_type is blank")
+	}
+	for _, c := range []struct {
+		s, constraint, what string
+		limit               int
+	}{
+		{activityType, ConstraintTemplateActivityTypeLength, "activity_type", MaxActivityTypeLength},
+		{title, ConstraintTemplateTitleLength, "title", MaxTemplateTitleLength},
+		{rule, ConstraintTemplateRecurrenceLength, "recurrence_rule", MaxRecurrenceRuleLength},
+	} {
+		if err := checkLength(c.s, c.limit, c.constraint, c.what); err != nil {
+			return err
+		}
+	}
+	if minutes > MaxDurationMinutes {
+		return boundError(ErrDurationTooLong, ConstraintTemplateDurationMax, "default_duration_minutes %d is more than %d", minutes, MaxDurationMinutes)
+	}
+	return nil
+}
+
+// checkPauseInput pre-checks a pause's reason and expected return date
+// (zero: none) against today (UTC) as the day of the pause.
+func checkPauseInput(reason string, expectedReturn time.Time, now time.Time) error {
+	if err := checkLength(reason, MaxPauseReasonLength, ConstraintPauseReasonLength, "reason"); err != nil {
+		return err
+	}
+	if expectedReturn.IsZero() {
+		return nil
+	}
+	day := proxyDate(now.UTC())
+	ret := proxyDate(expectedReturn)
+	if last := day.AddDate(0, 0, MaxReturnDays); ret.Before(day) || ret.After(last) {
+		return boundError(ErrReturnDateOutOfRange, ConstraintPauseReturnWindow, "expected return date %s is outside [%s, %s]",
+			ret.Format(time.DateOnly), day.Format(time.DateOnly), last.Format(time.DateOnly))
+	}
+	return nil
+}

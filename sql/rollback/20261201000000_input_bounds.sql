@@ -1,0 +1,14 @@
+-- Rollback of 20261201000000_input_bounds: removes exactly what it created.
+ALTER TABLE public.peer_mentor_status DROP CONSTRAINT peer_mentor_status_expected_return_window_check;
+ALTER TABLE public.peer_mentor_status DROP CONSTRAINT peer_mentor_status_reason_length_check;
+ALTER TABLE public.recurring_activity_templates DROP CONSTRAINT recurring_activity_templates_default_duration_minutes_max_check;
+ALTER TABLE public.recurring_activity_templates DROP CONSTRAINT recurring_activity_templates_recurrence_rule_length_check;
+ALTER TABLE public.recurring_activity_templates DROP CONSTRAINT recurring_activity_templates_title_length_check;
+ALTER TABLE public.recurring_activity_templates DROP CONSTRAINT recurring_activity_templates_activity_type_length_check;
+DROP TRIGGER proxy_activities_coordinator_in_org_check ON public.proxy_activities;
+DROP FUNCTION private.proxy_activities_check_coordinator_in_org();
+ALTER TABLE public.proxy_activities DROP CONSTRAINT proxy_activities_duration_minutes_max_check;
+ALTER TABLE public.proxy_activities DROP CONSTRAINT proxy_activities_date_window_check;
+ALTER TABLE public.proxy_activities DROP CONSTRAINT proxy_activities_notes_length_check;
+ALTER TABLE public.proxy_activities DROP CONSTRAINT proxy_activities_activity_type_length_check;
+ALTER TABLE public.proxy_activities DROP CONSTRAINT proxy_activities_activity_type_check;
