@@ -28,6 +28,7 @@ var suites = []struct {
 	{"Access", testAccess},
 	{"Pooler", testPooler},
 	{"Bounds", testBounds},
+	{"Squawk", testSquawk},
 }
 
 // TestConformance runs the whole matrix, then the checks that need all of it

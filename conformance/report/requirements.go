@@ -56,4 +56,5 @@ var Requirements = []Requirement{
 	{"PA-IN-1", "every text a caller writes has a documented upper bound, dates lie in a documented window, duration_minutes has an upper bound, a blank activity_type is refused; each a named constraint with a typed error"},
 	{"PA-ORG-3", "coordinator_id holds the coordinator role in the row's org, whoever writes (service_role included)"},
 	{"PS-IN-1", "pause reason bounded; expected return date not before the pause and within a documented window"},
+	{"EXT-2", "squawk (pinned npm squawk-cli) reports no finding on any migration or rollback; every excluded rule is listed with its reason"},
 }
