@@ -23,8 +23,9 @@ setup: ## install what a fresh Debian machine lacks (Debian packages as root, pi
 	@scripts/setup
 
 .PHONY: generate
-generate: ## regenerate gen/ from sql/ with sqlc
+generate: ## regenerate gen/ from sql/ with sqlc, and db/constraints_gen.go from a migrated disposable database
 	$(SQLC) generate
+	$(GO) run ./cmd/gen-constraints
 
 .PHONY: verify
 verify: ## fail when gen/ is stale (sqlc diff) or Go code is not gofmt'ed

@@ -29,6 +29,7 @@ var suites = []struct {
 	{"Pooler", testPooler},
 	{"Bounds", testBounds},
 	{"Squawk", testSquawk},
+	{"Constraints", testConstraints},
 }
 
 // TestConformance runs the whole matrix, then the checks that need all of it

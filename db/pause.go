@@ -52,28 +52,30 @@ const (
 	SQLStateNotPermitted      = "42501"
 )
 
-// Constraint names the pause functions and triggers set in RAISE ... USING
-// CONSTRAINT, and the declarative constraints of the pause tables.
+// Shorter names of the pause names (those the pause functions and triggers
+// set in RAISE ... USING CONSTRAINT, and the declarative constraints of the
+// pause tables), kept for callers that use them. Each is the generated
+// constant of constraints_gen.go, so a renamed constraint fails to compile.
 const (
-	ConstraintPauseOrgMismatch      = "peer_mentor_status_org_mismatch"
-	ConstraintPauseTransition       = "peer_mentor_status_transition"
-	ConstraintPauseUnknownMentor    = "peer_mentor_status_unknown_mentor"
-	ConstraintPauseOrgClaim         = "peer_mentor_status_org_claim"
-	ConstraintPauseNotPermitted     = "peer_mentor_status_not_permitted"
-	ConstraintPauseLogDirectInsert  = "peer_mentor_status_log_direct_insert"
-	ConstraintPauseLogImmutable     = "peer_mentor_status_log_immutable"
-	ConstraintPauseStatusCheck      = "peer_mentor_status_status_check"
-	ConstraintPausePausedAtCheck    = "peer_mentor_status_paused_at_check"
-	ConstraintPauseExpectedReturn   = "peer_mentor_status_expected_return_check"
-	ConstraintPauseMentorOrgKey     = "peer_mentor_status_mentor_org_key"
-	ConstraintPauseLogChangeCheck   = "peer_mentor_status_log_change_check"
-	ConstraintPauseLogStatusIDFkey  = "peer_mentor_status_log_status_id_fkey"
-	ConstraintPauseMentorFkey       = "peer_mentor_status_peer_mentor_id_fkey"
-	ConstraintPauseLogMentorFkey    = "peer_mentor_status_log_peer_mentor_id_fkey"
-	ConstraintPauseOrgFkey          = "peer_mentor_status_org_id_fkey"
-	ConstraintPauseLogOrgFkey       = "peer_mentor_status_log_org_id_fkey"
-	ConstraintPauseUpdatedByFkey    = "peer_mentor_status_updated_by_fkey"
-	ConstraintPauseLogChangedByFkey = "peer_mentor_status_log_changed_by_fkey"
+	ConstraintPauseOrgMismatch      = ConstraintPeerMentorStatusOrgMismatch
+	ConstraintPauseTransition       = ConstraintPeerMentorStatusTransition
+	ConstraintPauseUnknownMentor    = ConstraintPeerMentorStatusUnknownMentor
+	ConstraintPauseOrgClaim         = ConstraintPeerMentorStatusOrgClaim
+	ConstraintPauseNotPermitted     = ConstraintPeerMentorStatusNotPermitted
+	ConstraintPauseLogDirectInsert  = ConstraintPeerMentorStatusLogDirectInsert
+	ConstraintPauseLogImmutable     = ConstraintPeerMentorStatusLogImmutable
+	ConstraintPauseStatusCheck      = ConstraintPeerMentorStatusStatusCheck
+	ConstraintPausePausedAtCheck    = ConstraintPeerMentorStatusPausedAtCheck
+	ConstraintPauseExpectedReturn   = ConstraintPeerMentorStatusExpectedReturnCheck
+	ConstraintPauseMentorOrgKey     = ConstraintPeerMentorStatusMentorOrgKey
+	ConstraintPauseLogChangeCheck   = ConstraintPeerMentorStatusLogChangeCheck
+	ConstraintPauseLogStatusIDFkey  = ConstraintPeerMentorStatusLogStatusIDFkey
+	ConstraintPauseMentorFkey       = ConstraintPeerMentorStatusPeerMentorIDFkey
+	ConstraintPauseLogMentorFkey    = ConstraintPeerMentorStatusLogPeerMentorIDFkey
+	ConstraintPauseOrgFkey          = ConstraintPeerMentorStatusOrgIDFkey
+	ConstraintPauseLogOrgFkey       = ConstraintPeerMentorStatusLogOrgIDFkey
+	ConstraintPauseUpdatedByFkey    = ConstraintPeerMentorStatusUpdatedByFkey
+	ConstraintPauseLogChangedByFkey = ConstraintPeerMentorStatusLogChangedByFkey
 )
 
 // PauseLockNamespace is the first key of the two-key advisory transaction

@@ -40,30 +40,28 @@ var (
 	ErrCoordinatorChange = errors.New("db: an activity cannot change its coordinator")
 )
 
-// Constraint names of the proxy-activity tables. The first group is what
-// the database reports in a failing statement (declarative constraints, and
-// the names the triggers set in RAISE ... USING CONSTRAINT, which are also
-// those triggers' names); the rest are the remaining declarative ones.
+// Shorter names of the proxy-activity tables' constraints, kept for callers
+// that use them. Each is the generated constant of constraints_gen.go (which
+// is written from the catalog), so a renamed constraint fails to compile here.
 const (
-	ConstraintNoSelfAttribution         = "proxy_activities_no_self_attribution_check"
-	ConstraintDurationPositive          = "proxy_activities_duration_minutes_check"
-	ConstraintMentorInOrg               = "proxy_activities_mentor_in_org_check"      // constraint trigger
-	ConstraintTemplateSameOrg           = "proxy_activities_template_same_org_fkey"   // FK (template_id, org_id)
-	ConstraintOrgImmutable              = "proxy_activities_org_id_immutable"         // BEFORE UPDATE trigger
-	ConstraintCoordinatorImmutable      = "proxy_activities_coordinator_id_immutable" // BEFORE UPDATE trigger
-	ConstraintProxyAuditLogImmutable    = "proxy_audit_log_immutable"                 // BEFORE UPDATE/DELETE/TRUNCATE trigger
-	ConstraintProxyTemplateFkey         = "proxy_activities_template_id_fkey"
-	ConstraintProxyCoordinatorFkey      = "proxy_activities_coordinator_id_fkey"
-	ConstraintProxyAttributedMentorFkey = "proxy_activities_attributed_mentor_id_fkey"
-	ConstraintProxyOrgFkey              = "proxy_activities_org_id_fkey"
-	ConstraintProxyAuditActionCheck     = "proxy_audit_log_action_check"
-	ConstraintTemplateOrgFkey           = "recurring_activity_templates_org_id_fkey"
-	ConstraintTemplateCreatedByFkey     = "recurring_activity_templates_created_by_fkey"
-	ConstraintTemplateActivityTypeCheck = "recurring_activity_templates_activity_type_check"
-	ConstraintTemplateTitleCheck        = "recurring_activity_templates_title_check"
-	ConstraintTemplateDurationCheck     = "recurring_activity_templates_default_duration_minutes_check"
-	ConstraintTemplateRecurrenceCheck   = "recurring_activity_templates_recurrence_rule_check"
-	ConstraintTemplateIDOrgKey          = "recurring_activity_templates_id_org_id_key"
+	ConstraintNoSelfAttribution         = ConstraintProxyActivitiesNoSelfAttributionCheck
+	ConstraintDurationPositive          = ConstraintProxyActivitiesDurationMinutesCheck
+	ConstraintMentorInOrg               = ConstraintProxyActivitiesMentorInOrgCheck       // constraint trigger
+	ConstraintTemplateSameOrg           = ConstraintProxyActivitiesTemplateSameOrgFkey    // FK (template_id, org_id)
+	ConstraintOrgImmutable              = ConstraintProxyActivitiesOrgIDImmutable         // BEFORE UPDATE trigger
+	ConstraintCoordinatorImmutable      = ConstraintProxyActivitiesCoordinatorIDImmutable // BEFORE UPDATE trigger
+	ConstraintProxyTemplateFkey         = ConstraintProxyActivitiesTemplateIDFkey
+	ConstraintProxyCoordinatorFkey      = ConstraintProxyActivitiesCoordinatorIDFkey
+	ConstraintProxyAttributedMentorFkey = ConstraintProxyActivitiesAttributedMentorIDFkey
+	ConstraintProxyOrgFkey              = ConstraintProxyActivitiesOrgIDFkey
+	ConstraintProxyAuditActionCheck     = ConstraintProxyAuditLogActionCheck
+	ConstraintTemplateOrgFkey           = ConstraintRecurringActivityTemplatesOrgIDFkey
+	ConstraintTemplateCreatedByFkey     = ConstraintRecurringActivityTemplatesCreatedByFkey
+	ConstraintTemplateActivityTypeCheck = ConstraintRecurringActivityTemplatesActivityTypeCheck
+	ConstraintTemplateTitleCheck        = ConstraintRecurringActivityTemplatesTitleCheck
+	ConstraintTemplateDurationCheck     = ConstraintRecurringActivityTemplatesDefaultDurationMinutesCheck
+	ConstraintTemplateRecurrenceCheck   = ConstraintRecurringActivityTemplatesRecurrenceRuleCheck
+	ConstraintTemplateIDOrgKey          = ConstraintRecurringActivityTemplatesIDOrgIDKey
 )
 
 // Policy names, reported in the Constraint of the ErrNotPermitted errors the
