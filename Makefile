@@ -56,8 +56,22 @@ conformance: setup ## boot PostgreSQL, migrate, run the whole matrix, print the 
 supabase-check: setup ## only the external tier: the Supabase CLI applies, advises and lints (also part of conformance)
 	$(GO) test -count=1 ./conformance -run 'TestConformance/matrix/(Supabase|Lint)' -v | grep -E '^\s*(---|ok|FAIL)'
 
+# The example consumer (examples/service) is a module of its own, built the
+# way a team that imports db builds it. It must not compile the test-only
+# tools of this module: FORBIDDEN matches their import paths.
+CONSUMER  := examples/service
+FORBIDDEN := github.com/(docker/|moby/|ory/dockertest|stretchr/testify|sqlc-dev/)
+
+.PHONY: consumer
+consumer: ## build and vet the example consumer module; fail if it compiles docker, dockertest, testify or sqlc
+	cd $(CONSUMER) && $(GO) build ./... && $(GO) vet ./...
+	@deps=$$(cd $(CONSUMER) && $(GO) list -deps ./...); \
+	bad=$$(grep -E '$(FORBIDDEN)' <<<"$$deps" || true); \
+	if [ -n "$$bad" ]; then echo "the consumer compiles packages a consumer must not need:"; echo "$$bad"; exit 1; fi; \
+	echo "consumer: $$(wc -l <<<"$$deps") packages, none of docker, dockertest, testify or sqlc; $$(cd $(CONSUMER) && $(GO) list -m all | wc -l) modules in its graph"
+
 .PHONY: test
-test: setup vet verify conformance ## everything CI checks (the report's last line counts the tests)
+test: setup vet verify consumer conformance ## everything CI checks (the report's last line counts the tests)
 
 .PHONY: bench
 bench: ## measure the DESIGN.md performance targets on a disposable PostgreSQL; writes docs/benchmarks.md (~10 min)

@@ -30,6 +30,7 @@ var suites = []struct {
 	{"Bounds", testBounds},
 	{"Squawk", testSquawk},
 	{"Constraints", testConstraints},
+	{"Admin", testAdmin},
 }
 
 // TestConformance runs the whole matrix, then the checks that need all of it

@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/google/uuid"
@@ -10,8 +11,11 @@ import (
 	"github.com/mentordb/mentordb/db"
 )
 
-// Fixtures are written as the owner, which bypasses RLS: they set the stage
-// and prove nothing. Each helper fails the test on error.
+// Users are written as the owner (auth.users is the platform's, Supabase
+// Auth writes it); organisations, chapters and memberships through db's
+// admin API as service_role, as a consumer of db writes them. Either way a
+// fixture sets the stage and proves nothing. Each helper fails the test on
+// error.
 
 // NewUser inserts an auth.users row and returns its id.
 func (d *DB) NewUser(t testing.TB) uuid.UUID {
@@ -22,41 +26,69 @@ func (d *DB) NewUser(t testing.TB) uuid.UUID {
 	return id
 }
 
-// NewOrg inserts an organisation and returns its id.
+// NewOrg creates an organisation and returns its id.
 func (d *DB) NewOrg(t testing.TB) uuid.UUID {
 	t.Helper()
-	var id uuid.UUID
-	d.QueryRow(t, `INSERT INTO organizations (name) VALUES ('org ' || gen_random_uuid()) RETURNING id`).Scan(t, &id)
-	return id
+	org, err := d.App.Admin().CreateOrganization(context.Background(), db.ServiceRole(), "org "+uuid.NewString())
+	if err != nil {
+		t.Fatalf("fixture: create organization: %v", err)
+	}
+	return org.ID
 }
 
-// NewChapter inserts a chapter of org and returns its id.
+// NewChapter creates a chapter of org and returns its id.
 func (d *DB) NewChapter(t testing.TB, org uuid.UUID) uuid.UUID {
 	t.Helper()
-	var id uuid.UUID
-	d.QueryRow(t, `INSERT INTO chapters (org_id, name) VALUES ($1, 'chapter ' || gen_random_uuid()) RETURNING id`, org).Scan(t, &id)
-	return id
+	ch, err := d.App.Admin().CreateChapter(context.Background(), db.ServiceRole(), org, "chapter "+uuid.NewString())
+	if err != nil {
+		t.Fatalf("fixture: create chapter: %v", err)
+	}
+	return ch.ID
 }
 
 // AddMember gives user role in org.
-func (d *DB) AddMember(t testing.TB, org, user uuid.UUID, role string) {
+func (d *DB) AddMember(t testing.TB, org, user uuid.UUID, role db.MemberRole) {
 	t.Helper()
-	d.Exec(t, `INSERT INTO org_members (org_id, user_id, role) VALUES ($1, $2, $3)`, org, user, role)
+	if _, err := d.App.Admin().AddMember(context.Background(), db.ServiceRole(), org, user, role); err != nil {
+		t.Fatalf("fixture: add %s as %s of %s: %v", user, role, org, err)
+	}
 }
 
-// AddChapterMember puts user in chapter (of org).
+// AddChapterMember puts user in chapter, which must be a chapter of org.
 func (d *DB) AddChapterMember(t testing.TB, org, chapter, user uuid.UUID) {
 	t.Helper()
-	d.Exec(t, `INSERT INTO chapter_members (org_id, chapter_id, user_id) VALUES ($1, $2, $3)`, org, chapter, user)
+	m, err := d.App.Admin().AddChapterMember(context.Background(), db.ServiceRole(), chapter, user)
+	if err != nil {
+		t.Fatalf("fixture: add %s to chapter %s: %v", user, chapter, err)
+	}
+	if m.OrgID != org {
+		t.Fatalf("fixture: chapter %s is of org %s, not %s", chapter, m.OrgID, org)
+	}
 }
 
-// NewMember creates a user with role in org and in the given chapters.
-func (d *DB) NewMember(t testing.TB, org uuid.UUID, role string, chapters ...uuid.UUID) uuid.UUID {
+// NewMember creates a user with role in org and in the given chapters (one
+// request).
+func (d *DB) NewMember(t testing.TB, org uuid.UUID, role db.MemberRole, chapters ...uuid.UUID) uuid.UUID {
 	t.Helper()
 	u := d.NewUser(t)
-	d.AddMember(t, org, u, role)
-	for _, c := range chapters {
-		d.AddChapterMember(t, org, c, u)
+	ctx := context.Background()
+	err := d.App.Do(ctx, db.ServiceRole(), func(r *db.Request) error {
+		if _, err := r.Admin().AddMember(ctx, org, u, role); err != nil {
+			return err
+		}
+		for _, c := range chapters {
+			m, err := r.Admin().AddChapterMember(ctx, c, u)
+			if err != nil {
+				return err
+			}
+			if m.OrgID != org {
+				return fmt.Errorf("chapter %s is of org %s, not %s", c, m.OrgID, org)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("fixture: new %s of %s: %v", role, org, err)
 	}
 	return u
 }

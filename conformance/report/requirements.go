@@ -47,6 +47,8 @@ var Requirements = []Requirement{
 	{"DB-1", "db runs work as a user exactly as PostgREST does (role + claims in one transaction)"},
 	{"DB-2", "every database error a caller can cause maps to a typed Go error with the constraint that fired"},
 	{"DB-REQ-1", "requests compose: several repository calls and the caller's own SQL share one transaction and one set of claims; a request runs on a caller-held transaction and restores the caller's role and settings"},
+	{"DB-ADM-1", "organisations, chapters and memberships are managed through typed repository calls as service_role; bad input is a typed error and changes nothing"},
+	{"DB-ERR-1", "every constraint and every name the schema's functions raise has a Go constant generated from the catalog; a name without a typed mapping, or a stale file, fails conformance"},
 	{"DB-3", "the migration runner applies embedded migrations once, under an advisory lock, recorded as the Supabase CLI does"},
 	{"DB-MIG-1", "the runner shares supabase_migrations.schema_migrations: applies its own pending versions, leaves and lists others' versions, refuses a changed or missing one of its own"},
 	{"DB-POOL-1", "db works through PgBouncer in transaction mode; interleaved users never see another request's role or claims, and nothing is left on a pooled server connection"},
