@@ -53,20 +53,21 @@ var (
 	ErrReturnDateOutOfRange = errors.New("db: expected return date outside the accepted window")
 )
 
-// Constraint names of the bounds.
+// Shorter names of the bounds' constraints; each is the generated constant of
+// constraints_gen.go, so a renamed constraint fails to compile here.
 const (
-	ConstraintActivityTypeBlank          = "proxy_activities_activity_type_check"
-	ConstraintActivityTypeLength         = "proxy_activities_activity_type_length_check"
-	ConstraintNotesLength                = "proxy_activities_notes_length_check"
-	ConstraintDateWindow                 = "proxy_activities_date_window_check"
-	ConstraintDurationMax                = "proxy_activities_duration_minutes_max_check"
-	ConstraintCoordinatorInOrg           = "proxy_activities_coordinator_in_org_check" // constraint trigger
-	ConstraintTemplateActivityTypeLength = "recurring_activity_templates_activity_type_length_check"
-	ConstraintTemplateTitleLength        = "recurring_activity_templates_title_length_check"
-	ConstraintTemplateRecurrenceLength   = "recurring_activity_templates_recurrence_rule_length_check"
-	ConstraintTemplateDurationMax        = "recurring_activity_templates_default_duration_minutes_max_check"
-	ConstraintPauseReasonLength          = "peer_mentor_status_reason_length_check"
-	ConstraintPauseReturnWindow          = "peer_mentor_status_expected_return_window_check"
+	ConstraintActivityTypeBlank          = ConstraintProxyActivitiesActivityTypeCheck
+	ConstraintActivityTypeLength         = ConstraintProxyActivitiesActivityTypeLengthCheck
+	ConstraintNotesLength                = ConstraintProxyActivitiesNotesLengthCheck
+	ConstraintDateWindow                 = ConstraintProxyActivitiesDateWindowCheck
+	ConstraintDurationMax                = ConstraintProxyActivitiesDurationMinutesMaxCheck
+	ConstraintCoordinatorInOrg           = ConstraintProxyActivitiesCoordinatorInOrgCheck // constraint trigger
+	ConstraintTemplateActivityTypeLength = ConstraintRecurringActivityTemplatesActivityTypeLengthCheck
+	ConstraintTemplateTitleLength        = ConstraintRecurringActivityTemplatesTitleLengthCheck
+	ConstraintTemplateRecurrenceLength   = ConstraintRecurringActivityTemplatesRecurrenceRuleLengthCheck
+	ConstraintTemplateDurationMax        = ConstraintRecurringActivityTemplatesDefaultDurationMinutesMaxCheck
+	ConstraintPauseReasonLength          = ConstraintPeerMentorStatusReasonLengthCheck
+	ConstraintPauseReturnWindow          = ConstraintPeerMentorStatusExpectedReturnWindowCheck
 )
 
 func init() {

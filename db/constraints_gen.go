@@ -37,6 +37,8 @@ const (
 	ConstraintOrganizationsPkey = "organizations_pkey"
 	// CHECK on public.peer_mentor_status (SQLSTATE 23514).
 	ConstraintPeerMentorStatusExpectedReturnCheck = "peer_mentor_status_expected_return_check"
+	// CHECK on public.peer_mentor_status (SQLSTATE 23514).
+	ConstraintPeerMentorStatusExpectedReturnWindowCheck = "peer_mentor_status_expected_return_window_check"
 	// CHECK on public.peer_mentor_status_log (SQLSTATE 23514).
 	ConstraintPeerMentorStatusLogChangeCheck = "peer_mentor_status_log_change_check"
 	// FOREIGN KEY on public.peer_mentor_status_log (SQLSTATE 23503).
@@ -74,6 +76,8 @@ const (
 	// PRIMARY KEY on public.peer_mentor_status (SQLSTATE 23505).
 	ConstraintPeerMentorStatusPkey = "peer_mentor_status_pkey"
 	// CHECK on public.peer_mentor_status (SQLSTATE 23514).
+	ConstraintPeerMentorStatusReasonLengthCheck = "peer_mentor_status_reason_length_check"
+	// CHECK on public.peer_mentor_status (SQLSTATE 23514).
 	ConstraintPeerMentorStatusStatusCheck = "peer_mentor_status_status_check"
 	// raised by private.peer_mentor_status_reject_no_change() (SQLSTATE MD002).
 	ConstraintPeerMentorStatusTransition = "peer_mentor_status_transition"
@@ -81,18 +85,30 @@ const (
 	ConstraintPeerMentorStatusUnknownMentor = "peer_mentor_status_unknown_mentor"
 	// FOREIGN KEY on public.peer_mentor_status (SQLSTATE 23503).
 	ConstraintPeerMentorStatusUpdatedByFkey = "peer_mentor_status_updated_by_fkey"
+	// CHECK on public.proxy_activities (SQLSTATE 23514).
+	ConstraintProxyActivitiesActivityTypeCheck = "proxy_activities_activity_type_check"
+	// CHECK on public.proxy_activities (SQLSTATE 23514).
+	ConstraintProxyActivitiesActivityTypeLengthCheck = "proxy_activities_activity_type_length_check"
 	// FOREIGN KEY on public.proxy_activities (SQLSTATE 23503).
 	ConstraintProxyActivitiesAttributedMentorIDFkey = "proxy_activities_attributed_mentor_id_fkey"
 	// FOREIGN KEY on public.proxy_activities (SQLSTATE 23503).
 	ConstraintProxyActivitiesCoordinatorIDFkey = "proxy_activities_coordinator_id_fkey"
 	// raised by private.proxy_activities_guard_immutable() as TG_NAME (SQLSTATE 23514).
 	ConstraintProxyActivitiesCoordinatorIDImmutable = "proxy_activities_coordinator_id_immutable"
+	// CONSTRAINT TRIGGER on public.proxy_activities; raised by private.proxy_activities_check_coordinator_in_org() (SQLSTATE 23514).
+	ConstraintProxyActivitiesCoordinatorInOrgCheck = "proxy_activities_coordinator_in_org_check"
+	// CHECK on public.proxy_activities (SQLSTATE 23514).
+	ConstraintProxyActivitiesDateWindowCheck = "proxy_activities_date_window_check"
 	// CHECK on public.proxy_activities (SQLSTATE 23514).
 	ConstraintProxyActivitiesDurationMinutesCheck = "proxy_activities_duration_minutes_check"
+	// CHECK on public.proxy_activities (SQLSTATE 23514).
+	ConstraintProxyActivitiesDurationMinutesMaxCheck = "proxy_activities_duration_minutes_max_check"
 	// CONSTRAINT TRIGGER on public.proxy_activities; raised by private.proxy_activities_check_mentor_in_org() (SQLSTATE 23514).
 	ConstraintProxyActivitiesMentorInOrgCheck = "proxy_activities_mentor_in_org_check"
 	// CHECK on public.proxy_activities (SQLSTATE 23514).
 	ConstraintProxyActivitiesNoSelfAttributionCheck = "proxy_activities_no_self_attribution_check"
+	// CHECK on public.proxy_activities (SQLSTATE 23514).
+	ConstraintProxyActivitiesNotesLengthCheck = "proxy_activities_notes_length_check"
 	// FOREIGN KEY on public.proxy_activities (SQLSTATE 23503).
 	ConstraintProxyActivitiesOrgIDFkey = "proxy_activities_org_id_fkey"
 	// raised by private.proxy_activities_guard_immutable() as TG_NAME (SQLSTATE 23514).
@@ -111,10 +127,14 @@ const (
 	ConstraintProxyAuditLogPkey = "proxy_audit_log_pkey"
 	// CHECK on public.recurring_activity_templates (SQLSTATE 23514).
 	ConstraintRecurringActivityTemplatesActivityTypeCheck = "recurring_activity_templates_activity_type_check"
+	// CHECK on public.recurring_activity_templates (SQLSTATE 23514).
+	ConstraintRecurringActivityTemplatesActivityTypeLengthCheck = "recurring_activity_templates_activity_type_length_check"
 	// FOREIGN KEY on public.recurring_activity_templates (SQLSTATE 23503).
 	ConstraintRecurringActivityTemplatesCreatedByFkey = "recurring_activity_templates_created_by_fkey"
 	// CHECK on public.recurring_activity_templates (SQLSTATE 23514).
 	ConstraintRecurringActivityTemplatesDefaultDurationMinutesCheck = "recurring_activity_templates_default_duration_minutes_check"
+	// CHECK on public.recurring_activity_templates (SQLSTATE 23514).
+	ConstraintRecurringActivityTemplatesDefaultDurationMinutesMaxCheck = "recurring_activity_templates_default_duration_minutes_max_check"
 	// UNIQUE on public.recurring_activity_templates (SQLSTATE 23505).
 	ConstraintRecurringActivityTemplatesIDOrgIDKey = "recurring_activity_templates_id_org_id_key"
 	// FOREIGN KEY on public.recurring_activity_templates (SQLSTATE 23503).
@@ -124,5 +144,9 @@ const (
 	// CHECK on public.recurring_activity_templates (SQLSTATE 23514).
 	ConstraintRecurringActivityTemplatesRecurrenceRuleCheck = "recurring_activity_templates_recurrence_rule_check"
 	// CHECK on public.recurring_activity_templates (SQLSTATE 23514).
+	ConstraintRecurringActivityTemplatesRecurrenceRuleLengthCheck = "recurring_activity_templates_recurrence_rule_length_check"
+	// CHECK on public.recurring_activity_templates (SQLSTATE 23514).
 	ConstraintRecurringActivityTemplatesTitleCheck = "recurring_activity_templates_title_check"
+	// CHECK on public.recurring_activity_templates (SQLSTATE 23514).
+	ConstraintRecurringActivityTemplatesTitleLengthCheck = "recurring_activity_templates_title_length_check"
 )
