@@ -115,7 +115,7 @@ var ServerSettings = map[string]string{
 	"max_wal_size":         "8GB",
 	"checkpoint_timeout":   "30min",
 	// JIT would add tens of milliseconds of compilation to the expensive
-	// baseline (the seed-only indexes) and flatter the ≥ 10× figure.
+	// seed-only baseline and flatter the comparison with it.
 	"jit": "off",
 	// Every lock wait longer than 1 ms is logged: the pause figure counts
 	// them from the server log as well as by sampling pg_stat_activity.

@@ -16,6 +16,9 @@ type Machine struct {
 	OS         string
 	PostgreSQL string
 	ServerKind string
+	// Load is /proc/loadavg's 1, 5 and 15 minute averages when the run
+	// started: on a shared machine the figures move with it.
+	Load string
 }
 
 func describeMachine() Machine {
@@ -28,6 +31,11 @@ func describeMachine() Machine {
 				}
 				break
 			}
+		}
+	}
+	if raw, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(raw)); len(f) >= 3 {
+			m.Load = strings.Join(f[:3], " ")
 		}
 	}
 	if raw, err := os.ReadFile("/proc/meminfo"); err == nil {

@@ -10,9 +10,10 @@ import (
 	"github.com/mentordb/mentordb/db"
 )
 
-// measureReports: figures 1 (RLS vs owner, vs seed-only indexes), 2 (no org
-// filter) and 3 (growth), all interleaved in one loop, plus two diagnostic
-// variants: the repository's cached statement, and the scan alone.
+// measureReports: the report figures (RLS vs owner, RLS vs its index range
+// alone, no org filter, growth), all interleaved in one loop, plus the
+// seed-only indexes (for information) and pgx's cached statement (a
+// diagnostic: what the repository avoids).
 func (b *bench) measureReports(ctx context.Context) error {
 	d := db.New(b.pool)
 	org := b.orgs[0].ID

@@ -16,7 +16,7 @@ const (
 	VarReportNoOrg    = "report: coordinator through RLS, no org filter"
 	VarReport50       = "report: coordinator through RLS, org filter, at 50 orgs"
 	// Diagnostics (no target of their own).
-	VarReportRLSCached  = "report: coordinator through RLS, org filter, cached statement (as the repository runs it)"
+	VarReportRLSCached  = "report: coordinator through RLS, org filter, pgx's cached statement (which the repository avoids)"
 	VarReportScan       = "report's index range alone (count, sum; owner)"
 	VarInsertRLS        = "insert: coordinator through RLS + triggers (db.As)"
 	VarInsertBare       = "insert: owner into pa_bare (no RLS, no triggers)"
@@ -45,12 +45,14 @@ type ConformanceRun struct {
 	Note   string
 }
 
-// Figure is one row of the results table.
+// Figure is one row of the results table. Info marks a figure shown beside
+// a target for information, with no target of its own.
 type Figure struct {
 	Name     string
 	Measured string
 	Target   string
 	Pass     bool
+	Info     bool
 	Detail   string
 }
 
@@ -102,10 +104,17 @@ func (r *Result) build() {
 			Detail: fmt.Sprintf("%s vs %s", ms(a.Median()), ms(b.Median())),
 		})
 	}
+	if x, a, b, ok := ratio(VarReportRLS, VarReportScan); ok {
+		r.Figures = append(r.Figures, Figure{
+			Name:     "Bufdir annual report through RLS vs reading its index range alone (count and sum)",
+			Measured: fmt.Sprintf("%.2f×", x), Target: "≤ 2.50×", Pass: x <= 2.50,
+			Detail: fmt.Sprintf("%s vs %s", ms(a.Median()), ms(b.Median())),
+		})
+	}
 	if x, a, b, ok := ratio(VarReportSeedOnly, VarReportRLS); ok {
 		r.Figures = append(r.Figures, Figure{
 			Name:     "Bufdir annual report through RLS vs the seed's six indexes alone (speed-up)",
-			Measured: fmt.Sprintf("%.1f× faster", x), Target: "≥ 10× faster", Pass: x >= 10,
+			Measured: fmt.Sprintf("%.1f× faster", x), Target: "for information", Info: true,
 			Detail: fmt.Sprintf("%s (seed-only) vs %s (RLS)", ms(a.Median()), ms(b.Median())),
 		})
 	}
@@ -137,20 +146,28 @@ func (r *Result) build() {
 		lw := r.LockWaits
 		ls, ll := lw.Logical(VarPauseRPC)
 		es, el := lw.Extension(VarPauseRPC)
-		for _, base := range []struct{ name, label string }{
-			{VarPauseUpdateRLS, "the same coordinators' plain UPDATE through RLS"},
-			{VarPauseUpdateOwner, "the owner's plain UPDATE without RLS"},
+		for _, base := range []struct {
+			name, label string
+			info        bool
+		}{
+			{VarPauseUpdateRLS, "the same coordinators' plain UPDATE through RLS", false},
+			{VarPauseUpdateOwner, "the owner's plain UPDATE without RLS (for information)", true},
 		} {
 			b, ok := r.sample(base.name)
 			if !ok || b.Rate() == 0 {
 				continue
 			}
 			x := a.Rate() / b.Rate()
+			target := "≥ 0.80× the rate; 0 lock waits"
+			if base.info {
+				target = "for information"
+			}
 			r.Figures = append(r.Figures, Figure{
 				Name: fmt.Sprintf("activate_pause, %d clients, %d different mentors, vs %s; lock waits between mentors",
 					r.Opts.PauseClients, r.Opts.PauseMentors, base.label),
 				Measured: fmt.Sprintf("%.2f× the rate; %d lock waits", x, ls+ll),
-				Target:   "≥ 0.70× the rate; 0 lock waits", Pass: x >= 0.7 && ls+ll == 0,
+				Target:   target, Pass: x >= 0.8 && ls+ll == 0,
+				Info: base.info,
 				Detail: fmt.Sprintf("%.0f/s vs %.0f/s; lock waits of activate_pause: %d sampled / %s logged on advisory, row or transaction locks; relation extension (not a lock between mentors): %d sampled / %s logged",
 					a.Rate(), b.Rate(), ls, logCount(lw.LogLines != nil, ll), es, logCount(lw.LogLines != nil, el)),
 			})
@@ -163,7 +180,7 @@ func (r *Result) build() {
 		}
 		r.Figures = append(r.Figures, Figure{
 			Name:     "the conformance matrix, PostgreSQL boot included, warm Go build cache",
-			Measured: fmt.Sprintf("%.1f s", c.Wall.Seconds()), Target: "< 30 s", Pass: c.Wall < 30*time.Second,
+			Measured: fmt.Sprintf("%.1f s", c.Wall.Seconds()), Target: "< 15 s", Pass: c.Wall < 15*time.Second,
 			Detail: fmt.Sprintf("`%s`, suite %s", c.Cmd, status),
 		})
 	}
@@ -176,8 +193,11 @@ func logCount(ok bool, n int) string {
 	return fmt.Sprint(n)
 }
 
-func passFail(p bool) string {
-	if p {
+func passFail(f Figure) string {
+	if f.Info {
+		return "info"
+	}
+	if f.Pass {
 		return "pass"
 	}
 	return "FAIL"
@@ -195,7 +215,7 @@ func (r *Result) PrintTable(w io.Writer) {
 	fmt.Fprintf(w, "%s  %s  %s  %s\n", pad("figure", nw), pad("measured", mw), pad("target", tw), "result")
 	fmt.Fprintf(w, "%s\n", strings.Repeat("-", nw+mw+tw+12))
 	for _, f := range r.Figures {
-		fmt.Fprintf(w, "%s  %s  %s  %s\n", pad(f.Name, nw), pad(f.Measured, mw), pad(f.Target, tw), passFail(f.Pass))
+		fmt.Fprintf(w, "%s  %s  %s  %s\n", pad(f.Name, nw), pad(f.Measured, mw), pad(f.Target, tw), passFail(f))
 	}
 	fmt.Fprintf(w, "\nraw medians:\n")
 	for _, s := range r.Samples {
@@ -223,12 +243,12 @@ func (r *Result) Markdown(notes string) string {
 	p("warm-up, then interleaved rounds whose order rotates each round, then the median of each side.\n\n")
 	p("## Results\n\n| figure | measured | target | result | medians |\n|---|---|---|---|---|\n")
 	for _, f := range r.Figures {
-		p("| %s | %s | %s | %s | %s |\n", f.Name, f.Measured, f.Target, passFail(f.Pass), f.Detail)
+		p("| %s | %s | %s | %s | %s |\n", f.Name, f.Measured, f.Target, passFail(f), f.Detail)
 	}
 	p("\n## Machine\n\n")
 	m := r.Machine
-	p("- CPUs (nproc): %d (%s)\n- memory: %s\n- OS: %s\n- PostgreSQL: %s (provider: %s)\n- Go: %s\n- date: %s\n",
-		m.CPUs, m.CPUModel, m.MemTotal, m.OS, m.PostgreSQL, m.ServerKind, m.Go, r.Started.UTC().Format(time.RFC3339))
+	p("- CPUs (nproc): %d (%s)\n- memory: %s\n- OS: %s\n- PostgreSQL: %s (provider: %s)\n- Go: %s\n- date: %s\n- load average (1, 5, 15 min) at the start: %s\n",
+		m.CPUs, m.CPUModel, m.MemTotal, m.OS, m.PostgreSQL, m.ServerKind, m.Go, r.Started.UTC().Format(time.RFC3339), m.Load)
 	keys := make([]string, 0, len(ServerSettings))
 	for k := range ServerSettings {
 		keys = append(keys, k)
@@ -249,7 +269,7 @@ func (r *Result) Markdown(notes string) string {
 	p("- Report: the sqlc query `BufdirReportByType` (what `ProxyActivityRepository.BufdirReport` runs: per attributed mentor and activity type, count and minutes) for org 0 and 2026-01-01 ≤ date < 2027-01-01 (%d result rows), read to the end. ", r.ReportRows)
 	p("Through RLS: `db.AsReadOnly` as coordinator 0 of org 0. As owner: the same transaction shape (BEGIN, the same set_config statement, the query, COMMIT) as the superuser that owns the tables. ")
 	p("Seed-only: `pa_seed_only`, a copy of proxy_activities (same rows, same physical order) with only the seed's six indexes, VACUUM ANALYZE, queried as owner. ")
-	p("No org filter: the same text without `org_id = $1` (what a supabase-js client sends), through RLS. Every figure's query is sent as an unnamed statement (`pgx.QueryExecModeDescribeExec`), so PostgreSQL plans it for its arguments, as it plans PostgREST's queries; two diagnostic variants have no target: the repository's cached prepared statement (which `db` plans per call with plan_cache_mode = force_custom_plan) and the index range alone (count and sum, no grouping). %d rounds after 6 warm-up runs.\n", r.Opts.ReportRounds)
+	p("No org filter: the same text without `org_id = $1` (what a supabase-js client sends), through RLS. Every figure's query is sent as an unnamed statement (`pgx.QueryExecModeDescribeExec`), so PostgreSQL plans it for its arguments, as it plans PostgREST's queries; that is also how the repository sends its report and list queries (`db`'s perCallPlan). The index range alone (count and sum, no grouping, as owner) is the floor of the 2.5× target; pgx's default cached prepared statement is measured as a diagnostic, with no target, to show why the repository does not use it. %d rounds after 6 warm-up runs.\n", r.Opts.ReportRounds)
 	p("- Insert: the sqlc `CreateProxyActivity` text (INSERT ... RETURNING *), one request per insert, sequentially; through RLS as coordinator 0 of org 0 via `db.As` (RLS WITH CHECK, foreign keys, set_timestamps, the mentor-in-org constraint trigger, the audit trigger) ")
 	p("vs the owner inserting the same rows into `pa_bare` (`LIKE proxy_activities INCLUDING ALL`, the same rows and all the same indexes and CHECKs, no foreign keys, no triggers, RLS off) through the same transaction shape. %d rounds of %d inserts per side; one timing is one batch.\n",
 		r.Opts.InsertRounds, r.Opts.InsertBatch)

@@ -103,10 +103,11 @@ func drain(ctx context.Context, tx pgx.Tx, sql string, args ...any) (int, error)
 // oneShot makes pgx send a statement as an unnamed prepared statement
 // (describe, then execute), which PostgreSQL plans for the actual arguments
 // every time (a custom plan), as it plans PostgREST's queries, whose filter
-// values are literals. pgx's default is a named, cached statement, which
-// PostgreSQL may switch to a generic plan after five executions; `db` sets
-// plan_cache_mode = force_custom_plan per request against that, and the
-// cached variant measures the repository's way side by side.
+// values are literals. The repository sends its report and list queries the
+// same way (db's perCallPlan). pgx's default is a named, cached statement,
+// which PostgreSQL may switch to a generic plan after five executions; the
+// cached variant measures that side by side, to show why the repository
+// avoids it.
 var oneShot = pgx.QueryExecModeDescribeExec
 
 func firstLine(s string) string {
