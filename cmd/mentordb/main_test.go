@@ -17,7 +17,18 @@ import (
 	"github.com/mentordb/mentordb/conformance/pgtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+// TestMain runs the tests, or, when the test binary is started with
+// envRunMain set, the command itself (so TestDevSignals can signal a real
+// process without building the binary again).
+func TestMain(m *testing.M) {
+	if os.Getenv(envRunMain) == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(pgtest.Main(m))
+}
+
+const envRunMain = "MENTORDB_TEST_RUN_MAIN"
 
 // invocation is one run of the command as main would do it.
 type invocation struct {
@@ -197,7 +208,7 @@ func TestProgressRate(t *testing.T) {
 	require.InDelta(t, 2*time.Second, p.copyTime(), float64(time.Second))
 }
 
-// TestDevSignals runs the built binary: SIGTERM while booting says it was
+// TestDevSignals runs the command in a process of its own: SIGTERM while booting says it was
 // stopped (not a timeout); once ready, dev prints how to use the URL from a
 // second terminal and, on SIGTERM, that it was stopped.
 func TestDevSignals(t *testing.T) {
@@ -206,14 +217,12 @@ func TestDevSignals(t *testing.T) {
 	}
 	t.Parallel()
 	pgtest.Server(t) // fails in CI, skips elsewhere, where no PostgreSQL can run
-	bin := filepath.Join(t.TempDir(), "mentordb")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, string(out))
+	bin, err := os.Executable()
+	require.NoError(t, err)
 
 	start := func() (*exec.Cmd, *bufio.Scanner, *bytes.Buffer) {
 		cmd := exec.Command(bin, "dev")
-		cmd.Env = append(os.Environ(), "CONFORMANCE_DATABASE_URL=")
+		cmd.Env = append(os.Environ(), "CONFORMANCE_DATABASE_URL=", envRunMain+"=1")
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		stdout, err := cmd.StdoutPipe()
