@@ -23,7 +23,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("bench")
 	out := fs.String("out", "", "write the Markdown report here")
 	skipConf := fs.Bool("skip-conformance", false, "do not time the conformance suite")
-	confCmd := fs.String("conformance-cmd", "go test -count=1 ./conformance/...", "command whose wall time is the conformance figure")
+	confCmd := fs.String("conformance-cmd", "make conformance", "command whose wall time is the conformance figure")
 	orgs := fs.Int("orgs", 10, "organisations of the base data set")
 	perOrg := fs.Int("activities-per-org", 100_000, "proxy activities per organisation")
 	growth := fs.Int("growth-orgs", 40, "organisations added for the growth figure (0: skip it)")

@@ -56,7 +56,7 @@ type Options struct {
 	// PauseClients size the measurements (defaults 41, 9, 300, 7, 1,000, 8).
 	ReportRounds, InsertRounds, InsertBatch, PauseRounds, PauseMentors, PauseClients int
 	// ConformanceCmd is the command whose wall time is the conformance
-	// figure (default: go test -count=1 ./conformance/..., as make conformance runs it), run in
+	// figure (default: make conformance, as the DESIGN target names it), run in
 	// ConformanceDir (default "."). SkipConformance leaves the figure out.
 	ConformanceCmd  []string
 	ConformanceDir  string
@@ -86,7 +86,7 @@ func (o Options) defaults() Options {
 	def(&o.PauseMentors, 1000)
 	def(&o.PauseClients, 8)
 	if len(o.ConformanceCmd) == 0 {
-		o.ConformanceCmd = []string{"go", "test", "-count=1", "./conformance/..."}
+		o.ConformanceCmd = []string{"make", "conformance"}
 	}
 	if o.ConformanceDir == "" {
 		o.ConformanceDir = "."

@@ -107,7 +107,7 @@ func Notes(r *Result) string {
 
 	if c := r.Conformance; c != nil {
 		p("### Conformance\n\n")
-		p("`%s` took %.1f s here (2 cores; every package of ./conformance/..., the matrix with its PostgreSQL boot, the seeded plan tests and the Supabase CLI tier). ",
+		p("`%s` took %.1f s here (2 cores; every package of the module with gotestsum and the report, the matrix with its PostgreSQL boot, the seeded plan tests and the Supabase CLI tier). ",
 			c.Cmd, c.Wall.Seconds())
 		p("The target is < 15 s. The box is shared with other work, so this figure moves with the load: the load average was %s when this run started.\n\n", r.Machine.Load)
 	}

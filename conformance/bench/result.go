@@ -278,7 +278,7 @@ func (r *Result) Markdown(notes string) string {
 	p("Before every timed run the rows are reset to active and the tables vacuumed (untimed). %d rounds per side. Lock waits: a sampler polls pg_stat_activity (wait_event_type = 'Lock', with pg_blocking_pids) every 2 ms through both sides, and the server logs every lock wait over 1 ms (log_lock_waits, deadlock_timeout = 1ms).\n",
 		r.Opts.PauseRounds)
 	if c := r.Conformance; c != nil {
-		p("- Conformance: `%s` in a subprocess, first thing in the run (the machine otherwise idle), after an untimed `go test -exec /bin/true ./conformance/...` that builds every test binary (warm build cache).", c.Cmd)
+		p("- Conformance: `%s` in a subprocess, first thing in the run (before the benchmark loads the machine; other work on a shared machine is not controlled), after an untimed `go test -exec /bin/true ./...` that builds every test binary (warm build cache).", c.Cmd)
 		if !c.Passed {
 			p(" The suite failed in this run; tail of its output:\n\n```\n%s\n```", c.Output)
 		}
