@@ -44,7 +44,7 @@ unit: ## unit tier: everything but the conformance matrix itself
 .PHONY: conformance
 conformance: setup ## boot PostgreSQL, migrate, run the whole matrix, print the report (report.md/.json, junit.xml in conformance/out)
 	@mkdir -p $(OUT)
-	@status=0; $(GOTESTSUM) --format pkgname --jsonfile $(OUT)/test.json --junitfile $(OUT)/junit.xml -- -count=1 $(PKGS) || status=$$?; \
+	@status=0; $(GOTESTSUM) --format pkgname --hide-summary=output --jsonfile $(OUT)/test.json --junitfile $(OUT)/junit.xml -- -count=1 $(PKGS) || status=$$?; \
 	$(GO) run ./cmd/mentordb report --json $(OUT)/report.json --md $(OUT)/report.md --junit $(OUT)/junit.xml < $(OUT)/test.json || status=1; \
 	if [ $$status -ne 0 ]; then \
 	  echo; echo "failing tests:"; \
