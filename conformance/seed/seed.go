@@ -20,13 +20,17 @@
 // because the generator only produces valid rows: every attributed mentor is
 // a peer_mentor of the row's org, never the coordinator, templates are of the
 // same org, durations are positive, and created_at/updated_at are set
-// explicitly (increasing in insertion order, so the BRIN index stays tight).
-// The consequence is that seeded activities have no proxy_audit_log rows.
+// explicitly as the server would have stamped them (registration time rising
+// with insertion order over the seed's years, see registered). The audit
+// trigger's rows are then copied in the same transaction, one per activity
+// and in the same order, exactly as the trigger writes them (auditSource), so
+// the seeded table has its audit trail; Config.NoAuditTrail leaves it out.
 // Setting session_replication_role needs a superuser; without one Load falls
-// back to firing every trigger (slower, and the audit log gets one row per
-// activity). Stats.TriggersSkipped says which happened. The small tables are
-// loaded with all triggers on (peer_mentor_status' triggers are ENABLE
-// ALWAYS anyway, so paused mentors get their log rows).
+// back to firing every trigger (slower, created_at is the load's time, and
+// the trigger writes the audit rows). Stats.TriggersSkipped says which
+// happened. The small tables are loaded with all triggers on
+// (peer_mentor_status' triggers are ENABLE ALWAYS anyway, so paused mentors
+// get their log rows).
 package seed
 
 import (
@@ -79,13 +83,18 @@ type Config struct {
 	ProgressEvery int64
 	// Phase, when set, is told when a phase of the load starts.
 	Phase func(name string)
-	// KeepIndexes loads proxy_activities with its indexes in place. By
+	// KeepIndexes loads proxy_activities (and proxy_audit_log) with their indexes in place. By
 	// default Load drops the table's indexes that back no constraint, copies,
 	// and recreates them from their own definitions (pg_get_indexdef), all
 	// in the load's transaction: the catalog afterwards is the same and
 	// other sessions never see the table without them, and building an
 	// index once is several times faster than maintaining it per row.
 	KeepIndexes bool
+	// NoAuditTrail loads the activities without their proxy_audit_log rows
+	// (a load that does not need them and cannot afford their size: the
+	// benchmark's growth to 50 organisations). Without a superuser the audit
+	// trigger writes them anyway.
+	NoAuditTrail bool
 	// SkipVacuum skips the final VACUUM of proxy_activities (ANALYZE still
 	// runs). Without the VACUUM the visibility map is empty and every
 	// index-only scan visits the heap, which no production table would do.
@@ -158,6 +167,9 @@ type Stats struct {
 	StatusRows    int64
 	PausedMentors int64
 	Activities    int64
+	// AuditRows is the number of proxy_audit_log rows the seed copied (one
+	// per activity; zero with NoAuditTrail or when the triggers fired).
+	AuditRows int64
 	// Pages and AllVisiblePages of proxy_activities after the final VACUUM
 	// (equal unless SkipVacuum or a retry limit was hit).
 	Pages, AllVisiblePages int64
@@ -317,9 +329,17 @@ func Load(ctx context.Context, pool *pgxpool.Pool, cfg Config) (Stats, error) {
 	}
 	t0 := time.Now()
 	var rebuild []string
+	audit := st.TriggersSkipped && !cfg.NoAuditTrail
 	if !cfg.KeepIndexes {
-		if rebuild, err = dropIndexes(ctx, tx); err != nil {
+		if rebuild, err = dropIndexes(ctx, tx, "public.proxy_activities"); err != nil {
 			return st, err
+		}
+		if audit {
+			more, err := dropIndexes(ctx, tx, "public.proxy_audit_log")
+			if err != nil {
+				return st, err
+			}
+			rebuild = append(rebuild, more...)
 		}
 	}
 	phase(cfg, "copy proxy_activities")
@@ -332,8 +352,14 @@ func Load(ctx context.Context, pool *pgxpool.Pool, cfg Config) (Stats, error) {
 	if cfg.Progress != nil {
 		cfg.Progress(n, src.total)
 	}
+	if audit {
+		phase(cfg, "copy proxy_audit_log")
+		if st.AuditRows, err = tx.CopyFrom(ctx, pgx.Identifier{"public", "proxy_audit_log"}, auditColumns, newAuditSource(cfg, st.Orgs)); err != nil {
+			return st, fmt.Errorf("seed: copy proxy_audit_log: %w", err)
+		}
+	}
 	if len(rebuild) > 0 {
-		phase(cfg, "build proxy_activities indexes")
+		phase(cfg, "build indexes")
 		for _, q := range rebuild {
 			if _, err := tx.Exec(ctx, q); err != nil {
 				return st, fmt.Errorf("seed: recreate index: %w", err)
@@ -348,7 +374,8 @@ func Load(ctx context.Context, pool *pgxpool.Pool, cfg Config) (Stats, error) {
 	// The small tables' statistics, in the load's transaction: a separate
 	// asynchronous commit here would delay the VACUUM below (see vacuum).
 	if _, err := tx.Exec(ctx, `ANALYZE auth.users, public.organizations, public.chapters, public.org_members,
-		public.chapter_members, public.recurring_activity_templates, public.peer_mentor_status`); err != nil {
+		public.chapter_members, public.recurring_activity_templates, public.peer_mentor_status,
+		public.proxy_audit_log`); err != nil {
 		return st, fmt.Errorf("seed: analyze: %w", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -411,19 +438,19 @@ func phase(cfg Config, name string) {
 	}
 }
 
-// dropIndexes drops proxy_activities' indexes that back no constraint and
-// returns the statements that recreate them as they were (definition and
-// comment), in creation order.
-func dropIndexes(ctx context.Context, tx pgx.Tx) ([]string, error) {
+// dropIndexes drops table's indexes that back no constraint and returns the
+// statements that recreate them as they were (definition, storage
+// parameters and comment), in creation order.
+func dropIndexes(ctx context.Context, tx pgx.Tx, table string) ([]string, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT format('%I.%I', n.nspname, c.relname), pg_get_indexdef(i.indexrelid),
 		       obj_description(i.indexrelid, 'pg_class')
 		FROM pg_index AS i
 		JOIN pg_class AS c ON c.oid = i.indexrelid
 		JOIN pg_namespace AS n ON n.oid = c.relnamespace
-		WHERE i.indrelid = 'public.proxy_activities'::regclass
+		WHERE i.indrelid = $1::regclass
 		  AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid)
-		ORDER BY i.indexrelid`)
+		ORDER BY i.indexrelid`, table)
 	if err != nil {
 		return nil, fmt.Errorf("seed: list indexes: %w", err)
 	}
@@ -573,16 +600,15 @@ var activityColumns = []string{
 // over the whole table) and is that org's (i / n)-th activity, drawn from
 // the org's own stream.
 type activitySource struct {
-	cfg       Config
-	orgs      []Org
-	streams   []*rand.Rand
-	total     int64
-	i         int64
-	days      int
-	start     time.Time
-	createdAt time.Time
-	row       []any
-	every     int64
+	cfg     Config
+	orgs    []Org
+	streams []*rand.Rand
+	total   int64
+	i       int64
+	days    int
+	start   time.Time
+	row     []any
+	every   int64
 }
 
 func newActivitySource(cfg Config, orgs []Org) *activitySource {
@@ -594,25 +620,56 @@ func newActivitySource(cfg Config, orgs []Org) *activitySource {
 	for _, o := range orgs {
 		s.streams = append(s.streams, stream(cfg.Seed, o.Index, streamActivities))
 	}
-	// created_at increases by a millisecond per row in insertion order,
-	// continuing after the organisations before FirstOrg.
-	s.createdAt = cfg.End.Add(time.Duration(int64(cfg.FirstOrg)*int64(max(cfg.ActivitiesPerOrg, 0))) * time.Millisecond)
 	s.row = make([]any, len(activityColumns))
 	return s
+}
+
+// Registration time. Every organisation registers its activities evenly over
+// the years of the seed: its j-th activity falls in the j-th of
+// ActivitiesPerOrg equal slots of the timeline, and the n organisations of
+// one load take turns inside each slot (row i is org i mod n), so created_at
+// rises with insertion order, as the server's now() makes it in production,
+// and one day holds about 1/(365 x Years) of the rows. Inside a day,
+// registrations fall between 07:00 and 21:00 UTC (working hours, evenings).
+// The activity took place up to lagDays before the day of its slot: the day
+// is that of the slot's start, which is the same whether the organisation is
+// loaded alone or with others, so an organisation's dates do not depend on
+// the load (its created_at, like its position in the table, does).
+const (
+	workdayStart = 7 * time.Hour
+	workdayHours = 14 * time.Hour
+)
+
+// lagDays is how long after the activity it is registered: mostly the same
+// day or the next, now and then weeks later.
+var lagDays = newChoice[int](0, 35, 1, 25, 2, 10, 3, 5, 5, 8, 7, 7, 10, 5, 14, 3, 21, 1, 30, 1)
+
+// registered returns the created_at of row i, org position k of n, the
+// org's j-th activity, and the day index of its slot's start.
+func (s *activitySource) registered(j int64, k, n int) (time.Time, int) {
+	per := float64(s.cfg.ActivitiesPerOrg)
+	x := (float64(j) + float64(k)/float64(n)) / per * float64(s.days)
+	day := int(x)
+	frac := x - float64(day)
+	at := s.start.AddDate(0, 0, day).Add(workdayStart + time.Duration(frac*float64(workdayHours)))
+	return at.Truncate(time.Microsecond), int(float64(j) / per * float64(s.days))
 }
 
 func (s *activitySource) Next() bool {
 	if s.i >= s.total {
 		return false
 	}
-	o := &s.orgs[s.i%int64(len(s.orgs))]
-	r := s.streams[s.i%int64(len(s.orgs))]
+	n := len(s.orgs)
+	k := int(s.i % int64(n))
+	o := &s.orgs[k]
+	r := s.streams[k]
 	id := newUUID(r)
 	coord := o.Coordinators[r.IntN(len(o.Coordinators))]
 	// Some mentors are much more active than others: min of two uniforms.
 	mentor := o.Mentors[min(r.IntN(len(o.Mentors)), r.IntN(len(o.Mentors)))]
 	typ := activityTypes.pick(r)
-	date := s.start.AddDate(0, 0, r.IntN(s.days))
+	created, slotDay := s.registered(s.i/int64(n), k, n)
+	date := s.start.AddDate(0, 0, max(slotDay-lagDays.pick(r), 0))
 	dur := durations.pick(r)
 	note := pgtype.Text{}
 	if r.IntN(5) == 0 {
@@ -622,7 +679,6 @@ func (s *activitySource) Next() bool {
 	if len(o.Templates) > 0 && r.IntN(10) == 0 {
 		recurring, tmpl = true, pgUUID(o.Templates[r.IntN(len(o.Templates))])
 	}
-	created := s.createdAt.Add(time.Duration(s.i) * time.Millisecond)
 	s.row[0], s.row[1], s.row[2], s.row[3] = pgUUID(id), pgUUID(coord), pgUUID(mentor), pgUUID(o.ID)
 	s.row[4], s.row[5], s.row[6], s.row[7] = typ, pgtype.Date{Time: date, Valid: true}, dur, note
 	s.row[8], s.row[9], s.row[10], s.row[11] = recurring, tmpl, created, created
