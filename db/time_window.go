@@ -50,8 +50,8 @@ type ExportPage struct {
 // It is the hand-off to an external reporting system: run it as
 // ServiceRole(), which reads every org; other callers get what RLS lets
 // them read. One statement, planned for its own window (a bitmap scan of
-// the BRIN index on created_at).
-func (r *ProxyActivityRepository) Export(ctx context.Context, claims Claims, orgID uuid.UUID, window TimeWindow, after *ExportCursor, limit int) (ExportPage, error) {
+// the BRIN index on created_at). An empty window is ErrInvalidInput.
+func (a Activities) Export(ctx context.Context, orgID uuid.UUID, window TimeWindow, after *ExportCursor, limit int) (ExportPage, error) {
 	if err := window.check(); err != nil {
 		return ExportPage{}, err
 	}
@@ -67,21 +67,25 @@ func (r *ProxyActivityRepository) Export(ctx context.Context, claims Claims, org
 	if orgID != uuid.Nil {
 		params.OrgID = &orgID
 	}
+	rows, err := queries.ExportProxyActivities(ctx, perCallPlan{a.r.tx}, params)
+	if err != nil {
+		return ExportPage{}, interpretError(err)
+	}
 	var page ExportPage
-	err := r.db.AsReadOnly(ctx, claims, func(tx pgx.Tx) error {
-		rows, err := r.q.ExportProxyActivities(ctx, perCallPlan{tx}, params)
-		if err != nil {
-			return err
-		}
-		if len(rows) > limit {
-			rows = rows[:limit]
-			last := rows[len(rows)-1]
-			page.Next = &ExportCursor{CreatedAt: proxyDerefTime(last.CreatedAt), ID: last.ID}
-		}
-		page.Items = proxyActivitiesFromGen(rows)
-		return nil
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[len(rows)-1]
+		page.Next = &ExportCursor{CreatedAt: derefTime(last.CreatedAt), ID: last.ID}
+	}
+	page.Items = proxyActivitiesFromGen(rows)
+	return page, nil
+}
+
+// Export is Activities.Export in a read-only request of its own.
+func (p *ProxyActivityRepository) Export(ctx context.Context, claims Claims, orgID uuid.UUID, window TimeWindow, after *ExportCursor, limit int) (ExportPage, error) {
+	return doValue(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) (ExportPage, error) {
+		return r.Activities().Export(ctx, orgID, window, after, limit)
 	})
-	return page, err
 }
 
 // AuditCursor is a keyset position of an audit review: the (At, ID) of the
@@ -100,8 +104,9 @@ type AuditPage struct {
 // ReviewAuditLog returns orgID's audit rows written in window, newest
 // first, a page of at most limit rows (1 to 1,000) after the cursor (nil
 // for the first page). The org's coordinators and service_role may read
-// them; anyone else gets an empty page (RLS).
-func (r *ProxyActivityRepository) ReviewAuditLog(ctx context.Context, claims Claims, orgID uuid.UUID, window TimeWindow, before *AuditCursor, limit int) (AuditPage, error) {
+// them; anyone else gets an empty page (RLS). An empty window is
+// ErrInvalidInput.
+func (a Activities) ReviewAuditLog(ctx context.Context, orgID uuid.UUID, window TimeWindow, before *AuditCursor, limit int) (AuditPage, error) {
 	if err := window.check(); err != nil {
 		return AuditPage{}, err
 	}
@@ -114,24 +119,29 @@ func (r *ProxyActivityRepository) ReviewAuditLog(ctx context.Context, claims Cla
 	if before != nil {
 		params.BeforeAt, params.BeforeID = before.At, before.ID
 	}
+	rows, err := queries.ReviewProxyAuditLog(ctx, perCallPlan{a.r.tx}, params)
+	if err != nil {
+		return AuditPage{}, interpretError(err)
+	}
 	var page AuditPage
-	err := r.db.AsReadOnly(ctx, claims, func(tx pgx.Tx) error {
-		rows, err := r.q.ReviewProxyAuditLog(ctx, perCallPlan{tx}, params)
-		if err != nil {
-			return err
-		}
-		if len(rows) > limit {
-			rows = rows[:limit]
-			last := rows[len(rows)-1]
-			page.Next = &AuditCursor{At: last.At, ID: last.ID}
-		}
-		page.Items = make([]ProxyAuditEntry, len(rows))
-		for i, row := range rows {
-			page.Items[i] = proxyAuditEntryFromGen(row)
-		}
-		return nil
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[len(rows)-1]
+		page.Next = &AuditCursor{At: last.At, ID: last.ID}
+	}
+	page.Items = make([]ProxyAuditEntry, len(rows))
+	for i, row := range rows {
+		page.Items[i] = proxyAuditEntryFromGen(row)
+	}
+	return page, nil
+}
+
+// ReviewAuditLog is Activities.ReviewAuditLog in a read-only request of
+// its own.
+func (p *ProxyActivityRepository) ReviewAuditLog(ctx context.Context, claims Claims, orgID uuid.UUID, window TimeWindow, before *AuditCursor, limit int) (AuditPage, error) {
+	return doValue(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) (AuditPage, error) {
+		return r.Activities().ReviewAuditLog(ctx, orgID, window, before, limit)
 	})
-	return page, err
 }
 
 func proxyAuditEntryFromGen(row gen.ProxyAuditLog) ProxyAuditEntry {
@@ -139,11 +149,11 @@ func proxyAuditEntryFromGen(row gen.ProxyAuditLog) ProxyAuditEntry {
 		ID:         row.ID,
 		ActivityID: row.ActivityID,
 		OrgID:      row.OrgID,
-		Actor:      proxyDerefUUID(row.Actor),
-		ActorRole:  proxyDerefString(row.ActorRole),
+		Actor:      derefUUID(row.Actor),
+		ActorRole:  derefString(row.ActorRole),
 		Action:     row.Action,
-		OldRow:     proxyRaw(row.OldRow),
-		NewRow:     proxyRaw(row.NewRow),
+		OldRow:     rawJSON(row.OldRow),
+		NewRow:     rawJSON(row.NewRow),
 		At:         row.At,
 	}
 }

@@ -62,7 +62,7 @@ type Options struct {
 	ConformanceDir  string
 	SkipConformance bool
 	// Only, when set, measures just that figure: "pause" (activate_pause vs
-	// plain UPDATE). It implies SkipConformance and no growth figure. The
+	// plain UPDATE) or "brin" (the BRIN figures, brin.go). It implies SkipConformance and no growth figure. The
 	// zero value measures every figure.
 	Only string
 }
@@ -132,9 +132,9 @@ var (
 // Run performs the whole benchmark.
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	switch opts.Only {
-	case "", "pause":
+	case "", "pause", "brin":
 	default:
-		return nil, fmt.Errorf("bench: unknown figure %q (want pause)", opts.Only)
+		return nil, fmt.Errorf("bench: unknown figure %q (want pause or brin)", opts.Only)
 	}
 	opts = opts.defaults()
 	started := time.Now()
@@ -174,8 +174,15 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	if err := b.measurePause(ctx); err != nil {
-		return nil, err
+	if opts.Only == "" || opts.Only == "brin" {
+		if err := b.measureBRIN(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Only == "" || opts.Only == "pause" {
+		if err := b.measurePause(ctx); err != nil {
+			return nil, err
+		}
 	}
 	res.Total = time.Since(started)
 	res.build()

@@ -73,6 +73,7 @@ type Result struct {
 	ReportRows  int
 	YearRows    int64
 	Figures     []Figure
+	BRIN        brinSizes
 }
 
 func (r *Result) sample(name string) (Sample, bool) {
@@ -89,6 +90,7 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Micros
 // build computes the figures from the samples.
 func (r *Result) build() {
 	r.Figures = nil
+	defer r.brinFigures()
 	ratio := func(a, b string) (float64, Sample, Sample, bool) {
 		sa, ok1 := r.sample(a)
 		sb, ok2 := r.sample(b)

@@ -101,7 +101,7 @@ func (b *bench) setup(ctx context.Context) error {
 		if b.pool50, err = openPool(ctx, url50, 4); err != nil {
 			return fmt.Errorf("bench: connect bench50: %w", err)
 		}
-		st50, err := b.load(ctx, b.pool50, seed.Config{Orgs: opts.GrowthOrgs, FirstOrg: opts.Orgs, ActivitiesPerOrg: opts.ActivitiesPerOrg, Seed: opts.Seed},
+		st50, err := b.load(ctx, b.pool50, seed.Config{Orgs: opts.GrowthOrgs, FirstOrg: opts.Orgs, ActivitiesPerOrg: opts.ActivitiesPerOrg, Seed: opts.Seed, NoAuditTrail: true},
 			fmt.Sprintf("growth: seed %d more orgs × %d activities (FirstOrg %d) into bench50", opts.GrowthOrgs, opts.ActivitiesPerOrg, opts.Orgs))
 		if err != nil {
 			return err
