@@ -68,6 +68,8 @@ func (b *bench) measureBRIN(ctx context.Context) error {
 		`CREATE TABLE public.pa_export_btree (LIKE public.proxy_activities INCLUDING DEFAULTS)` + with,
 		`INSERT INTO public.pa_export_btree SELECT * FROM public.proxy_activities`,
 		`CREATE INDEX pa_export_btree_created_at_idx ON public.pa_export_btree (created_at)`,
+		// The export runs as service_role, which reads proxy_activities.
+		`GRANT SELECT ON public.pa_export_btree TO service_role`,
 		`CREATE TABLE public.pa_ins_brin (LIKE public.proxy_activities INCLUDING DEFAULTS)` + with,
 		`CREATE TABLE public.pa_ins_btree (LIKE public.proxy_activities INCLUDING DEFAULTS)` + with,
 		`CREATE TABLE public.pa_ins_none (LIKE public.proxy_activities INCLUDING DEFAULTS)` + with,
