@@ -90,15 +90,18 @@ func ExampleDoTx() {
 		})
 		return err
 	})
-	fmt.Println(err)
+	fmt.Println("request:", err)
+	// The caller's own statement, after the request, in the same transaction.
 	var role string
-	_ = tx.QueryRow(ctx, `SELECT current_user`).Scan(&role)
-	fmt.Println(role == "authenticated")
-	fmt.Println(tx.Commit(ctx))
+	if err := tx.QueryRow(ctx, `SELECT current_user`).Scan(&role); err != nil {
+		panic(err)
+	}
+	fmt.Println("still authenticated:", role == db.RoleAuthenticated)
+	fmt.Println("commit:", tx.Commit(ctx))
 	// Output:
-	// <nil>
-	// false
-	// <nil>
+	// request: <nil>
+	// still authenticated: false
+	// commit: <nil>
 }
 
 // Administration as service_role: an organisation, a chapter and its
