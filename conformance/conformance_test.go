@@ -31,6 +31,7 @@ var suites = []struct {
 	{"Squawk", testSquawk},
 	{"Constraints", testConstraints},
 	{"Admin", testAdmin},
+	{"Locks", testLocks},
 }
 
 // TestConformance runs the whole matrix, then the checks that need all of it

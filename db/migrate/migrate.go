@@ -50,6 +50,8 @@ const (
   SELECT FROM pg_catalog.pg_locks
   WHERE locktype = 'advisory' AND granted AND pid = pg_catalog.pg_backend_pid()
     AND classid = ($1::bigint >> 32)::oid AND objid = ($1::bigint & 4294967295)::oid AND objsubid = 1)`
+	// setLockTimeoutSQL replaces the default when WithLockTimeout was used.
+	setLockTimeoutSQL = `SELECT set_config('lock_timeout', $1, true)`
 	// backendSQL names the server session a statement ran on. Read twice
 	// before locking: a pooler in transaction mode may answer from two
 	// sessions, and then the session lock must not be taken at all (it
@@ -64,6 +66,19 @@ const (
 type Runner struct {
 	db  *sql.DB
 	src Source
+	// lockTimeout overrides the 4s of lockTimeoutSQL when not zero.
+	lockTimeout time.Duration
+}
+
+// WithLockTimeout returns a copy of r whose migrations wait at most d for
+// each lock instead of the default 4s (the Supabase CLI's value): a
+// migration that cannot get a lock within d fails with SQLSTATE 55P03,
+// rolled back whole, and leaves no history row. Whole milliseconds; d must
+// be at least 1ms. Tests use it to keep lock waits short.
+func (r *Runner) WithLockTimeout(d time.Duration) *Runner {
+	c := *r
+	c.lockTimeout = max(d.Round(time.Millisecond), time.Millisecond)
+	return &c
 }
 
 // New returns a Runner for db. Use Default() for the embedded migrations.
@@ -112,7 +127,7 @@ func (r *Runner) Up(ctx context.Context) ([]Migration, error) {
 			return err
 		}
 		for _, m := range pending {
-			err := run(ctx, conn, m, "apply", func(tx *sql.Tx) error {
+			err := run(ctx, conn, m, "apply", r.lockTimeout, func(tx *sql.Tx) error {
 				_, err := tx.ExecContext(ctx, insertHistory, m.Version, m.Name, textArray(m.Statements))
 				return err
 			})
@@ -216,7 +231,7 @@ func (r *Runner) Down(ctx context.Context, toVersion string) ([]Migration, error
 			return errors.Join(errs...)
 		}
 		for _, m := range todo {
-			err := run(ctx, conn, m, "rollback", func(tx *sql.Tx) error {
+			err := run(ctx, conn, m, "rollback", r.lockTimeout, func(tx *sql.Tx) error {
 				_, err := tx.ExecContext(ctx, deleteHistory, m.Version)
 				return err
 			})
@@ -376,7 +391,7 @@ func discard(conn *sql.Conn) {
 
 // run executes one file in its own transaction, followed by record (the
 // history change), and commits. Any error rolls the whole file back.
-func run(ctx context.Context, conn *sql.Conn, m Migration, op string, record func(*sql.Tx) error) error {
+func run(ctx context.Context, conn *sql.Conn, m Migration, op string, lockTimeout time.Duration, record func(*sql.Tx) error) error {
 	fail := func(err error) error {
 		return &Error{Version: m.Version, File: m.File, Op: op, Err: err}
 	}
@@ -388,13 +403,18 @@ func run(ctx context.Context, conn *sql.Conn, m Migration, op string, record fun
 	if _, err := tx.ExecContext(ctx, resetSQL); err != nil {
 		return fail(err)
 	}
-	var lockTimeout string
+	var setting string
 	var held bool
-	if err := tx.QueryRowContext(ctx, lockTimeoutSQL, LockKey).Scan(&lockTimeout, &held); err != nil {
+	if err := tx.QueryRowContext(ctx, lockTimeoutSQL, LockKey).Scan(&setting, &held); err != nil {
 		return fail(err)
 	}
 	if !held {
 		return fail(ErrNeedsSession)
+	}
+	if lockTimeout > 0 {
+		if _, err := tx.ExecContext(ctx, setLockTimeoutSQL, fmt.Sprintf("%dms", lockTimeout.Milliseconds())); err != nil {
+			return fail(err)
+		}
 	}
 	var steps []string
 	if len(m.Statements) > 0 {
