@@ -13,6 +13,7 @@ var suites = []struct {
 }{
 	// The longest suites first, so the rest overlap them.
 	{"Plans", testPlans},
+	{"PlanVet", testPlanVet},
 	{"Supabase", testSupabase},
 	{"Harness", testHarness},
 	{"Platform", testPlatform},
