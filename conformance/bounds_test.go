@@ -229,6 +229,69 @@ func testBounds(t *testing.T) {
 		}
 	})
 
+	t.Run("PA-IN-1 PS-IN-1 the repositories pre-check each bound in a request, with the database's typed error and constraint, before touching the table; at the limit they pass", func(t *testing.T) {
+		t.Parallel()
+		f := proxySetup(t)
+		ctx := pgtest.Ctx(t)
+		touches := f.installTouchProbe(t)
+		me := proxyAs(f.coordA, f.orgA)
+		act := func(mod func(*db.NewProxyActivity)) db.NewProxyActivity {
+			in := db.NewProxyActivity{AttributedMentorID: f.mentorA, OrgID: f.orgA, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30}
+			mod(&in)
+			return in
+		}
+		refused := []struct {
+			in         db.NewProxyActivity
+			kind       error
+			constraint string
+		}{
+			{act(func(in *db.NewProxyActivity) { in.Notes = strings.Repeat("o", db.MaxNotesLength+1) }), db.ErrTooLong, db.ConstraintNotesLength},
+			{act(func(in *db.NewProxyActivity) { in.ActivityType = strings.Repeat("a", db.MaxActivityTypeLength+1) }), db.ErrTooLong, db.ConstraintActivityTypeLength},
+			{act(func(in *db.NewProxyActivity) { in.ActivityType = "  " }), db.ErrBlankActivityType, db.ConstraintActivityTypeBlank},
+			{act(func(in *db.NewProxyActivity) { in.DurationMinutes = db.MaxDurationMinutes + 1 }), db.ErrDurationTooLong, db.ConstraintDurationMax},
+			{act(func(in *db.NewProxyActivity) { in.Date = db.EarliestActivityDate.AddDate(0, 0, -1) }), db.ErrDateOutOfRange, db.ConstraintDateWindow},
+			{act(func(in *db.NewProxyActivity) { in.Date = time.Now().AddDate(2, 0, 0) }), db.ErrDateOutOfRange, db.ConstraintDateWindow},
+		}
+		err := f.d.App.Do(ctx, me, func(r *db.Request) error {
+			for _, c := range refused {
+				before := touches()
+				_, err := r.Activities().Create(ctx, c.in)
+				requireProxyErr(t, err, c.kind, db.ErrCheck, "23514", c.constraint)
+				require.False(t, fromDatabase(err), "pre-checked")
+				require.Equal(t, before, touches(), "refused before the table")
+			}
+			_, err := r.Activities().Create(ctx, act(func(in *db.NewProxyActivity) {
+				in.Notes = strings.Repeat("ø", db.MaxNotesLength)
+				in.ActivityType = strings.Repeat("å", db.MaxActivityTypeLength)
+				in.DurationMinutes = db.MaxDurationMinutes
+				in.Date = db.EarliestActivityDate
+			}))
+			require.NoError(t, err, "at every limit at once")
+			_, err = r.Templates().Create(ctx, db.NewRecurringActivityTemplate{OrgID: f.orgA, ActivityType: "visit",
+				Title: strings.Repeat("t", db.MaxTemplateTitleLength+1)})
+			requireProxyErr(t, err, db.ErrTooLong, db.ErrCheck, "23514", db.ConstraintTemplateTitleLength)
+			require.False(t, fromDatabase(err))
+			return nil
+		})
+		require.NoError(t, err)
+
+		p := pgtest.New(t)
+		org := p.NewOrg(t)
+		mentor := p.NewMember(t, org, "peer_mentor")
+		far := time.Now().AddDate(3, 0, 0)
+		for _, opts := range []db.PauseOptions{{Reason: strings.Repeat("x", db.MaxPauseReasonLength+1)}, {ExpectedReturn: &far}} {
+			_, err := p.App.Pauses().Pause(ctx, db.User(mentor, org), mentor, opts)
+			require.Error(t, err)
+			require.False(t, fromDatabase(err), "pre-checked")
+			require.ErrorIs(t, err, db.ErrCheck)
+		}
+		var logged int
+		p.QueryRow(t, `SELECT count(*) FROM peer_mentor_status_log`).Scan(t, &logged)
+		require.Zero(t, logged)
+		_, err = p.App.Pauses().Pause(ctx, db.User(mentor, org), mentor, db.PauseOptions{Reason: strings.Repeat("æ", db.MaxPauseReasonLength)})
+		require.NoError(t, err)
+	})
+
 	t.Run("PA-ORG-3 coordinator_id must hold the coordinator role in the row's org, also for service_role; a coordinator's request is refused by RLS first", func(t *testing.T) {
 		t.Parallel()
 		f := proxySetup(t)

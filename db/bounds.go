@@ -104,8 +104,8 @@ func isBlank(s string) bool {
 	return true
 }
 
-// checkActivityInput pre-checks an activity's bounds; now is the caller's
-// clock (the database's decides at the edge of the window).
+// checkActivityInput pre-checks an activity's bounds; now is this
+// process's clock (within a day of the window's end the database decides).
 func checkActivityInput(activityType string, date time.Time, minutes int, notes string, now time.Time) error {
 	if isBlank(activityType) {
 		return boundError(ErrBlankActivityType, ConstraintActivityTypeBlank, "activity_type is blank")
@@ -120,7 +120,9 @@ func checkActivityInput(activityType string, date time.Time, minutes int, notes 
 		return boundError(ErrDurationTooLong, ConstraintDurationMax, "duration_minutes %d is more than %d", minutes, MaxDurationMinutes)
 	}
 	d := proxyDate(date)
-	if last := proxyDate(now.UTC()).AddDate(1, 0, 0); d.Before(EarliestActivityDate) || d.After(last) {
+	// One day of tolerance past the last date: this clock and the
+	// database's may disagree on "today", and the database decides.
+	if last := proxyDate(now.UTC()).AddDate(1, 0, 1); d.Before(EarliestActivityDate) || d.After(last) {
 		return boundError(ErrDateOutOfRange, ConstraintDateWindow, "date %s is outside [%s, %s]",
 			d.Format(time.DateOnly), EarliestActivityDate.Format(time.DateOnly), last.Format(time.DateOnly))
 	}
@@ -151,7 +153,8 @@ func checkTemplateInput(activityType, title, rule string, minutes int) error {
 }
 
 // checkPauseInput pre-checks a pause's reason and expected return date
-// (zero: none) against today (UTC) as the day of the pause.
+// (zero: none) against today (UTC) as the day of the pause, leaving the day
+// at each end of the window to the database.
 func checkPauseInput(reason string, expectedReturn time.Time, now time.Time) error {
 	if err := checkLength(reason, MaxPauseReasonLength, ConstraintPauseReasonLength, "reason"); err != nil {
 		return err
@@ -159,9 +162,10 @@ func checkPauseInput(reason string, expectedReturn time.Time, now time.Time) err
 	if expectedReturn.IsZero() {
 		return nil
 	}
-	day := proxyDate(now.UTC())
+	// One day of tolerance at both ends, as for activity dates.
+	day := proxyDate(now.UTC()).AddDate(0, 0, -1)
 	ret := proxyDate(expectedReturn)
-	if last := day.AddDate(0, 0, MaxReturnDays); ret.Before(day) || ret.After(last) {
+	if last := day.AddDate(0, 0, MaxReturnDays+2); ret.Before(day) || ret.After(last) {
 		return boundError(ErrReturnDateOutOfRange, ConstraintPauseReturnWindow, "expected return date %s is outside [%s, %s]",
 			ret.Format(time.DateOnly), day.Format(time.DateOnly), last.Format(time.DateOnly))
 	}

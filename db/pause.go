@@ -167,8 +167,16 @@ func (r *Request) Pauses() Pauses { return Pauses{r: r} }
 // Pause pauses peerMentorID in the org of the caller's organization_id claim
 // (activate_pause). The caller must be the mentor or a coordinator of that
 // org. Errors: ErrInvalidClaims, ErrNotPermitted, ErrOrgMismatch,
-// ErrInvalidTransition (already paused).
+// ErrInvalidTransition (already paused), ErrTooLong (reason),
+// ErrReturnDateOutOfRange (pre-checked here, enforced by the database).
 func (p Pauses) Pause(ctx context.Context, peerMentorID uuid.UUID, opts PauseOptions) (PauseStatus, error) {
+	var ret time.Time
+	if opts.ExpectedReturn != nil {
+		ret = *opts.ExpectedReturn
+	}
+	if err := checkPauseInput(opts.Reason, ret, time.Now()); err != nil {
+		return PauseStatus{}, err
+	}
 	row, err := queries.ActivatePause(ctx, p.r.tx, gen.ActivatePauseParams{
 		PeerMentorID:       peerMentorID,
 		Reason:             optString(opts.Reason),
@@ -185,6 +193,9 @@ func (p Pauses) Pause(ctx context.Context, peerMentorID uuid.UUID, opts PauseOpt
 // ErrNotPermitted, ErrOrgMismatch, ErrInvalidTransition (already active),
 // ErrUnknownMentor (never paused in that org).
 func (p Pauses) Resume(ctx context.Context, peerMentorID uuid.UUID, reason string) (PauseStatus, error) {
+	if err := checkPauseInput(reason, time.Time{}, time.Now()); err != nil {
+		return PauseStatus{}, err
+	}
 	row, err := queries.DeactivatePause(ctx, p.r.tx, gen.DeactivatePauseParams{
 		PeerMentorID: peerMentorID,
 		Reason:       optString(reason),

@@ -206,7 +206,10 @@ var maxUUID = uuid.UUID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x
 // a peer_mentor of the org (ErrMentorNotInOrg); the database enforces both
 // again. Other errors: ErrNotPermitted (not a coordinator of the org, or
 // registering as someone else), ErrTemplateOtherOrg, ErrForeignKey (unknown
-// template or user), ErrNonPositiveDuration, ErrInvalidInput.
+// template or user), ErrNonPositiveDuration, ErrInvalidInput, and the input
+// bounds (ErrTooLong, ErrBlankActivityType, ErrDateOutOfRange,
+// ErrDurationTooLong; pre-checked here, enforced by the database), and
+// ErrCoordinatorNotInOrg (service_role naming a coordinator of another org).
 func (a Activities) Create(ctx context.Context, in NewProxyActivity) (ProxyActivity, error) {
 	coordinator := in.CoordinatorID
 	if coordinator == uuid.Nil {
@@ -214,6 +217,9 @@ func (a Activities) Create(ctx context.Context, in NewProxyActivity) (ProxyActiv
 	}
 	minutes, err := proxyMinutes(in.DurationMinutes)
 	if err != nil {
+		return ProxyActivity{}, err
+	}
+	if err := checkActivityInput(in.ActivityType, in.Date, in.DurationMinutes, in.Notes, time.Now()); err != nil {
 		return ProxyActivity{}, err
 	}
 	if coordinator == in.AttributedMentorID {
@@ -268,6 +274,9 @@ func (a Activities) CreateMany(ctx context.Context, orgID, coordinatorID uuid.UU
 		if err != nil {
 			return nil, err
 		}
+		if err := checkActivityInput(in.ActivityType, in.Date, in.DurationMinutes, in.Notes, time.Now()); err != nil {
+			return nil, err
+		}
 		if in.AttributedMentorID == coordinatorID {
 			return nil, proxySelfAttributionError(coordinatorID)
 		}
@@ -316,6 +325,9 @@ func (a Activities) Import(ctx context.Context, items []NewProxyActivity) (int64
 		if err != nil {
 			return 0, err
 		}
+		if err := checkActivityInput(in.ActivityType, in.Date, in.DurationMinutes, in.Notes, time.Now()); err != nil {
+			return 0, err
+		}
 		if in.CoordinatorID == in.AttributedMentorID {
 			return 0, proxySelfAttributionError(in.CoordinatorID)
 		}
@@ -343,6 +355,9 @@ func (a Activities) Import(ctx context.Context, items []NewProxyActivity) (int64
 func (a Activities) Update(ctx context.Context, id uuid.UUID, ch ProxyActivityChange) (ProxyActivity, error) {
 	minutes, err := proxyMinutes(ch.DurationMinutes)
 	if err != nil {
+		return ProxyActivity{}, err
+	}
+	if err := checkActivityInput(ch.ActivityType, ch.Date, ch.DurationMinutes, ch.Notes, time.Now()); err != nil {
 		return ProxyActivity{}, err
 	}
 	cur, err := queries.GetProxyActivity(ctx, a.r.tx, id)

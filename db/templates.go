@@ -53,6 +53,9 @@ func (t Templates) Create(ctx context.Context, in NewRecurringActivityTemplate) 
 	if createdBy == uuid.Nil {
 		createdBy = t.r.claims.Sub
 	}
+	if err := checkTemplateInput(in.ActivityType, in.Title, in.RecurrenceRule, in.DefaultDurationMinutes); err != nil {
+		return RecurringActivityTemplate{}, err
+	}
 	var minutes *int32
 	if in.DefaultDurationMinutes != 0 {
 		m, err := proxyMinutes(in.DefaultDurationMinutes)
