@@ -21,6 +21,7 @@ var suites = []struct {
 	{"RequestCompose", testRequestCompose},
 	{"Migrate", testMigrate},
 	{"SharedHistory", testSharedHistory},
+	{"Token", testToken},
 	{"Rollback", testRollback},
 	{"Pause", testPause},
 	{"ProxyActivities", testProxyActivities},

@@ -53,6 +53,7 @@ var Requirements = []Requirement{
 	{"DB-3", "the migration runner applies embedded migrations once, under an advisory lock, recorded as the Supabase CLI does"},
 	{"DB-MIG-1", "the runner shares supabase_migrations.schema_migrations: applies its own pending versions, leaves and lists others' versions, refuses a changed or missing one of its own"},
 	{"DB-POOL-1", "db works through PgBouncer in transaction mode; interleaved users never see another request's role or claims, and nothing is left on a pooled server connection"},
+	{"DB-JWT-1", "an access token becomes Claims only after signature (JWKS and legacy secret), expiry, audience and role are verified; every rejection is a typed error"},
 	{"CONF-1", "make conformance boots PostgreSQL itself; each test gets a clone of a template built once per migration hash"},
 	{"CONF-2", "the report (Markdown and JSON) lists every requirement ID with its tests and results"},
 	{"EXT-1", "supabase db advisors and supabase db lint report no findings on the migrated schema"},
