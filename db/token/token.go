@@ -50,6 +50,8 @@ const (
 	DefaultLeeway             = 10 * time.Second
 	DefaultRefreshInterval    = 10 * time.Minute
 	DefaultMinRefreshInterval = time.Minute
+
+	unknownKIDWaitMax = 5 * time.Second
 )
 
 // Config says which tokens a Verifier trusts. At least one of JWKS and
@@ -74,7 +76,8 @@ type Config struct {
 	RefreshInterval time.Duration
 	// MinRefreshInterval bounds the fetches an unknown kid causes: at most
 	// one per interval (DefaultMinRefreshInterval when zero). A token with
-	// an unknown kid inside the interval is rejected without a fetch, so a
+	// an unknown kid inside the interval is rejected without a fetch (it
+	// waits, at most 5 s, only when the interval ends that soon), so a
 	// stream of made-up kids cannot turn the service into a load on the
 	// auth server.
 	MinRefreshInterval time.Duration
@@ -118,9 +121,12 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 			Client:            client,
 			RefreshInterval:   orDefault(cfg.RefreshInterval, DefaultRefreshInterval),
 			RefreshUnknownKID: rate.NewLimiter(rate.Every(orDefault(cfg.MinRefreshInterval, DefaultMinRefreshInterval)), 1),
-			// Never hold a request waiting for the limiter: inside the
-			// interval an unknown kid is rejected at once.
-			RateLimitWaitMax: time.Millisecond,
+			// The most a request waits for the limiter and the fetch that
+			// follows (the library bounds both by this one timeout). The
+			// limiter refuses at once a wait longer than that, so inside
+			// the interval an unknown kid is rejected without waiting.
+			RateLimitWaitMax: unknownKIDWaitMax,
+			HTTPTimeout:      10 * time.Second,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("token: JWKS %s: %w", jwksURL, err)
