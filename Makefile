@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 GO      ?= go
-SQLC    := $(GO) tool sqlc
+SQLC    := $(GO) tool -modfile=tools/go.mod sqlc
 OUT     := conformance/out
 PKGS    := ./...
 # gotestsum runs go test and writes, from the same run, the JSON event stream

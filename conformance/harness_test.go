@@ -51,7 +51,7 @@ func testHarness(t *testing.T) {
 
 	t.Run("GEN-1 gen/ is what sqlc generates from sql/ (sqlc diff)", func(t *testing.T) {
 		t.Parallel()
-		cmd := exec.Command("go", "tool", "sqlc", "diff")
+		cmd := exec.Command("go", "tool", "-modfile=tools/go.mod", "sqlc", "diff")
 		cmd.Dir = ".."
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "gen/ is stale; run make generate:\n%s", out)

@@ -205,12 +205,12 @@ func testPlanVet(t *testing.T) {
 	})
 }
 
-// sqlcVet runs `go tool sqlc vet` in the module root against url.
+// sqlcVet runs `go tool -modfile=tools/go.mod sqlc vet` in the module root against url.
 func sqlcVet(t *testing.T, url string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "tool", "sqlc", "vet")
+	cmd := exec.CommandContext(ctx, "go", "tool", "-modfile=tools/go.mod", "sqlc", "vet")
 	cmd.Dir = ".."
 	cmd.Env = append(os.Environ(), "VET_DATABASE_URL="+url)
 	out, err := cmd.CombinedOutput()
