@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mentordb/mentordb/conformance/pgtest"
+	"github.com/mentordb/mentordb/db/migrate"
 )
 
 // TestMain runs the tests, or, when the test binary is started with
@@ -257,4 +259,36 @@ func TestDevSignals(t *testing.T) {
 		require.Contains(t, msg, "export DATABASE_URL='"+strings.TrimPrefix(stdout.Text(), "DATABASE_URL=")+"'")
 		require.Contains(t, msg, "dev: stopped (")
 	})
+}
+
+// TestMigrateExport: the embedded migrations land byte for byte in the
+// folder; a second export writes nothing; a conflicting file is refused and
+// left as it was.
+func TestMigrateExport(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "supabase", "migrations")
+	got := invoke(t, "", "migrate", "export", "--dir", dir)
+	require.Equal(t, 0, got.code, got.message)
+	entries, err := fs.ReadDir(migrate.Default().Migrations, ".")
+	require.NoError(t, err)
+	require.Equal(t, len(entries), strings.Count(got.stdout, "wrote "))
+	for _, e := range entries {
+		want, err := fs.ReadFile(migrate.Default().Migrations, e.Name())
+		require.NoError(t, err)
+		have, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(have))
+	}
+	require.Equal(t, "up to date\n", invoke(t, "", "migrate", "export", "--dir", dir).stdout)
+
+	first := filepath.Join(dir, entries[0].Name())
+	require.NoError(t, os.WriteFile(first, []byte("-- edited\n"), 0o644))
+	got = invoke(t, "", "migrate", "export", "--dir", dir)
+	require.NotEqual(t, 0, got.code)
+	require.Contains(t, got.message, "different file for this version")
+	b, err := os.ReadFile(first)
+	require.NoError(t, err)
+	require.Equal(t, "-- edited\n", string(b))
+
+	require.NotEqual(t, 0, invoke(t, "", "migrate", "export").code, "--dir is required")
 }
