@@ -558,3 +558,89 @@ func TestUpRefusesTwoSessions(t *testing.T) {
 	require.ErrorContains(t, err, "server sessions 41 and 42")
 	require.NoError(t, mock.ExpectationsWereMet(), "nothing after the check: no lock, no history")
 }
+
+// A retired version of the source's own has no rollback file: Down refuses
+// before rolling anything back, while the foreign version above it is
+// skipped, not reported.
+func TestDownRetiredHasNoRollback(t *testing.T) {
+	t.Parallel()
+	const retired = "20261121500000"
+	r, mock := setup(t, Source{Migrations: forward(), Rollbacks: rollbacks(), Shipped: []string{v1, v2, retired, v3}})
+	expectDownStart(mock, history(t,
+		row(t, v1, "foundation", Split(sql1)...),
+		row(t, retired, "dropped_later", "SELECT 1"),
+		row(t, "20270101000000", "theirs", "SELECT 1"),
+	))
+	expectEnd(mock)
+
+	done, err := r.Down(context.Background(), "0")
+	require.ErrorIs(t, err, ErrMissingRollback)
+	var me *Error
+	require.ErrorAs(t, err, &me)
+	require.Equal(t, retired, me.Version)
+	require.NotContains(t, err.Error(), "20270101000000")
+	require.Empty(t, done)
+	require.NoError(t, mock.ExpectationsWereMet())
+}
+
+// The source's own order is still enforced when foreign versions surround
+// it: a pending v2 older than the applied v3 is out of order, whatever the
+// foreign versions are.
+func TestUpOutOfOrderAmongForeign(t *testing.T) {
+	t.Parallel()
+	r, mock := setup(t, Source{Migrations: forward(), Shipped: []string{v1, v2, v3}})
+	expectStart(mock, history(t,
+		row(t, "20200101000000", "theirs_before", "SELECT 1"),
+		row(t, v1, "foundation", Split(sql1)...),
+		row(t, v3, "peer_mentor_status", Split(sql3)...),
+		row(t, "20270101000000", "theirs_after", "SELECT 1"),
+	))
+	expectEnd(mock)
+
+	done, err := r.Up(context.Background())
+	require.ErrorIs(t, err, ErrOutOfOrder)
+	var me *Error
+	require.ErrorAs(t, err, &me)
+	require.Equal(t, v2, me.Version)
+	require.Contains(t, err.Error(), "newest applied: "+v3)
+	require.Empty(t, done)
+	require.NoError(t, mock.ExpectationsWereMet())
+}
+
+func TestUpHistoryErrors(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("permission denied for schema supabase_migrations")
+	t.Run("create", func(t *testing.T) {
+		t.Parallel()
+		r, mock := setup(t, Source{Migrations: forward()})
+		expectSession(mock)
+		mock.ExpectExec(wantLock).WithArgs(LockKey).WillReturnResult(sqlmock.NewResult(0, 1))
+		mock.ExpectQuery(wantPlatform).WillReturnRows(sqlmock.NewRows([]string{"missing"}).AddRow(""))
+		mock.ExpectExec(wantCreate).WillReturnError(boom)
+		expectEnd(mock)
+		_, err := r.Up(context.Background())
+		require.ErrorIs(t, err, boom)
+		require.NoError(t, mock.ExpectationsWereMet())
+	})
+	t.Run("read", func(t *testing.T) {
+		t.Parallel()
+		r, mock := setup(t, Source{Migrations: forward()})
+		expectSession(mock)
+		mock.ExpectExec(wantLock).WithArgs(LockKey).WillReturnResult(sqlmock.NewResult(0, 1))
+		mock.ExpectQuery(wantPlatform).WillReturnRows(sqlmock.NewRows([]string{"missing"}).AddRow(""))
+		mock.ExpectExec(wantCreate).WillReturnResult(sqlmock.NewResult(0, 0))
+		mock.ExpectQuery(wantSelect).WillReturnError(boom)
+		expectEnd(mock)
+		_, err := r.Up(context.Background())
+		require.ErrorIs(t, err, boom)
+		require.NoError(t, mock.ExpectationsWereMet())
+	})
+	t.Run("status", func(t *testing.T) {
+		t.Parallel()
+		r, mock := setup(t, Source{Migrations: forward()})
+		mock.ExpectQuery(wantExists).WillReturnError(boom)
+		_, err := r.Status(context.Background())
+		require.ErrorIs(t, err, boom)
+		require.NoError(t, mock.ExpectationsWereMet())
+	})
+}

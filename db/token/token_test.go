@@ -365,3 +365,16 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		require.Error(t, err, "%+v", cfg)
 	}
 }
+
+// A JWKS that cannot be fetched verifies nothing: the token is rejected as
+// naming an unknown key, and New still returns (the fetch is retried when a
+// token needs it).
+func TestVerifyJWKSUnreachable(t *testing.T) {
+	t.Parallel()
+	es := newECKey(t, "es-1")
+	p := newProject(t, es)
+	p.srv.Close()
+	v := p.verifier(t, token.Config{JWKS: true, HTTPClient: &http.Client{Timeout: time.Second}})
+	_, err := v.Verify(t.Context(), sign(t, es, p.claims(uuid.New())))
+	requireRejected(t, err, token.ErrUnknownKey)
+}
