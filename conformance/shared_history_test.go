@@ -9,6 +9,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mentordb/mentordb/conformance/pgtest"
@@ -192,6 +193,37 @@ func testSharedHistory(t *testing.T) {
 				require.True(t, s.Retired && !s.Foreign, "%+v", s)
 			}
 		}
+	})
+
+	t.Run("DB-MIG-1 Down rolls back only mentordb's versions, and one whose objects a foreign migration uses fails and stays applied", func(t *testing.T) {
+		t.Parallel()
+		ctx := pgtest.Ctx(t)
+		d := sharedHistory(t)
+		uses := migrate.Source{Migrations: fstest.MapFS{
+			"20991231700000_theirs_uses_orgs.sql": {Data: []byte("CREATE TABLE theirs.org_notes (org_id uuid REFERENCES public.organizations (id));\n")},
+		}}
+		_, err := migrate.New(openSQL(t, d.URL), uses).Up(ctx)
+		require.NoError(t, err)
+
+		files := migrationFiles(t)
+		done, err := migrate.New(openSQL(t, d.URL), migrate.Default()).Down(ctx, "0")
+		require.Error(t, err, "the foundation's rollback cannot drop organizations while their table references it")
+		var me *migrate.Error
+		require.ErrorAs(t, err, &me)
+		require.Equal(t, files[0][:14], me.Version)
+		var pgErr *pgconn.PgError
+		require.ErrorAs(t, err, &pgErr)
+		require.Equal(t, "2BP01", pgErr.Code, "dependent_objects_still_exist: rollbacks do not CASCADE")
+		require.Len(t, done, len(files)-1, "every later migration of mentordb's was rolled back")
+
+		var left []string
+		for _, r := range historyRows(t, d) {
+			left = append(left, r[0].(string)+"_"+r[1].(string)+".sql")
+		}
+		require.ElementsMatch(t, append(append(keys(theirs), "20991231700000_theirs_uses_orgs.sql"), files[0]), left,
+			"their versions stay recorded; the foundation stays applied")
+		require.True(t, exists(t, d, `SELECT to_regclass('theirs.org_notes') IS NOT NULL`))
+		require.True(t, exists(t, d, `SELECT to_regclass('public.organizations') IS NOT NULL`))
 	})
 
 	t.Run("DB-MIG-1 on a plain PostgreSQL without schema auth migrate fails with a PlatformError naming it, changing nothing; db/platform prepares it", func(t *testing.T) {
