@@ -112,6 +112,8 @@ func Notes(r *Result) string {
 		p("The target is < 15 s. The box is shared with other work, so this figure moves with the load: the load average was %s when this run started.\n\n", r.Machine.Load)
 	}
 
+	b.WriteString(r.brinNotes())
+
 	p("### Run time\n\n")
 	p("The whole run took %s, under the 10-minute budget: the growth figure's %d extra rows load in %s (COPY with the triggers off, indexes rebuilt once, VACUUM ANALYZE).\n",
 		r.Total.Round(time.Second), r.Rows50-r.Rows10, r.GrowthLoad.Round(time.Second))
