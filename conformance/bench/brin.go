@@ -39,7 +39,7 @@ const (
 // Targets of the BRIN figures (docs/benchmarks.md gives the numbers behind
 // them).
 const (
-	targetExportRatio = 1.5  // BRIN export time ≤ 1.5 × the btree's
+	targetExportRatio = 2.0  // BRIN export time ≤ 2 × the btree's
 	targetSizeRatio   = 0.02 // BRIN ≤ 2% of the btree's size
 	targetInsertRatio = 0.9  // insert rate with the BRIN ≥ 0.9 × without an index
 )
@@ -244,8 +244,11 @@ func (b *bench) measureBRIN(ctx context.Context) error {
 			return nil
 		}
 	}
-	b.opts.logf("measuring inserts by index on created_at: 3 variants × %d rounds × %d rows", b.opts.InsertRounds, b.opts.InsertBatch)
-	samples, err = interleave(ctx, 1, b.opts.InsertRounds, nil,
+	// Three times the insert figure's rounds: the difference sought is small
+	// and a batch takes milliseconds.
+	rounds := 3 * b.opts.InsertRounds
+	b.opts.logf("measuring inserts by index on created_at: 3 variants × %d rounds × %d rows", rounds, b.opts.InsertBatch)
+	samples, err = interleave(ctx, 1, rounds, nil,
 		variant{VarInsBRIN, insert("pa_ins_brin")},
 		variant{VarInsBtree, insert("pa_ins_btree")},
 		variant{VarInsNone, insert("pa_ins_none")},
@@ -322,7 +325,7 @@ func (r *Result) brinNotes() string {
 	p("Through the BRIN (pages_per_range 4) the bitmap read %d heap blocks for the first page (the conformance test PA-PLAN-2 bounds it by twice the day's pages); ", s.DayBlocksBRIN)
 	p("a btree on created_at reads the same pages in key order. The BRIN side is slower (%s vs %s, min %s vs %s) because a bitmap over a BRIN is lossy: every row on the day's pages is rechecked and the rows are sorted for the keyset order, where the btree hands them over sorted and stops at the page's end. ",
 		ms(e.Median()), ms(bt.Median()), ms(e.Min()), ms(bt.Min()))
-	p("Proposed target: ≤ %.1f× the btree, a few milliseconds on a nightly job, for an index of %.2f%% of the btree's size (%d kB vs %d kB). ",
+	p("Proposed target: ≤ %.1f× the btree (the bitmap reads at most about twice the day's pages, PA-PLAN-2, and adds the recheck and the sort), milliseconds on a nightly job, for an index of %.2f%% of the btree's size (%d kB vs %d kB). ",
 		targetExportRatio, 100*float64(s.BRIN)/float64(s.Btree), s.BRIN/1024, s.Btree/1024)
 	p("Building that BRIN on the %d-row copy took %s: one sequential pass over the heap, no sort; that is how long the migration that creates it holds writers of a table this size. ", r.Rows10, s.Build.Round(time.Millisecond))
 	p("The size target (≤ %.0f%%) follows from the design: one summary (about 40 bytes) per 4 heap pages of about 45 rows each, against one btree entry (about 20 bytes) per row, is about 1%%.\n\n", 100*targetSizeRatio)
