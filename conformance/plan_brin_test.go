@@ -171,6 +171,45 @@ func testPlansBRIN(t *testing.T, d *pgtest.DB, st seed.Stats) {
 		require.ErrorIs(t, err, db.ErrInvalidInput, "an empty window is refused")
 	})
 
+	t.Run("PA-PLAN-2 the audit review pages an org's day by keyset through the repository, newest first; another org's coordinator sees none of it", func(t *testing.T) {
+		ctx := pgtest.Ctx(t)
+		day := exportDays[0]
+		window := db.TimeWindow{From: day, To: day.AddDate(0, 0, 1)}
+		var want int64
+		require.NoError(t, d.Pool.QueryRow(ctx, `SELECT count(*) FROM public.proxy_audit_log WHERE org_id = $1 AND at >= $2 AND at < $3`,
+			org.ID, window.From, window.To).Scan(&want))
+		require.Positive(t, want)
+		coordinator := db.User(org.Coordinators[0], org.ID)
+		seen := map[int64]bool{}
+		var before *db.AuditCursor
+		var last *db.ProxyAuditEntry
+		for pages := 0; ; pages++ {
+			require.Less(t, pages, 100)
+			page, err := d.App.ProxyActivities().ReviewAuditLog(ctx, coordinator, org.ID, window, before, 50)
+			require.NoError(t, err)
+			for i := range page.Items {
+				e := page.Items[i]
+				require.False(t, seen[e.ID], "audit row %d twice", e.ID)
+				seen[e.ID] = true
+				require.Equal(t, org.ID, e.OrgID)
+				if last != nil {
+					require.True(t, e.At.Before(last.At) || (e.At.Equal(last.At) && e.ID < last.ID), "newest first")
+				}
+				last = &e
+			}
+			if before = page.Next; before == nil {
+				break
+			}
+		}
+		require.EqualValues(t, want, len(seen))
+		other := st.Orgs[1]
+		page, err := d.App.ProxyActivities().ReviewAuditLog(ctx, db.User(other.Coordinators[0], other.ID), org.ID, window, nil, 50)
+		require.NoError(t, err)
+		require.Empty(t, page.Items, "RLS: another org's coordinator reads none of this org's trail")
+		_, err = d.App.ProxyActivities().ReviewAuditLog(ctx, coordinator, org.ID, db.TimeWindow{From: day, To: day.AddDate(0, 0, -1)}, nil, 50)
+		require.ErrorIs(t, err, db.ErrInvalidInput, "an empty window is refused")
+	})
+
 	t.Run("PA-PLAN-2 the review of an org's audit trail in a window uses the btree on (org_id, at), which reads fewer buffers than a BRIN on at", func(t *testing.T) {
 		ctx := pgtest.Ctx(t)
 		coordinator := db.User(org.Coordinators[0], org.ID)
