@@ -25,8 +25,9 @@
 // ServiceRole() those of a trusted backend (it bypasses row-level security;
 // administration needs it), Anon() those of a request without a token. The
 // org in a user's claims only selects a context: the database re-checks
-// membership rows on every call. Claims come from a verified Supabase access
-// token, never from a client's say-so.
+// membership rows on every call. A user's claims come from their verified
+// Supabase access token: package db/token verifies it
+// (Verifier.FromRequest) and returns them.
 //
 // # Errors
 //

@@ -4,7 +4,12 @@
 // own module, so what it compiles is what a consumer of db compiles
 // (`make consumer` checks that list).
 //
-//	DATABASE_URL=postgres://... service -plain-postgres -addr :8080
+//	DATABASE_URL=postgres://... SUPABASE_URL=https://<ref>.supabase.co \
+//	  [SUPABASE_JWT_SECRET=<legacy secret>] service [-plain-postgres] [-addr :8080]
+//
+// Tokens signed with the project's asymmetric keys are verified against its
+// JWKS; set SUPABASE_JWT_SECRET too to accept tokens signed with the legacy
+// shared secret.
 package main
 
 import (
@@ -23,6 +28,7 @@ import (
 	"github.com/mentordb/mentordb/db"
 	"github.com/mentordb/mentordb/db/migrate"
 	"github.com/mentordb/mentordb/db/platform"
+	"github.com/mentordb/mentordb/db/token"
 )
 
 func main() {
@@ -54,7 +60,16 @@ func run(ctx context.Context, url, addr string, plain bool) error {
 		return err
 	}
 
-	s := &server{db: db.New(pool)}
+	var secret []byte
+	if s := os.Getenv("SUPABASE_JWT_SECRET"); s != "" {
+		secret = []byte(s)
+	}
+	verifier, err := token.New(ctx, token.Config{ProjectURL: os.Getenv("SUPABASE_URL"), JWKS: true, Secret: secret})
+	if err != nil {
+		return err
+	}
+
+	s := &server{db: db.New(pool), tokens: verifier}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /orgs/{org}/activities", s.registerActivity)
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
@@ -63,7 +78,8 @@ func run(ctx context.Context, url, addr string, plain bool) error {
 }
 
 type server struct {
-	db *db.DB
+	db     *db.DB
+	tokens *token.Verifier
 }
 
 // activityRequest is the body of POST /orgs/{org}/activities: an activity a
@@ -79,7 +95,9 @@ type activityRequest struct {
 
 func (s *server) registerActivity(w http.ResponseWriter, req *http.Request) {
 	ctx := req.Context()
-	claims, err := s.claims(req)
+	// The caller is whoever the verified token says; an unverified one
+	// never reaches the database.
+	claims, err := s.tokens.FromRequest(req)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
@@ -114,11 +132,6 @@ func (s *server) registerActivity(w http.ResponseWriter, req *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(out)
-}
-
-// claims turns the request's bearer token into the caller's claims.
-func (s *server) claims(req *http.Request) (db.Claims, error) {
-	return db.Claims{}, errors.New("no token verifier configured")
 }
 
 // status maps db's typed errors to HTTP statuses.
