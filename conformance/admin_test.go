@@ -76,9 +76,8 @@ func testAdmin(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, inChapter, 2)
 		require.Equal(t, org.ID, inChapter[0].OrgID, "the chapter membership carries the chapter's org")
-		stranger, err := d.App.Admin().Members(ctx, db.User(d.NewUser(t), uuid.Nil), org.ID)
-		require.NoError(t, err)
-		require.Empty(t, stranger, "a user of no org sees no roster")
+		_, err = d.App.Admin().Members(ctx, db.User(d.NewUser(t), uuid.Nil), org.ID)
+		require.ErrorIs(t, err, db.ErrNotFound, "a user of no org sees neither the org nor its roster")
 	})
 
 	t.Run("DB-ADM-1 the one-call forms add and remove memberships, and the role constants are exactly those org_members accepts", func(t *testing.T) {
@@ -177,6 +176,10 @@ func testAdmin(t *testing.T) {
 			{"leave a missing chapter", func() error { return adm.RemoveChapterMember(ctx, service, missing, member) },
 				db.ErrNotFound, db.ErrNotFound, ""},
 			{"leave a chapter one is not in", func() error { return adm.RemoveChapterMember(ctx, service, chapter, outsider) },
+				db.ErrNotFound, db.ErrNotFound, ""},
+			{"members of a missing org", func() error { _, err := adm.Members(ctx, service, missing); return err },
+				db.ErrNotFound, db.ErrNotFound, ""},
+			{"members of a missing chapter", func() error { _, err := adm.ChapterMembers(ctx, service, missing); return err },
 				db.ErrNotFound, db.ErrNotFound, ""},
 		}
 		before := adminTables(t, ctx, d)

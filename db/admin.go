@@ -161,11 +161,20 @@ func (a Admin) RemoveChapterMember(ctx context.Context, chapterID, userID uuid.U
 }
 
 // Members lists the memberships of org the caller can see (all of them for
-// service_role), by user and role.
+// service_role), by user and role. ErrNotFound when the caller sees no such
+// org (it does not exist, or they are not a member).
 func (a Admin) Members(ctx context.Context, orgID uuid.UUID) ([]Membership, error) {
 	rows, err := queries.ListOrgMembers(ctx, a.r.tx, orgID)
 	if err != nil {
 		return nil, interpretError(err)
+	}
+	if len(rows) == 0 {
+		// Only an empty list needs telling apart from a missing org.
+		if _, err := queries.GetOrganization(ctx, a.r.tx, orgID); errors.Is(err, pgx.ErrNoRows) {
+			return nil, notFound(fmt.Sprintf("no organization %s", orgID))
+		} else if err != nil {
+			return nil, interpretError(err)
+		}
 	}
 	out := make([]Membership, len(rows))
 	for i, row := range rows {
@@ -175,10 +184,18 @@ func (a Admin) Members(ctx context.Context, orgID uuid.UUID) ([]Membership, erro
 }
 
 // ChapterMembers lists the members of chapter the caller can see, by user.
+// ErrNotFound when the caller sees no such chapter.
 func (a Admin) ChapterMembers(ctx context.Context, chapterID uuid.UUID) ([]ChapterMembership, error) {
 	rows, err := queries.ListChapterMembers(ctx, a.r.tx, chapterID)
 	if err != nil {
 		return nil, interpretError(err)
+	}
+	if len(rows) == 0 {
+		if _, err := queries.GetChapter(ctx, a.r.tx, chapterID); errors.Is(err, pgx.ErrNoRows) {
+			return nil, notFound(fmt.Sprintf("no chapter %s", chapterID))
+		} else if err != nil {
+			return nil, interpretError(err)
+		}
 	}
 	out := make([]ChapterMembership, len(rows))
 	for i, row := range rows {

@@ -96,6 +96,22 @@ func (q *Queries) CreateOrganization(ctx context.Context, db DBTX, name string) 
 	return i, err
 }
 
+const getChapter = `-- name: GetChapter :one
+SELECT id, org_id, name, created_at FROM chapters WHERE id = $1
+`
+
+func (q *Queries) GetChapter(ctx context.Context, db DBTX, id uuid.UUID) (Chapter, error) {
+	row := db.QueryRow(ctx, getChapter, id)
+	var i Chapter
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.Name,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const listChapterMembers = `-- name: ListChapterMembers :many
 SELECT chapter_id, org_id, user_id, created_at FROM chapter_members WHERE chapter_id = $1 ORDER BY user_id
 `

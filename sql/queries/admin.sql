@@ -33,3 +33,6 @@ SELECT * FROM org_members WHERE org_id = sqlc.arg(org_id) ORDER BY user_id, role
 
 -- name: ListChapterMembers :many
 SELECT * FROM chapter_members WHERE chapter_id = sqlc.arg(chapter_id) ORDER BY user_id;
+
+-- name: GetChapter :one
+SELECT * FROM chapters WHERE id = sqlc.arg(id);
