@@ -12,7 +12,7 @@ import (
 	"github.com/mentordb/mentordb/conformance/bench"
 )
 
-const benchUsage = `usage: mentordb bench [--out docs/benchmarks.md] [--skip-conformance] [--orgs N] [--activities-per-org M] [--growth-orgs G] [--only pause|brin]
+const benchUsage = `usage: mentordb bench [--out docs/benchmarks.md] [--skip-conformance] [--orgs N] [--activities-per-org M] [--growth-orgs G] [--only pause|brin|wire]
 Measures the performance targets of DESIGN.md on a disposable PostgreSQL and writes the report.
 `
 
@@ -28,7 +28,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	perOrg := fs.Int("activities-per-org", 100_000, "proxy activities per organisation")
 	growth := fs.Int("growth-orgs", 40, "organisations added for the growth figure (0: skip it)")
 	seedVal := fs.Int64("seed", 1, "seed of the data")
-	only := fs.String("only", "", "measure only this figure (pause or brin); implies --skip-conformance and no growth figure")
+	only := fs.String("only", "", "measure only this figure (pause, brin or wire); implies --skip-conformance and no growth figure")
 	if err := parse(fs, benchUsage, args, stdout); err != nil {
 		return err
 	}

@@ -55,6 +55,9 @@ type Options struct {
 	// ReportRounds, InsertRounds, InsertBatch, PauseRounds, PauseMentors and
 	// PauseClients size the measurements (defaults 41, 9, 300, 7, 1,000, 8).
 	ReportRounds, InsertRounds, InsertBatch, PauseRounds, PauseMentors, PauseClients int
+	// WireRounds sizes the wire figure (default 31 calls per variant; each
+	// costs a few round trips of WireRTT).
+	WireRounds int
 	// ConformanceCmd is the command whose wall time is the conformance
 	// figure (default: make conformance, as the DESIGN target names it), run in
 	// ConformanceDir (default "."). SkipConformance leaves the figure out.
@@ -62,7 +65,7 @@ type Options struct {
 	ConformanceDir  string
 	SkipConformance bool
 	// Only, when set, measures just that figure: "pause" (activate_pause vs
-	// plain UPDATE) or "brin" (the BRIN figures, brin.go). It implies SkipConformance and no growth figure. The
+	// plain UPDATE) "brin" (the BRIN figures, brin.go) or "wire" (one-statement requests at WireRTT). It implies SkipConformance and no growth figure. The
 	// zero value measures every figure.
 	Only string
 }
@@ -85,6 +88,7 @@ func (o Options) defaults() Options {
 	def(&o.PauseRounds, 7)
 	def(&o.PauseMentors, 1000)
 	def(&o.PauseClients, 8)
+	def(&o.WireRounds, 31)
 	if len(o.ConformanceCmd) == 0 {
 		o.ConformanceCmd = []string{"make", "conformance"}
 	}
@@ -132,9 +136,9 @@ var (
 // Run performs the whole benchmark.
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	switch opts.Only {
-	case "", "pause", "brin":
+	case "", "pause", "brin", "wire":
 	default:
-		return nil, fmt.Errorf("bench: unknown figure %q (want pause or brin)", opts.Only)
+		return nil, fmt.Errorf("bench: unknown figure %q (want pause, brin or wire)", opts.Only)
 	}
 	opts = opts.defaults()
 	started := time.Now()
@@ -181,6 +185,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if opts.Only == "" || opts.Only == "pause" {
 		if err := b.measurePause(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Only == "" || opts.Only == "wire" {
+		if err := b.measureWire(ctx); err != nil {
 			return nil, err
 		}
 	}

@@ -23,6 +23,10 @@ const (
 	VarPauseRPC         = "pause: activate_pause, coordinator via db.As"
 	VarPauseUpdateRLS   = "pause: plain UPDATE, coordinator via db.As"
 	VarPauseUpdateOwner = "pause: plain UPDATE, owner without RLS"
+	VarWireRead         = "10 ms RTT: repository read (Get), coordinator"
+	VarWireReadAlone    = "10 ms RTT: the same SELECT alone, owner, no request setup"
+	VarWireWrite        = "10 ms RTT: repository write (Create), coordinator"
+	VarWireWriteAlone   = "10 ms RTT: the same INSERT alone, owner, no request setup"
 )
 
 // Timing is one untimed-by-the-figures phase of the run (loading, copies).
@@ -71,6 +75,7 @@ type Result struct {
 	Rows50      int64
 	GrowthLoad  time.Duration
 	ReportRows  int
+	WireTrips   WireTrips
 	YearRows    int64
 	Figures     []Figure
 	BRIN        brinSizes
@@ -175,6 +180,18 @@ func (r *Result) build() {
 			})
 		}
 	}
+	for _, w := range []struct{ name, req, alone string }{
+		{"read", VarWireRead, VarWireReadAlone},
+		{"write", VarWireWrite, VarWireWriteAlone},
+	} {
+		if x, a, b, ok := ratio(w.req, w.alone); ok {
+			r.Figures = append(r.Figures, Figure{
+				Name:     fmt.Sprintf("a one-statement request (repository %s) at %s round-trip latency vs the same statement alone, no request setup", w.name, WireRTT),
+				Measured: fmt.Sprintf("%.2f×", x), Target: "≤ 1.20×", Pass: x <= 1.20,
+				Detail: fmt.Sprintf("%s vs %s; round trips per call %.1f vs %.1f", ms(a.Median()), ms(b.Median()), r.WireTrips[w.req], r.WireTrips[w.alone]),
+			})
+		}
+	}
 	if c := r.Conformance; c != nil {
 		status := "passed"
 		if !c.Passed {
@@ -222,6 +239,12 @@ func (r *Result) PrintTable(w io.Writer) {
 	fmt.Fprintf(w, "\nraw medians:\n")
 	for _, s := range r.Samples {
 		fmt.Fprintf(w, "  %-62s median %s (min %s, max %s, n=%d)%s\n", s.Name, ms(s.Median()), ms(s.Min()), ms(s.Max()), len(s.Times), rate(s))
+	}
+	if len(r.WireTrips) > 0 {
+		fmt.Fprintf(w, "\nround trips per call at %s (counted on the connection):\n", WireRTT)
+		for _, name := range []string{VarWireRead, VarWireReadAlone, VarWireWrite, VarWireWriteAlone} {
+			fmt.Fprintf(w, "  %-62s %.1f\n", name, r.WireTrips[name])
+		}
 	}
 	fmt.Fprintf(w, "\nbench total: %s\n", r.Total.Round(time.Second))
 }
