@@ -9,7 +9,11 @@ import (
 )
 
 // perCallPlan sends a query as an unnamed statement, which PostgreSQL plans
-// for its actual arguments every time, as it plans PostgREST's queries.
+// for its actual arguments every time, as it plans PostgREST's queries. In a
+// request of db every statement already goes that way (wireTx); this matters
+// on a caller's own transaction (DoTx), where pgx would otherwise prepare a
+// named statement. QueryExecModeExec does it in one round trip (pgx's
+// describe-then-execute mode costs two).
 //
 // pgx caches a named prepared statement per connection, and after five runs
 // PostgreSQL may keep a generic plan. For the report and list queries that
@@ -21,5 +25,5 @@ import (
 type perCallPlan struct{ gen.DBTX }
 
 func (c perCallPlan) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	return c.DBTX.Query(ctx, sql, append([]any{pgx.QueryExecModeDescribeExec}, args...)...)
+	return c.DBTX.Query(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
 }

@@ -63,11 +63,13 @@ type DB struct {
 // roles (on Supabase: postgres or authenticator).
 func New(pool *pgxpool.Pool) *DB { return &DB{pool: pool} }
 
-// Open connects to url and returns a pool.
-func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+// Open connects to url and returns a pool configured by PoolConfig: pass
+// TransactionPooler when url is a pooler in transaction mode (Supabase's
+// port 6543), and PingIdleAfter to change when idle connections are pinged.
+func Open(ctx context.Context, url string, opts ...Option) (*pgxpool.Pool, error) {
+	cfg, err := PoolConfig(url, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("db: parse database url: %w", err)
+		return nil, err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -131,16 +133,43 @@ func (d *DB) DoReadOnly(ctx context.Context, claims Claims, fn func(r *Request) 
 }
 
 func (d *DB) do(ctx context.Context, claims Claims, mode pgx.TxAccessMode, fn func(r *Request) error) error {
+	return d.run(ctx, claims, mode, false, fn)
+}
+
+// run is a request on a connection of the pool, sent by wireTx: BEGIN and
+// the preamble travel with the first statement, and when one is set (a
+// one-statement request) so does COMMIT, so such a request costs one round
+// trip (DB-WIRE-1). An error from fn, or a panic, rolls back.
+func (d *DB) run(ctx context.Context, claims Claims, mode pgx.TxAccessMode, one bool, fn func(r *Request) error) error {
 	raw, err := claims.encode()
 	if err != nil {
 		return err
 	}
-	err = pgx.BeginTxFunc(ctx, d.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: mode}, func(tx pgx.Tx) error {
-		if err := preamble.Apply(ctx, tx, claims.Role, raw); err != nil {
+	conn, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return interpretError(err)
+	}
+	defer conn.Release() // a connection left inside a transaction is closed by the pool, not reused
+	begin := "BEGIN ISOLATION LEVEL READ COMMITTED"
+	if mode == pgx.ReadOnly {
+		begin += " READ ONLY"
+	}
+	tx := &wireTx{conn: conn.Conn(), begin: begin, setup: preamble.Statement, setupArgs: []any{claims.Role, raw}, one: one}
+	err = func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				_ = tx.Rollback(context.WithoutCancel(ctx))
+				panic(p)
+			}
+		}()
+		if err := fn(&Request{tx: tx, claims: claims}); err != nil {
+			if rbErr := tx.Rollback(context.WithoutCancel(ctx)); rbErr != nil {
+				return errors.Join(err, fmt.Errorf("db: roll back: %w", rbErr))
+			}
 			return err
 		}
-		return fn(&Request{tx: tx, claims: claims})
-	})
+		return tx.Commit(ctx)
+	}()
 	return interpretError(err)
 }
 
@@ -256,8 +285,21 @@ var queries = gen.New()
 // one-call forms of the repositories are their request-bound methods run
 // this way.
 func doValue[T any](ctx context.Context, d *DB, claims Claims, mode pgx.TxAccessMode, fn func(r *Request) (T, error)) (T, error) {
+	return doRequest(ctx, d, claims, mode, false, fn)
+}
+
+// doOne is doValue for a request-bound method that sends one statement (with
+// any statements it queued before it): BEGIN, the preamble, the statement
+// and COMMIT travel together, one round trip (DB-WIRE-1). A second statement
+// would find the request committed and fail (errOneStatement), which the
+// wire conformance suite would catch.
+func doOne[T any](ctx context.Context, d *DB, claims Claims, mode pgx.TxAccessMode, fn func(r *Request) (T, error)) (T, error) {
+	return doRequest(ctx, d, claims, mode, true, fn)
+}
+
+func doRequest[T any](ctx context.Context, d *DB, claims Claims, mode pgx.TxAccessMode, one bool, fn func(r *Request) (T, error)) (T, error) {
 	var out T
-	err := d.do(ctx, claims, mode, func(r *Request) error {
+	err := d.run(ctx, claims, mode, one, func(r *Request) error {
 		var err error
 		out, err = fn(r)
 		return err
