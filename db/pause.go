@@ -283,37 +283,37 @@ func NewPauseRepository(d *DB) *PauseRepository { return d.Pauses() }
 // Pause is Pauses.Pause in a request of its own; the org is that of claims'
 // organization_id.
 func (r *PauseRepository) Pause(ctx context.Context, claims Claims, peerMentorID uuid.UUID, opts PauseOptions) (PauseStatus, error) {
-	return doValue(ctx, r.db, claims, pgx.ReadWrite, func(q *Request) (PauseStatus, error) { return q.Pauses().Pause(ctx, peerMentorID, opts) })
+	return doOne(ctx, r.db, claims, pgx.ReadWrite, func(q *Request) (PauseStatus, error) { return q.Pauses().Pause(ctx, peerMentorID, opts) })
 }
 
 // Resume is Pauses.Resume in a request of its own.
 func (r *PauseRepository) Resume(ctx context.Context, claims Claims, peerMentorID uuid.UUID, reason string) (PauseStatus, error) {
-	return doValue(ctx, r.db, claims, pgx.ReadWrite, func(q *Request) (PauseStatus, error) { return q.Pauses().Resume(ctx, peerMentorID, reason) })
+	return doOne(ctx, r.db, claims, pgx.ReadWrite, func(q *Request) (PauseStatus, error) { return q.Pauses().Resume(ctx, peerMentorID, reason) })
 }
 
 // OwnStatus is Pauses.OwnStatus in a read-only request of its own.
 func (r *PauseRepository) OwnStatus(ctx context.Context, claims Claims, orgID uuid.UUID) (PauseStatus, error) {
-	return doValue(ctx, r.db, claims, pgx.ReadOnly, func(q *Request) (PauseStatus, error) { return q.Pauses().OwnStatus(ctx, orgID) })
+	return doOne(ctx, r.db, claims, pgx.ReadOnly, func(q *Request) (PauseStatus, error) { return q.Pauses().OwnStatus(ctx, orgID) })
 }
 
 // Status is Pauses.Status in a read-only request of its own.
 func (r *PauseRepository) Status(ctx context.Context, claims Claims, peerMentorID, orgID uuid.UUID) (PauseStatus, error) {
-	return doValue(ctx, r.db, claims, pgx.ReadOnly, func(q *Request) (PauseStatus, error) { return q.Pauses().Status(ctx, peerMentorID, orgID) })
+	return doOne(ctx, r.db, claims, pgx.ReadOnly, func(q *Request) (PauseStatus, error) { return q.Pauses().Status(ctx, peerMentorID, orgID) })
 }
 
 // OrgStatuses is Pauses.OrgStatuses in a read-only request of its own.
 func (r *PauseRepository) OrgStatuses(ctx context.Context, claims Claims, orgID uuid.UUID) ([]PauseStatus, error) {
-	return doValue(ctx, r.db, claims, pgx.ReadOnly, func(q *Request) ([]PauseStatus, error) { return q.Pauses().OrgStatuses(ctx, orgID) })
+	return doOne(ctx, r.db, claims, pgx.ReadOnly, func(q *Request) ([]PauseStatus, error) { return q.Pauses().OrgStatuses(ctx, orgID) })
 }
 
 // ChapterPauses is Pauses.ChapterPauses in a read-only request of its own.
 func (r *PauseRepository) ChapterPauses(ctx context.Context, claims Claims, chapterID uuid.UUID) ([]PauseStatus, error) {
-	return doValue(ctx, r.db, claims, pgx.ReadOnly, func(q *Request) ([]PauseStatus, error) { return q.Pauses().ChapterPauses(ctx, chapterID) })
+	return doOne(ctx, r.db, claims, pgx.ReadOnly, func(q *Request) ([]PauseStatus, error) { return q.Pauses().ChapterPauses(ctx, chapterID) })
 }
 
 // History is Pauses.History in a read-only request of its own.
 func (r *PauseRepository) History(ctx context.Context, claims Claims, peerMentorID, orgID uuid.UUID) ([]PauseLogEntry, error) {
-	return doValue(ctx, r.db, claims, pgx.ReadOnly, func(q *Request) ([]PauseLogEntry, error) { return q.Pauses().History(ctx, peerMentorID, orgID) })
+	return doOne(ctx, r.db, claims, pgx.ReadOnly, func(q *Request) ([]PauseLogEntry, error) { return q.Pauses().History(ctx, peerMentorID, orgID) })
 }
 
 func pauseStatusFromGen(row gen.PeerMentorStatus) PauseStatus {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/mentordb/mentordb/gen"
 )
@@ -240,7 +241,7 @@ func (a Activities) Create(ctx context.Context, in NewProxyActivity) (ProxyActiv
 		TemplateID:         optUUID(in.TemplateID),
 	})
 	if err != nil {
-		return ProxyActivity{}, interpretError(err)
+		return ProxyActivity{}, precheckError(err, PolicyProxyInsertOwn, in.OrgID)
 	}
 	return proxyActivityFromGen(row), nil
 }
@@ -304,7 +305,7 @@ func (a Activities) CreateMany(ctx context.Context, orgID, coordinatorID uuid.UU
 		Rows:          raw,
 	})
 	if err != nil {
-		return nil, interpretError(err)
+		return nil, precheckError(err, PolicyProxyInsertOwn, orgID)
 	}
 	return proxyActivitiesFromGen(created), nil
 }
@@ -391,7 +392,7 @@ func (a Activities) Update(ctx context.Context, id uuid.UUID, ch ProxyActivityCh
 		return ProxyActivity{}, proxyNotPermitted(PolicyProxyUpdateOwn, "activity is not updatable by the caller")
 	}
 	if err != nil {
-		return ProxyActivity{}, interpretError(err)
+		return ProxyActivity{}, precheckError(err, PolicyProxyUpdateOwn, cur.OrgID)
 	}
 	return proxyActivityFromGen(row), nil
 }
@@ -516,51 +517,44 @@ func (a Activities) AuditLog(ctx context.Context, activityID uuid.UUID) ([]Proxy
 	return out, nil
 }
 
-// precheckMentors is PA-ORG-1's repository side: every mentor must hold
-// peer_mentor in orgID. Through RLS the roster of an org is visible to its
-// coordinators and org admins (and to service_role), so a caller who is
-// not a coordinator of orgID gets ErrNotPermitted, as the insert itself
-// would, and learns nothing about the roster.
+// precheckMentors checks that every mentor is a peer_mentor of orgID
+// (AssertMentorsInOrg). In a request of db it travels with the write it
+// guards, one round trip, and its failure stops the transaction before the
+// write reaches the table: it returns nil then, and the write's error is the
+// pre-check's (precheckError). On a caller's transaction (DoTx) it runs at
+// once and returns the typed error itself.
 func (a Activities) precheckMentors(ctx context.Context, orgID uuid.UUID, mentors []uuid.UUID, policy string) error {
-	tx := a.r.tx
-	var missing []uuid.UUID
-	if len(mentors) == 1 {
-		ok, err := queries.IsPeerMentorOfOrg(ctx, tx, gen.IsPeerMentorOfOrgParams{OrgID: orgID, UserID: mentors[0]})
-		if err != nil {
-			return interpretError(err)
-		}
-		if !ok {
-			missing = mentors
-		}
-	} else {
-		var err error
-		missing, err = queries.MentorsNotInOrg(ctx, tx, gen.MentorsNotInOrgParams{OrgID: orgID, UserIds: mentors})
-		if err != nil {
-			return interpretError(err)
-		}
+	_, err := queries.AssertMentorsInOrg(ctx, checkFirst{a.r}, gen.AssertMentorsInOrgParams{OrgID: orgID, UserIds: mentors})
+	return precheckError(err, policy, orgID)
+}
+
+// precheckMarker starts AssertMentorsInOrg's finding in its error.
+const precheckMarker = "mentordb-precheck:"
+
+// precheckError turns AssertMentorsInOrg's failure into ErrNotPermitted (the
+// caller cannot see the roster: not a coordinator of the org) or
+// ErrMentorNotInOrg naming the missing mentors; any other error is
+// interpreted as usual.
+func precheckError(err error, policy string, orgID uuid.UUID) error {
+	var pgErr *pgconn.PgError
+	if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "22P02" {
+		return interpretError(err)
 	}
-	if len(missing) == 0 {
-		return nil
+	i := strings.Index(pgErr.Message, precheckMarker)
+	if i < 0 {
+		return interpretError(err)
 	}
-	if a.r.claims.Role != RoleServiceRole {
-		coordinator, err := queries.IsCoordinatorOfOrg(ctx, tx, orgID)
-		if err != nil {
-			return interpretError(err)
-		}
-		if !coordinator {
-			return proxyNotPermitted(policy, "caller is not a coordinator of the organization")
-		}
-	}
-	ids := make([]string, len(missing))
-	for i, m := range missing {
-		ids[i] = m.String()
+	finding := strings.TrimSuffix(pgErr.Message[i+len(precheckMarker):], `"`)
+	kind, ids, _ := strings.Cut(finding, ":")
+	if kind == "not-coordinator" {
+		return proxyNotPermitted(policy, "caller is not a coordinator of the organization")
 	}
 	return &Error{
 		Kind:       ErrMentorNotInOrg,
 		Class:      ErrCheck,
 		Constraint: ConstraintMentorInOrg,
 		Code:       "23514",
-		Message:    fmt.Sprintf("attributed mentor %s is not a peer_mentor of organization %s", strings.Join(ids, ", "), orgID),
+		Message:    fmt.Sprintf("attributed mentor %s is not a peer_mentor of organization %s", strings.ReplaceAll(ids, ",", ", "), orgID),
 	}
 }
 
@@ -580,7 +574,7 @@ func (d *DB) ProxyActivities() *ProxyActivityRepository { return NewProxyActivit
 
 // Create is Activities.Create in a request of its own.
 func (p *ProxyActivityRepository) Create(ctx context.Context, claims Claims, in NewProxyActivity) (ProxyActivity, error) {
-	return doValue(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) (ProxyActivity, error) { return r.Activities().Create(ctx, in) })
+	return doOne(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) (ProxyActivity, error) { return r.Activities().Create(ctx, in) })
 }
 
 // CreateMany is Activities.CreateMany in a request of its own.
@@ -588,7 +582,7 @@ func (p *ProxyActivityRepository) CreateMany(ctx context.Context, claims Claims,
 	if len(items) == 0 {
 		return nil, nil
 	}
-	return doValue(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) ([]ProxyActivity, error) {
+	return doOne(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) ([]ProxyActivity, error) {
 		return r.Activities().CreateMany(ctx, orgID, coordinatorID, items)
 	})
 }
@@ -605,45 +599,57 @@ func (p *ProxyActivityRepository) Update(ctx context.Context, claims Claims, id 
 
 // Delete is Activities.Delete in a request of its own.
 func (p *ProxyActivityRepository) Delete(ctx context.Context, claims Claims, id uuid.UUID) error {
-	return p.db.Do(ctx, claims, func(r *Request) error { return r.Activities().Delete(ctx, id) })
+	n, err := doOne(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) (int64, error) {
+		n, err := queries.DeleteProxyActivity(ctx, r.tx, id)
+		return n, interpretError(err)
+	})
+	if err != nil || n > 0 {
+		return err
+	}
+	// Nothing deleted: tell not found from not permitted in a read of its
+	// own, so the call that succeeds stays one round trip.
+	if _, err := p.Get(ctx, claims, id); err != nil {
+		return err // ErrNotFound
+	}
+	return proxyNotPermitted(PolicyProxyDeleteOwn, "only the coordinator who registered an activity may delete it")
 }
 
 // Get is Activities.Get in a read-only request of its own.
 func (p *ProxyActivityRepository) Get(ctx context.Context, claims Claims, id uuid.UUID) (ProxyActivity, error) {
-	return doValue(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) (ProxyActivity, error) { return r.Activities().Get(ctx, id) })
+	return doOne(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) (ProxyActivity, error) { return r.Activities().Get(ctx, id) })
 }
 
 // ListForOrg is Activities.ListForOrg in a read-only request of its own.
 func (p *ProxyActivityRepository) ListForOrg(ctx context.Context, claims Claims, orgID uuid.UUID, period Period, after *ProxyActivityCursor, limit int) (ProxyActivityPage, error) {
-	return doValue(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) (ProxyActivityPage, error) {
+	return doOne(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) (ProxyActivityPage, error) {
 		return r.Activities().ListForOrg(ctx, orgID, period, after, limit)
 	})
 }
 
 // ListByMentor is Activities.ListByMentor in a read-only request of its own.
 func (p *ProxyActivityRepository) ListByMentor(ctx context.Context, claims Claims, orgID, mentorID uuid.UUID, period Period, after *ProxyActivityCursor, limit int) (ProxyActivityPage, error) {
-	return doValue(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) (ProxyActivityPage, error) {
+	return doOne(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) (ProxyActivityPage, error) {
 		return r.Activities().ListByMentor(ctx, orgID, mentorID, period, after, limit)
 	})
 }
 
 // BufdirReport is Activities.BufdirReport in a read-only request of its own.
 func (p *ProxyActivityRepository) BufdirReport(ctx context.Context, claims Claims, orgID uuid.UUID, period Period) ([]BufdirMentorTotal, error) {
-	return doValue(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) ([]BufdirMentorTotal, error) {
+	return doOne(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) ([]BufdirMentorTotal, error) {
 		return r.Activities().BufdirReport(ctx, orgID, period)
 	})
 }
 
 // BufdirTotals is Activities.BufdirTotals in a read-only request of its own.
 func (p *ProxyActivityRepository) BufdirTotals(ctx context.Context, claims Claims, orgID uuid.UUID, period Period) ([]BufdirMentorTotal, error) {
-	return doValue(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) ([]BufdirMentorTotal, error) {
+	return doOne(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) ([]BufdirMentorTotal, error) {
 		return r.Activities().BufdirTotals(ctx, orgID, period)
 	})
 }
 
 // AuditLog is Activities.AuditLog in a read-only request of its own.
 func (p *ProxyActivityRepository) AuditLog(ctx context.Context, claims Claims, activityID uuid.UUID) ([]ProxyAuditEntry, error) {
-	return doValue(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) ([]ProxyAuditEntry, error) {
+	return doOne(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) ([]ProxyAuditEntry, error) {
 		return r.Activities().AuditLog(ctx, activityID)
 	})
 }

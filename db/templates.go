@@ -108,17 +108,18 @@ func (t Templates) Delete(ctx context.Context, id uuid.UUID) error {
 
 // CreateTemplate is Templates.Create in a request of its own.
 func (p *ProxyActivityRepository) CreateTemplate(ctx context.Context, claims Claims, in NewRecurringActivityTemplate) (RecurringActivityTemplate, error) {
-	return doValue(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) (RecurringActivityTemplate, error) { return r.Templates().Create(ctx, in) })
+	return doOne(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) (RecurringActivityTemplate, error) { return r.Templates().Create(ctx, in) })
 }
 
 // ListTemplates is Templates.List in a read-only request of its own.
 func (p *ProxyActivityRepository) ListTemplates(ctx context.Context, claims Claims, orgID uuid.UUID) ([]RecurringActivityTemplate, error) {
-	return doValue(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) ([]RecurringActivityTemplate, error) { return r.Templates().List(ctx, orgID) })
+	return doOne(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) ([]RecurringActivityTemplate, error) { return r.Templates().List(ctx, orgID) })
 }
 
 // DeleteTemplate is Templates.Delete in a request of its own.
 func (p *ProxyActivityRepository) DeleteTemplate(ctx context.Context, claims Claims, id uuid.UUID) error {
-	return p.db.Do(ctx, claims, func(r *Request) error { return r.Templates().Delete(ctx, id) })
+	_, err := doOne(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) (struct{}, error) { return struct{}{}, r.Templates().Delete(ctx, id) })
+	return err
 }
 
 func templateFromGen(row gen.RecurringActivityTemplate) RecurringActivityTemplate {

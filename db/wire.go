@@ -537,3 +537,38 @@ func (s *wireSavepoint) QueryRow(ctx context.Context, sql string, args ...any) p
 	return s.parent.QueryRow(ctx, sql, args...)
 }
 func (s *wireSavepoint) Conn() *pgx.Conn { return s.parent.conn }
+
+// checkFirst is the DBTX of a check statement (one row: true, or an error)
+// that guards the request's next statement: on a wireTx, QueryRow queues it
+// to travel with that statement and returns a row that reports nothing
+// (the check's failure comes back as the next statement's error); on any
+// other transaction it runs at once.
+type checkFirst struct{ r *Request }
+
+func (c checkFirst) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if t, ok := c.r.tx.(*wireTx); ok {
+		t.queue(sql, args, func(row pgx.Row) error {
+			var ok bool
+			return row.Scan(&ok)
+		})
+		return okRow{}
+	}
+	return c.r.tx.QueryRow(ctx, sql, args...)
+}
+
+func (c checkFirst) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return c.r.tx.Exec(ctx, sql, args...)
+}
+
+func (c checkFirst) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return c.r.tx.Query(ctx, sql, args...)
+}
+
+func (c checkFirst) CopyFrom(ctx context.Context, t pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error) {
+	return c.r.tx.CopyFrom(ctx, t, cols, src)
+}
+
+// okRow is a queued check's row: nothing to report yet.
+type okRow struct{}
+
+func (okRow) Scan(...any) error { return nil }

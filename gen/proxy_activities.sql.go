@@ -12,6 +12,50 @@ import (
 	"github.com/google/uuid"
 )
 
+const assertMentorsInOrg = `-- name: AssertMentorsInOrg :one
+SELECT CASE
+  WHEN cardinality(m.missing) = 0 THEN true
+  WHEN auth.role() = 'service_role' OR EXISTS (
+    SELECT 1 FROM org_members AS c
+    WHERE c.org_id = $1 AND c.user_id = auth.uid() AND c.role = 'coordinator'
+  ) THEN ('mentordb-precheck:mentors:' || array_to_string(m.missing, ','))::boolean
+  ELSE ('mentordb-precheck:not-coordinator:' || array_to_string(m.missing, ','))::boolean
+END AS ok
+FROM (
+  SELECT ARRAY(
+    SELECT DISTINCT u.user_id
+    FROM unnest($2::uuid[]) AS u(user_id)
+    WHERE NOT EXISTS (
+      SELECT 1 FROM org_members AS pm
+      WHERE pm.org_id = $1 AND pm.user_id = u.user_id AND pm.role = 'peer_mentor'
+    )
+    ORDER BY u.user_id
+  ) AS missing
+) AS m
+`
+
+type AssertMentorsInOrgParams struct {
+	OrgID   uuid.UUID   `json:"org_id"`
+	UserIds []uuid.UUID `json:"user_ids"`
+}
+
+// AssertMentorsInOrg is the repository's pre-check (PA-ORG-1) in the form
+// that travels in one pipeline with the write it guards (DB-WIRE-1): it
+// returns true, or fails, which stops the transaction before the write
+// reaches the table. Plain SQL has no RAISE, so it fails by casting its
+// finding to boolean; the repository reads the finding back from the error
+// ("mentordb-precheck:" and then "mentors:<missing ids>" or
+// "not-coordinator:<missing ids>": RLS shows the roster only to service_role
+// and the org's coordinators, so for anyone else a mentor looks missing).
+// Both findings include the missing ids so neither is a constant, which the
+// planner would evaluate (and fail) even when its branch is not taken.
+func (q *Queries) AssertMentorsInOrg(ctx context.Context, db DBTX, arg AssertMentorsInOrgParams) (bool, error) {
+	row := db.QueryRow(ctx, assertMentorsInOrg, arg.OrgID, arg.UserIds)
+	var ok bool
+	err := row.Scan(&ok)
+	return ok, err
+}
+
 const bufdirReport = `-- name: BufdirReport :many
 SELECT attributed_mentor_id,
        count(*) AS activity_count,
@@ -353,43 +397,6 @@ func (q *Queries) GetRecurringActivityTemplate(ctx context.Context, db DBTX, id 
 	return i, err
 }
 
-const isCoordinatorOfOrg = `-- name: IsCoordinatorOfOrg :one
-SELECT EXISTS (
-  SELECT 1 FROM org_members
-  WHERE org_id = $1 AND user_id = auth.uid() AND role = 'coordinator'
-) AS is_coordinator
-`
-
-func (q *Queries) IsCoordinatorOfOrg(ctx context.Context, db DBTX, orgID uuid.UUID) (bool, error) {
-	row := db.QueryRow(ctx, isCoordinatorOfOrg, orgID)
-	var is_coordinator bool
-	err := row.Scan(&is_coordinator)
-	return is_coordinator, err
-}
-
-const isPeerMentorOfOrg = `-- name: IsPeerMentorOfOrg :one
-SELECT EXISTS (
-  SELECT 1 FROM org_members
-  WHERE org_id = $1 AND user_id = $2 AND role = 'peer_mentor'
-) AS is_peer_mentor
-`
-
-type IsPeerMentorOfOrgParams struct {
-	OrgID  uuid.UUID `json:"org_id"`
-	UserID uuid.UUID `json:"user_id"`
-}
-
-// IsPeerMentorOfOrg is the repository's pre-check (PA-ORG-1). Through RLS a
-// coordinator or org admin sees the org's roster (org_members_select), and
-// service_role sees everything; anyone else sees only their own rows, so the
-// repository asks IsCoordinatorOfOrg before reporting a mentor as missing.
-func (q *Queries) IsPeerMentorOfOrg(ctx context.Context, db DBTX, arg IsPeerMentorOfOrgParams) (bool, error) {
-	row := db.QueryRow(ctx, isPeerMentorOfOrg, arg.OrgID, arg.UserID)
-	var is_peer_mentor bool
-	err := row.Scan(&is_peer_mentor)
-	return is_peer_mentor, err
-}
-
 const listProxyActivitiesByMentor = `-- name: ListProxyActivitiesByMentor :many
 SELECT id, coordinator_id, attributed_mentor_id, org_id, activity_type, date, duration_minutes, notes, is_recurring, template_id, created_at, updated_at FROM proxy_activities
 WHERE org_id = $1
@@ -579,42 +586,6 @@ func (q *Queries) ListRecurringActivityTemplates(ctx context.Context, db DBTX, o
 			return nil, err
 		}
 		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const mentorsNotInOrg = `-- name: MentorsNotInOrg :many
-SELECT u.user_id::uuid AS user_id
-FROM unnest($1::uuid[]) AS u(user_id)
-WHERE NOT EXISTS (
-  SELECT 1 FROM org_members AS m
-  WHERE m.org_id = $2 AND m.user_id = u.user_id AND m.role = 'peer_mentor'
-)
-GROUP BY u.user_id
-ORDER BY u.user_id
-`
-
-type MentorsNotInOrgParams struct {
-	UserIds []uuid.UUID `json:"user_ids"`
-	OrgID   uuid.UUID   `json:"org_id"`
-}
-
-func (q *Queries) MentorsNotInOrg(ctx context.Context, db DBTX, arg MentorsNotInOrgParams) ([]uuid.UUID, error) {
-	rows, err := db.Query(ctx, mentorsNotInOrg, arg.UserIds, arg.OrgID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []uuid.UUID
-	for rows.Next() {
-		var user_id uuid.UUID
-		if err := rows.Scan(&user_id); err != nil {
-			return nil, err
-		}
-		items = append(items, user_id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -117,31 +117,36 @@ WHERE org_id = @org_id
 GROUP BY attributed_mentor_id, activity_type
 ORDER BY attributed_mentor_id, activity_type;
 
--- IsPeerMentorOfOrg is the repository's pre-check (PA-ORG-1). Through RLS a
--- coordinator or org admin sees the org's roster (org_members_select), and
--- service_role sees everything; anyone else sees only their own rows, so the
--- repository asks IsCoordinatorOfOrg before reporting a mentor as missing.
--- name: IsPeerMentorOfOrg :one
-SELECT EXISTS (
-  SELECT 1 FROM org_members
-  WHERE org_id = @org_id AND user_id = @user_id AND role = 'peer_mentor'
-) AS is_peer_mentor;
-
--- name: MentorsNotInOrg :many
-SELECT u.user_id::uuid AS user_id
-FROM unnest(@user_ids::uuid[]) AS u(user_id)
-WHERE NOT EXISTS (
-  SELECT 1 FROM org_members AS m
-  WHERE m.org_id = @org_id AND m.user_id = u.user_id AND m.role = 'peer_mentor'
-)
-GROUP BY u.user_id
-ORDER BY u.user_id;
-
--- name: IsCoordinatorOfOrg :one
-SELECT EXISTS (
-  SELECT 1 FROM org_members
-  WHERE org_id = @org_id AND user_id = auth.uid() AND role = 'coordinator'
-) AS is_coordinator;
+-- AssertMentorsInOrg is the repository's pre-check (PA-ORG-1) in the form
+-- that travels in one pipeline with the write it guards (DB-WIRE-1): it
+-- returns true, or fails, which stops the transaction before the write
+-- reaches the table. Plain SQL has no RAISE, so it fails by casting its
+-- finding to boolean; the repository reads the finding back from the error
+-- ("mentordb-precheck:" and then "mentors:<missing ids>" or
+-- "not-coordinator:<missing ids>": RLS shows the roster only to service_role
+-- and the org's coordinators, so for anyone else a mentor looks missing).
+-- Both findings include the missing ids so neither is a constant, which the
+-- planner would evaluate (and fail) even when its branch is not taken.
+-- name: AssertMentorsInOrg :one
+SELECT CASE
+  WHEN cardinality(m.missing) = 0 THEN true
+  WHEN auth.role() = 'service_role' OR EXISTS (
+    SELECT 1 FROM org_members AS c
+    WHERE c.org_id = @org_id AND c.user_id = auth.uid() AND c.role = 'coordinator'
+  ) THEN ('mentordb-precheck:mentors:' || array_to_string(m.missing, ','))::boolean
+  ELSE ('mentordb-precheck:not-coordinator:' || array_to_string(m.missing, ','))::boolean
+END AS ok
+FROM (
+  SELECT ARRAY(
+    SELECT DISTINCT u.user_id
+    FROM unnest(@user_ids::uuid[]) AS u(user_id)
+    WHERE NOT EXISTS (
+      SELECT 1 FROM org_members AS pm
+      WHERE pm.org_id = @org_id AND pm.user_id = u.user_id AND pm.role = 'peer_mentor'
+    )
+    ORDER BY u.user_id
+  ) AS missing
+) AS m;
 
 -- name: ListProxyAuditLog :many
 SELECT * FROM proxy_audit_log
