@@ -34,6 +34,7 @@ var suites = []struct {
 	{"Constraints", testConstraints},
 	{"Admin", testAdmin},
 	{"Locks", testLocks},
+	{"Wire", testWire},
 }
 
 // TestConformance runs the whole matrix, then the checks that need all of it

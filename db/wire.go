@@ -54,6 +54,14 @@ type queuedStmt struct {
 	scan func(pgx.Row) error
 }
 
+// ErrStatementTimeout: the server cancelled the statement (SQLSTATE 57014),
+// in a request because it ran past the statement_timeout of the request's
+// role (Supabase: 8s for authenticated, 3s for anon), which the request
+// applies as PostgREST does. Nothing of the request is committed.
+var ErrStatementTimeout = errors.New("db: statement cancelled (statement_timeout of the request's role)")
+
+func init() { codeKinds["57014"] = ErrStatementTimeout } // query_canceled
+
 var errOneStatement = errors.New("db: a one-statement request sent a second statement after its commit")
 
 func (t *wireTx) Conn() *pgx.Conn { return t.conn }

@@ -52,6 +52,7 @@ var Requirements = []Requirement{
 	{"DB-ERR-1", "every constraint and every name the schema's functions raise has a Go constant generated from the catalog; a name without a typed mapping, or a stale file, fails conformance"},
 	{"DB-3", "the migration runner applies embedded migrations once, under an advisory lock, recorded as the Supabase CLI does"},
 	{"DB-MIG-1", "the runner shares supabase_migrations.schema_migrations: applies its own pending versions, leaves and lists others' versions, refuses a changed or missing one of its own"},
+	{"DB-WIRE-1", "a request of one statement costs one network round trip, read or write; counted on the connection, not timed"},
 	{"DB-POOL-1", "db works through PgBouncer in transaction mode; interleaved users never see another request's role or claims, and nothing is left on a pooled server connection"},
 	{"DB-JWT-1", "an access token becomes Claims only after signature (JWKS and legacy secret), expiry, audience and role are verified; every rejection is a typed error"},
 	{"CONF-1", "make conformance boots PostgreSQL itself; each test gets a clone of a template built once per migration hash"},
