@@ -56,11 +56,27 @@ func testWire(t *testing.T) {
 		mentor := d.NewMember(t, org, "peer_mentor", chapter)
 		mentor2 := d.NewMember(t, org, "peer_mentor", chapter)
 		asCoord, asMentor := db.User(coord, org), db.User(mentor, org)
-		acts, pauses := app.ProxyActivities(), app.Pauses()
+		acts, pauses, admin := app.ProxyActivities(), app.Pauses(), app.Admin()
+		svc := db.ServiceRole()
+		admOrg, err := admin.CreateOrganization(ctx, svc, "wire")
+		require.NoError(t, err)
+		admChapter, err := admin.CreateChapter(ctx, svc, admOrg.ID, "wire")
+		require.NoError(t, err)
+		admUser := d.NewUser(t)
 		newActivity := func() db.NewProxyActivity {
 			return db.NewProxyActivity{AttributedMentorID: mentor, OrgID: org, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30}
 		}
 		a, err := acts.Create(ctx, asCoord, newActivity())
+		// Each membership call is measured with its inverse, so both leave
+		// the fixture as they found it: two requests, one round trip each.
+		addRemove := func(add, remove func() error) func() error {
+			return func() error {
+				if err := add(); err != nil {
+					return err
+				}
+				return remove()
+			}
+		}
 		require.NoError(t, err)
 		period := db.Period{From: proxyDay, To: proxyDay.AddDate(0, 0, 1)}
 		flip := false
@@ -137,15 +153,30 @@ func testWire(t *testing.T) {
 				}
 				return err
 			}},
-			"PauseRepository.Resume":        {1, "", nil}, // measured with Pause: each call is one request
-			"PauseRepository.OwnStatus":     {1, "", func() error { _, err := pauses.OwnStatus(ctx, asMentor, org); return err }},
-			"PauseRepository.Status":        {1, "", func() error { _, err := pauses.Status(ctx, asCoord, mentor, org); return err }},
-			"PauseRepository.OrgStatuses":   {1, "", func() error { _, err := pauses.OrgStatuses(ctx, asCoord, org); return err }},
-			"PauseRepository.ChapterPauses": {1, "", func() error { _, err := pauses.ChapterPauses(ctx, asCoord, chapter); return err }},
-			"PauseRepository.History":       {1, "", func() error { _, err := pauses.History(ctx, asCoord, mentor, org); return err }},
+			"PauseRepository.Resume":             {1, "", nil}, // measured with Pause: each call is one request
+			"AdminRepository.CreateOrganization": {1, "", func() error { _, err := admin.CreateOrganization(ctx, svc, "another"); return err }},
+			"AdminRepository.CreateChapter": {1, "", func() error {
+				_, err := admin.CreateChapter(ctx, svc, admOrg.ID, "chapter "+uuid.NewString())
+				return err
+			}},
+			"AdminRepository.AddMember": {1, "", addRemove(
+				func() error { _, err := admin.AddMember(ctx, svc, admOrg.ID, admUser, db.RolePeerMentor); return err },
+				func() error { return admin.RemoveMember(ctx, svc, admOrg.ID, admUser, db.RolePeerMentor) })},
+			"AdminRepository.RemoveMember": {1, "", nil}, // measured with AddMember
+			"AdminRepository.AddChapterMember": {1, "", addRemove(
+				func() error { _, err := admin.AddChapterMember(ctx, svc, admChapter.ID, coord); return err },
+				func() error { return admin.RemoveChapterMember(ctx, svc, admChapter.ID, coord) })},
+			"AdminRepository.RemoveChapterMember": {1, "", nil}, // measured with AddChapterMember
+			"AdminRepository.Members":             {1, "", func() error { _, err := admin.Members(ctx, svc, admOrg.ID); return err }},
+			"AdminRepository.ChapterMembers":      {1, "", func() error { _, err := admin.ChapterMembers(ctx, svc, admChapter.ID); return err }},
+			"PauseRepository.OwnStatus":           {1, "", func() error { _, err := pauses.OwnStatus(ctx, asMentor, org); return err }},
+			"PauseRepository.Status":              {1, "", func() error { _, err := pauses.Status(ctx, asCoord, mentor, org); return err }},
+			"PauseRepository.OrgStatuses":         {1, "", func() error { _, err := pauses.OrgStatuses(ctx, asCoord, org); return err }},
+			"PauseRepository.ChapterPauses":       {1, "", func() error { _, err := pauses.ChapterPauses(ctx, asCoord, chapter); return err }},
+			"PauseRepository.History":             {1, "", func() error { _, err := pauses.History(ctx, asCoord, mentor, org); return err }},
 		}
 		var methods []string
-		for _, v := range []any{acts, pauses} {
+		for _, v := range []any{acts, pauses, admin} {
 			typ := reflect.TypeOf(v)
 			for i := range typ.NumMethod() {
 				methods = append(methods, typ.Elem().Name()+"."+typ.Method(i).Name)
@@ -159,10 +190,10 @@ func testWire(t *testing.T) {
 				require.NotEmpty(t, w.why, "%s: a count other than one needs its reason", m)
 			}
 			switch {
-			case m == "PauseRepository.Resume":
+			case w.run == nil: // measured with its inverse
 				continue
-			case m == "PauseRepository.Pause":
-				require.EqualValues(t, 2, tripsOf(t, counter, w.run), "Pause then Resume: one round trip each")
+			case m == "PauseRepository.Pause", m == "AdminRepository.AddMember", m == "AdminRepository.AddChapterMember":
+				require.EqualValues(t, 2, tripsOf(t, counter, w.run), "%s and its inverse: one round trip each", m)
 			case m == "ProxyActivityRepository.Delete" || m == "ProxyActivityRepository.DeleteTemplate":
 				tripsOf(t, counter, w.run)
 				require.Equal(t, w.trips, deleteTrips, m)

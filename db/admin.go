@@ -214,44 +214,50 @@ func (d *DB) Admin() *AdminRepository { return &AdminRepository{db: d} }
 
 // CreateOrganization is Admin.CreateOrganization in a request of its own.
 func (p *AdminRepository) CreateOrganization(ctx context.Context, claims Claims, name string) (Organization, error) {
-	return doValue(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) (Organization, error) { return r.Admin().CreateOrganization(ctx, name) })
+	return doOne(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) (Organization, error) { return r.Admin().CreateOrganization(ctx, name) })
 }
 
 // CreateChapter is Admin.CreateChapter in a request of its own.
 func (p *AdminRepository) CreateChapter(ctx context.Context, claims Claims, orgID uuid.UUID, name string) (Chapter, error) {
-	return doValue(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) (Chapter, error) { return r.Admin().CreateChapter(ctx, orgID, name) })
+	return doOne(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) (Chapter, error) { return r.Admin().CreateChapter(ctx, orgID, name) })
 }
 
 // AddMember is Admin.AddMember in a request of its own.
 func (p *AdminRepository) AddMember(ctx context.Context, claims Claims, orgID, userID uuid.UUID, role MemberRole) (Membership, error) {
-	return doValue(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) (Membership, error) { return r.Admin().AddMember(ctx, orgID, userID, role) })
+	return doOne(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) (Membership, error) { return r.Admin().AddMember(ctx, orgID, userID, role) })
 }
 
 // RemoveMember is Admin.RemoveMember in a request of its own.
 func (p *AdminRepository) RemoveMember(ctx context.Context, claims Claims, orgID, userID uuid.UUID, role MemberRole) error {
-	return p.db.Do(ctx, claims, func(r *Request) error { return r.Admin().RemoveMember(ctx, orgID, userID, role) })
+	_, err := doOne(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) (struct{}, error) {
+		return struct{}{}, r.Admin().RemoveMember(ctx, orgID, userID, role)
+	})
+	return err
 }
 
 // AddChapterMember is Admin.AddChapterMember in a request of its own.
 func (p *AdminRepository) AddChapterMember(ctx context.Context, claims Claims, chapterID, userID uuid.UUID) (ChapterMembership, error) {
-	return doValue(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) (ChapterMembership, error) {
+	return doOne(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) (ChapterMembership, error) {
 		return r.Admin().AddChapterMember(ctx, chapterID, userID)
 	})
 }
 
 // RemoveChapterMember is Admin.RemoveChapterMember in a request of its own.
 func (p *AdminRepository) RemoveChapterMember(ctx context.Context, claims Claims, chapterID, userID uuid.UUID) error {
-	return p.db.Do(ctx, claims, func(r *Request) error { return r.Admin().RemoveChapterMember(ctx, chapterID, userID) })
+	_, err := doOne(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) (struct{}, error) {
+		return struct{}{}, r.Admin().RemoveChapterMember(ctx, chapterID, userID)
+	})
+	return err
 }
 
 // Members is Admin.Members in a read-only request of its own.
 func (p *AdminRepository) Members(ctx context.Context, claims Claims, orgID uuid.UUID) ([]Membership, error) {
-	return doValue(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) ([]Membership, error) { return r.Admin().Members(ctx, orgID) })
+	return doOne(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) ([]Membership, error) { return r.Admin().Members(ctx, orgID) })
 }
 
 // ChapterMembers is Admin.ChapterMembers in a read-only request of its own.
 func (p *AdminRepository) ChapterMembers(ctx context.Context, claims Claims, chapterID uuid.UUID) ([]ChapterMembership, error) {
-	return doValue(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) ([]ChapterMembership, error) {
+	return doOne(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) ([]ChapterMembership, error) {
 		return r.Admin().ChapterMembers(ctx, chapterID)
 	})
 }
