@@ -79,6 +79,7 @@ func testWire(t *testing.T) {
 		}
 		require.NoError(t, err)
 		period := db.Period{From: proxyDay, To: proxyDay.AddDate(0, 0, 1)}
+		window := db.TimeWindow{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)}
 		flip := false
 		// deleteTrips carries a delete's own round trips out of its call
 		// (the call first creates what it deletes).
@@ -131,6 +132,14 @@ func testWire(t *testing.T) {
 			"ProxyActivityRepository.BufdirReport": {1, "", func() error { _, err := acts.BufdirReport(ctx, asCoord, org, period); return err }},
 			"ProxyActivityRepository.BufdirTotals": {1, "", func() error { _, err := acts.BufdirTotals(ctx, asCoord, org, period); return err }},
 			"ProxyActivityRepository.AuditLog":     {1, "", func() error { _, err := acts.AuditLog(ctx, asCoord, a.ID); return err }},
+			"ProxyActivityRepository.Export": {1, "", func() error {
+				_, err := acts.Export(ctx, asCoord, org, window, nil, 10)
+				return err
+			}},
+			"ProxyActivityRepository.ReviewAuditLog": {1, "", func() error {
+				_, err := acts.ReviewAuditLog(ctx, asCoord, org, window, nil, 10)
+				return err
+			}},
 			"ProxyActivityRepository.CreateTemplate": {1, "", func() error {
 				_, err := acts.CreateTemplate(ctx, asCoord, db.NewRecurringActivityTemplate{OrgID: org, ActivityType: "visit", Title: "weekly"})
 				return err

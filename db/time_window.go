@@ -83,7 +83,7 @@ func (a Activities) Export(ctx context.Context, orgID uuid.UUID, window TimeWind
 
 // Export is Activities.Export in a read-only request of its own.
 func (p *ProxyActivityRepository) Export(ctx context.Context, claims Claims, orgID uuid.UUID, window TimeWindow, after *ExportCursor, limit int) (ExportPage, error) {
-	return doValue(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) (ExportPage, error) {
+	return doOne(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) (ExportPage, error) {
 		return r.Activities().Export(ctx, orgID, window, after, limit)
 	})
 }
@@ -139,7 +139,7 @@ func (a Activities) ReviewAuditLog(ctx context.Context, orgID uuid.UUID, window 
 // ReviewAuditLog is Activities.ReviewAuditLog in a read-only request of
 // its own.
 func (p *ProxyActivityRepository) ReviewAuditLog(ctx context.Context, claims Claims, orgID uuid.UUID, window TimeWindow, before *AuditCursor, limit int) (AuditPage, error) {
-	return doValue(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) (AuditPage, error) {
+	return doOne(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) (AuditPage, error) {
 		return r.Activities().ReviewAuditLog(ctx, orgID, window, before, limit)
 	})
 }

@@ -105,6 +105,20 @@ func Notes(r *Result) string {
 		p("concurrent transactions append to one table; the plain UPDATEs, which write the same log rows, show them too (table above). They are not locks between mentors.\n\n")
 	}
 
+	if a, ok := r.sample(VarWireRead); ok {
+		ra, _ := r.sample(VarWireReadAlone)
+		w, _ := r.sample(VarWireWrite)
+		wa, _ := r.sample(VarWireWriteAlone)
+		p("### One-statement requests at %s round-trip latency\n\n", WireRTT)
+		p("A proxy on this machine (`conformance/bench/latencyproxy.go`; the kernel has no netem) delays every byte by half the round-trip time each way. ")
+		p("Each side has its own pool of one warm connection opened as `db.Open` opens one; round trips are counted on the connection (`conformance/roundtrip`). ")
+		p("Read: `Get` as a coordinator, %.1f round trips, %s, vs the same SELECT sent alone as the owner, %.1f, %s. ", r.WireTrips[VarWireRead], msf(a.Median()), r.WireTrips[VarWireReadAlone], msf(ra.Median()))
+		p("Write: `Create` (pre-check, INSERT through RLS, its triggers), %.1f round trips, %s, vs the same INSERT alone, %.1f, %s. ", r.WireTrips[VarWireWrite], msf(w.Median()), r.WireTrips[VarWireWriteAlone], msf(wa.Median()))
+		p("Before `db` sent requests as one pipeline (`db/wire.go`) the same calls took 4 round trips, 43.5 ms (read, 4.1×) and 5 round trips, 56.3 ms (write, 4.9×): ")
+		p("BEGIN, the request's `set_config`, the pre-check, the statement and COMMIT each waited for its answer. ")
+		p("What is left above the floor is server work the statement alone does not do (the preamble, RLS, the pre-check and the triggers), not waiting.\n\n")
+	}
+
 	if c := r.Conformance; c != nil {
 		p("### Conformance\n\n")
 		p("`%s` took %.1f s here (2 cores; every package of the module with gotestsum and the report, the matrix with its PostgreSQL boot, the seeded plan tests and the Supabase CLI tier). ",
