@@ -176,8 +176,8 @@ func testWire(t *testing.T) {
 				func() error { _, err := admin.AddChapterMember(ctx, svc, admChapter.ID, coord); return err },
 				func() error { return admin.RemoveChapterMember(ctx, svc, admChapter.ID, coord) })},
 			"AdminRepository.RemoveChapterMember": {1, "", nil}, // measured with AddChapterMember
-			"AdminRepository.Members":             {1, "", func() error { _, err := admin.Members(ctx, svc, admOrg.ID); return err }},
-			"AdminRepository.ChapterMembers":      {1, "", func() error { _, err := admin.ChapterMembers(ctx, svc, admChapter.ID); return err }},
+			"AdminRepository.Members":             {1, "", func() error { _, err := admin.Members(ctx, svc, org); return err }},
+			"AdminRepository.ChapterMembers":      {1, "", func() error { _, err := admin.ChapterMembers(ctx, svc, chapter); return err }},
 			"PauseRepository.OwnStatus":           {1, "", func() error { _, err := pauses.OwnStatus(ctx, asMentor, org); return err }},
 			"PauseRepository.Status":              {1, "", func() error { _, err := pauses.Status(ctx, asCoord, mentor, org); return err }},
 			"PauseRepository.OrgStatuses":         {1, "", func() error { _, err := pauses.OrgStatuses(ctx, asCoord, org); return err }},

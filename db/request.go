@@ -154,7 +154,7 @@ func (d *DB) run(ctx context.Context, claims Claims, mode pgx.TxAccessMode, one 
 	if mode == pgx.ReadOnly {
 		begin += " READ ONLY"
 	}
-	tx := &wireTx{conn: conn.Conn(), begin: begin, setup: preamble.Statement, setupArgs: []any{claims.Role, raw}, one: one}
+	tx := &wireTx{conn: conn.Conn(), begin: begin, setup: preamble.Statement, setupArgs: []any{claims.Role, raw}, one: one, readOnly: mode == pgx.ReadOnly}
 	err = func() (err error) {
 		defer func() {
 			if p := recover(); p != nil {

@@ -30,12 +30,18 @@ type wireTx struct {
 	begin     string // BEGIN with isolation level and access mode
 	setup     string // preamble statement
 	setupArgs []any
-	// one: the request is one statement; COMMIT travels with it and any
-	// further statement is a programming error (errOneStatement).
-	one    bool
-	state  wireState
-	queued []queuedStmt
-	sp     int // savepoints made by Begin
+	// one: the request is one statement; COMMIT travels with it. A further
+	// statement of a read-write request is a programming error
+	// (errOneStatement): its first statement is committed. In a READ ONLY
+	// request it is a transaction of its own with the same role and claims,
+	// which is what READ COMMITTED gives it anyway (each statement its own
+	// snapshot): the path that needs it (a lookup after an empty list)
+	// pays one more round trip, not every call.
+	one      bool
+	readOnly bool
+	state    wireState
+	queued   []queuedStmt
+	sp       int // savepoints made by Begin
 }
 
 type wireState int
@@ -325,9 +331,18 @@ func (r wireRow) Scan(dest ...any) error {
 	return r.rows.Err()
 }
 
+// again reopens a READ ONLY one-statement request for a further statement
+// (see one); false for anything else after the request ended.
+func (t *wireTx) again() bool {
+	if t.state != wireDone || !t.one || !t.readOnly || t.conn.PgConn().TxStatus() != 'I' {
+		return false
+	}
+	t.state = wirePending
+	return true
+}
+
 func (t *wireTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	switch t.state {
-	case wireDone:
+	if t.state == wireDone && !t.again() {
 		return pgconn.CommandTag{}, errOneStatement
 	}
 	rr, finish, err := t.pipeline(ctx, &queuedStmt{sql: sql, args: args}, false)
@@ -343,8 +358,7 @@ func (t *wireTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comm
 }
 
 func (t *wireTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	switch t.state {
-	case wireDone:
+	if t.state == wireDone && !t.again() {
 		return nil, errOneStatement
 	}
 	rr, finish, err := t.pipeline(ctx, &queuedStmt{sql: sql, args: args}, true)
