@@ -24,6 +24,9 @@ func timeConformance(ctx context.Context, opts Options) (*ConformanceRun, error)
 	t0 := time.Now()
 	out, err := cmd.CombinedOutput()
 	run.Wall = time.Since(t0)
+	if st := cmd.ProcessState; st != nil {
+		run.CPU = st.UserTime() + st.SystemTime()
+	}
 	run.Passed = err == nil
 	run.Output = lastLines(string(out), 20)
 	opts.logf("  %s (passed: %v)", run.Wall.Round(10*time.Millisecond), run.Passed)

@@ -47,6 +47,9 @@ type ConformanceRun struct {
 	Passed bool
 	Output string
 	Note   string
+	// CPU is the user and system time of the command and everything it
+	// waited for (test binaries, PostgreSQL, the CLIs).
+	CPU time.Duration
 }
 
 // Figure is one row of the results table. Info marks a figure shown beside
