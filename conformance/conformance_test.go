@@ -35,6 +35,7 @@ var suites = []struct {
 	{"Admin", testAdmin},
 	{"Locks", testLocks},
 	{"Wire", testWire},
+	{"OwnerGuarantees", testOwner},
 }
 
 // TestConformance runs the whole matrix, then the checks that need all of it

@@ -25,6 +25,7 @@ var rollbackIDs = map[string]string{
 	"input_bounds":            "PA-IN-1 PS-IN-1 PA-ORG-3",
 	"input_bounds_validate":   "PA-IN-1 PS-IN-1 validation",
 	"membership_helper_scope": "membership helper scope",
+	"owner_guarantees":        "PS-LOG-2",
 }
 
 // upTo returns the embedded source cut after version (inclusive), so a test

@@ -39,6 +39,8 @@ const (
 	ConstraintPeerMentorStatusExpectedReturnCheck = "peer_mentor_status_expected_return_check"
 	// CHECK on public.peer_mentor_status (SQLSTATE 23514).
 	ConstraintPeerMentorStatusExpectedReturnWindowCheck = "peer_mentor_status_expected_return_window_check"
+	// raised by private.peer_mentor_status_keep_logged() (SQLSTATE 23503).
+	ConstraintPeerMentorStatusKeepLogged = "peer_mentor_status_keep_logged"
 	// CHECK on public.peer_mentor_status_log (SQLSTATE 23514).
 	ConstraintPeerMentorStatusLogChangeCheck = "peer_mentor_status_log_change_check"
 	// FOREIGN KEY on public.peer_mentor_status_log (SQLSTATE 23503).
@@ -121,6 +123,8 @@ const (
 	ConstraintProxyActivitiesTemplateSameOrgFkey = "proxy_activities_template_same_org_fkey"
 	// CHECK on public.proxy_audit_log (SQLSTATE 23514).
 	ConstraintProxyAuditLogActionCheck = "proxy_audit_log_action_check"
+	// raised by private.proxy_audit_log_guard_insert() (SQLSTATE 42501).
+	ConstraintProxyAuditLogDirectInsert = "proxy_audit_log_direct_insert"
 	// raised by private.proxy_audit_log_reject_change() (SQLSTATE 42501).
 	ConstraintProxyAuditLogImmutable = "proxy_audit_log_immutable"
 	// PRIMARY KEY on public.proxy_audit_log (SQLSTATE 23505).

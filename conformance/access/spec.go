@@ -256,12 +256,12 @@ var Matrix = Spec{
 					SQL: `UPDATE public.proxy_activities SET notes = 'edited' WHERE id = $1`, Args: []Ref{ActivityPA},
 					Expect: everyone(Zero).set(NoGrant, ActAnon).set(Rows(1), ActServiceRole, ActCoordSameChapter)},
 				{Op: Update, Name: "UPDATE coordinator_id", Target: "hand PA to coordinator CM", IDs: []string{"PA-RLS-3"},
-					NobodyMay: "a row never changes its coordinator (BEFORE UPDATE trigger, every role)",
+					NobodyMay: "a row never changes its coordinator (BEFORE UPDATE trigger, every API role; the owner in replica mode is not stopped, see PS-LOG-2)",
 					SQL:       `UPDATE public.proxy_activities SET coordinator_id = $1 WHERE id = $2`, Args: []Ref{UserCM, ActivityPA},
 					Expect: everyone(Zero).set(NoGrant, ActAnon).
 						set(Raise("23514", "proxy_activities_coordinator_id_immutable"), ActServiceRole, ActCoordSameChapter)},
 				{Op: Update, Name: "UPDATE org_id", Target: "move PA to org B", IDs: []string{"PA-RLS-3"},
-					NobodyMay: "a row never moves to another org (BEFORE UPDATE trigger, every role)",
+					NobodyMay: "a row never moves to another org (BEFORE UPDATE trigger, every API role; the owner in replica mode is not stopped, see PS-LOG-2)",
 					SQL:       `UPDATE public.proxy_activities SET org_id = $1 WHERE id = $2`, Args: []Ref{OrgB, ActivityPA},
 					Expect: everyone(Zero).set(NoGrant, ActAnon).
 						set(Raise("23514", "proxy_activities_org_id_immutable"), ActServiceRole, ActCoordSameChapter)},

@@ -62,5 +62,6 @@ var Requirements = []Requirement{
 	{"PA-ORG-3", "coordinator_id holds the coordinator role in the row's org, whoever writes (service_role included)"},
 	{"PS-IN-1", "pause reason bounded; expected return date not before the pause and within a documented window"},
 	{"EXT-2", "squawk (pinned npm squawk-cli) reports no finding on any migration or rollback; every excluded rule is listed with its reason"},
+	{"PS-LOG-2", "the guarantees of PA-AUD-2 and PS-LOG-1 are stated exactly for the role that owns the tables (not a superuser), with and without session_replication_role = replica, and tested as stated with a non-superuser owner"},
 	{"CONF-3", "each migration and rollback, applied while other sessions hold locks on or write to the tables it touches, fails within the runner's lock_timeout leaving nothing behind, and succeeds once the lock is gone; writers wait at most about twice that lock_timeout"},
 }
