@@ -198,7 +198,7 @@ func proxyAuditCases(t *testing.T) {
 		var enabled string
 		require.NoError(t, f.d.Pool.QueryRow(ctx, `SELECT string_agg(tgname || '=' || tgenabled::text, ',' ORDER BY tgname) FROM pg_trigger
 			WHERE tgrelid = 'public.proxy_audit_log'::regclass AND NOT tgisinternal`).Scan(&enabled))
-		require.Equal(t, "proxy_audit_log_direct_insert=A,proxy_audit_log_immutable=A,proxy_audit_log_immutable_truncate=A", enabled, "ENABLE ALWAYS")
+		require.Equal(t, "proxy_audit_log_direct_insert=O,proxy_audit_log_immutable=A,proxy_audit_log_immutable_truncate=A", enabled, "ENABLE ALWAYS")
 		var super bool
 		require.NoError(t, f.d.Pool.QueryRow(ctx, `SELECT rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&super))
 		require.True(t, super, "the fixture pool is the owner and a superuser")

@@ -48,7 +48,7 @@ type Organization struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// One row per (peer_mentor_id, org_id); a mentor without a row is active. Written only with a paired peer_mentor_status_log row (triggers).
+// One row per (peer_mentor_id, org_id); a mentor without a row is active. Every status change writes exactly one peer_mentor_status_log row, and a logged row cannot be deleted, for every role's DML including the owner's in replica mode (ENABLE ALWAYS triggers); not against the owner's DDL.
 type PeerMentorStatus struct {
 	ID                 uuid.UUID  `json:"id"`
 	PeerMentorID       uuid.UUID  `json:"peer_mentor_id"`
@@ -61,7 +61,7 @@ type PeerMentorStatus struct {
 	UpdatedBy          *uuid.UUID `json:"updated_by"`
 }
 
-// One immutable row per peer_mentor_status change, written only by the trigger peer_mentor_status_log_change.
+// One immutable row per peer_mentor_status change, written only by the trigger peer_mentor_status_log_change. No role's DML can insert, update, delete or truncate rows (ENABLE ALWAYS triggers: the owner and replica mode included); not against the owner's DDL. Its foreign keys to auth.users and organizations do not fire in replica mode.
 type PeerMentorStatusLog struct {
 	ID             int64      `json:"id"`
 	StatusID       uuid.UUID  `json:"status_id"`
@@ -92,6 +92,7 @@ type ProxyActivity struct {
 	UpdatedAt          *time.Time `json:"updated_at"`
 }
 
+// Append-only audit of proxy_activities, written only by its audit trigger. No role's DML can update, delete or truncate rows (ENABLE ALWAYS triggers: the owner and replica mode included), nor insert them outside session_replication_role = replica. Not protected against the owner's DDL (DISABLE/DROP TRIGGER). The owner's writes to proxy_activities in replica mode are not audited.
 type ProxyAuditLog struct {
 	ID         int64      `json:"id"`
 	ActivityID uuid.UUID  `json:"activity_id"`

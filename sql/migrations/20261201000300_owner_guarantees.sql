@@ -15,8 +15,7 @@
 -- hold.
 --
 -- Holds for the owner's DML, replica mode included (ENABLE ALWAYS triggers):
---   * proxy_audit_log rows cannot be updated, deleted or truncated, and (new
---     here) no row can be inserted except by the audit trigger;
+--   * proxy_audit_log rows cannot be updated, deleted or truncated;
 --   * peer_mentor_status_log rows cannot be updated, deleted or truncated,
 --     and no row can be inserted except by the status trigger;
 --   * every status change of peer_mentor_status writes exactly one log row,
@@ -26,6 +25,12 @@
 --     stopped that, and foreign keys do not fire in replica mode, so the
 --     owner could orphan the log there.
 --
+-- Holds for the owner's DML outside replica mode only (an ordinary trigger):
+--   * (new here) no proxy_audit_log row can be inserted except by the audit
+--     trigger. Not ENABLE ALWAYS on purpose: data-only restores and the seed
+--     load audit rows with COPY in replica mode, beside the activities whose
+--     own audit trigger they switch off the same way.
+--
 -- Does NOT hold for the owner:
 --   * against DDL. The owner may ALTER TABLE ... DISABLE TRIGGER (its own
 --     triggers; only the foreign-key system triggers need a superuser),
@@ -33,7 +38,8 @@
 --     holds. Such DDL is not recorded anywhere unless it is run as a
 --     migration. PostgreSQL offers no way to stop a table's owner from
 --     altering it (an event trigger needs a superuser to create).
---   * in replica mode: proxy_activities' triggers are not ENABLE ALWAYS,
+--   * in replica mode: the owner can insert proxy_audit_log rows (see
+--     above), and proxy_activities' triggers are not ENABLE ALWAYS,
 --     so the owner's writes there are not audited (no proxy_audit_log row),
 --     timestamps are not set, org_id and coordinator_id may change, and the
 --     mentor-in-org and coordinator-in-org checks and every foreign key are
@@ -69,7 +75,7 @@
 
 -- The API roles have no INSERT grant on the log; the owner has every
 -- privilege, so this guard is what stops the owner (and a superuser) from
--- inserting a forged row. The audit trigger runs at trigger depth 1, so its
+-- inserting a forged row, outside replica mode (see the header). The audit trigger runs at trigger depth 1, so its
 -- INSERT reaches this guard at depth 2; a direct INSERT arrives at depth 1.
 -- Nothing else inserts into the log.
 CREATE FUNCTION private.proxy_audit_log_guard_insert()
@@ -94,7 +100,6 @@ REVOKE ALL ON FUNCTION private.proxy_audit_log_guard_insert() FROM PUBLIC;
 CREATE TRIGGER proxy_audit_log_direct_insert
   BEFORE INSERT ON public.proxy_audit_log
   FOR EACH ROW EXECUTE FUNCTION private.proxy_audit_log_guard_insert();
-ALTER TABLE public.proxy_audit_log ENABLE ALWAYS TRIGGER proxy_audit_log_direct_insert;
 
 -- ---------------------------------------------------------------------------
 -- peer_mentor_status: a logged status row stays
@@ -140,7 +145,7 @@ ALTER TABLE public.peer_mentor_status ENABLE ALWAYS TRIGGER peer_mentor_status_k
 -- ---------------------------------------------------------------------------
 
 COMMENT ON TABLE public.proxy_audit_log IS
-  'Append-only audit of proxy_activities, written only by its audit trigger. No role''s DML can update, delete, truncate or insert rows (ENABLE ALWAYS triggers: the owner and replica mode included). Not protected against the owner''s DDL (DISABLE/DROP TRIGGER). The owner''s writes to proxy_activities under session_replication_role = replica are not audited.';
+  'Append-only audit of proxy_activities, written only by its audit trigger. No role''s DML can update, delete or truncate rows (ENABLE ALWAYS triggers: the owner and replica mode included), nor insert them outside session_replication_role = replica. Not protected against the owner''s DDL (DISABLE/DROP TRIGGER). The owner''s writes to proxy_activities in replica mode are not audited.';
 COMMENT ON TABLE public.peer_mentor_status IS
   'One row per (peer_mentor_id, org_id); a mentor without a row is active. Every status change writes exactly one peer_mentor_status_log row, and a logged row cannot be deleted, for every role''s DML including the owner''s in replica mode (ENABLE ALWAYS triggers); not against the owner''s DDL.';
 COMMENT ON TABLE public.peer_mentor_status_log IS
