@@ -28,7 +28,7 @@ var Requirements = []Requirement{
 	{"PA-PLAN-1", "date-range query uses an index; Bufdir report uses an index(-only) scan at 100,000 rows per org"},
 	{"PA-PLAN-2", "the export of a time window uses the BRIN index at PA-PLAN-1's scale, reads about the window's heap pages, also after updates and before VACUUM; the audit review uses the index that measures best"},
 	{"PA-AUD-1", "every INSERT, UPDATE and DELETE writes a proxy_audit_log row (actor, action, row snapshot)"},
-	{"PA-AUD-2", "proxy_audit_log rows cannot be updated, deleted or truncated by any role"},
+	{"PA-AUD-2", "proxy_audit_log rows cannot be updated, deleted or truncated by any API role (service_role included), nor by the table owner through DML; the owner's DDL is stated under PS-LOG-2"},
 	{"PS-MIG-1", "one migration file; policies before EXECUTE grants; applies by the Go runner and by the Supabase CLI"},
 	{"PS-MIG-2", "rollback restores the previous schema exactly"},
 	{"PS-RLS-1", "a peer mentor can SELECT their own status row"},
