@@ -23,6 +23,9 @@ usage:
                                     load deterministic realistic data (default 10 orgs x 100,000 activities)
   mentordb bench [--out F] [--skip-conformance]
                                     measure the performance targets of DESIGN.md on a disposable PostgreSQL
+  mentordb mutants [--json F] [--workers N] [--only RE] [-v]
+                                    mutation testing of the matrix (CONF-4): every mutant of the schema
+                                    must be killed by a behavioural test
 
 DATABASE_URL is read when --database-url is not given.
 'mentordb COMMAND -h' describes a command and its flags.
@@ -82,6 +85,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runSeed(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
+	case "mutants":
+		return runMutants(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

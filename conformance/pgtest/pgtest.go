@@ -84,6 +84,7 @@ type DB struct {
 // dropped when t passes and kept, with its name logged, when t fails.
 func New(t testing.TB) *DB {
 	t.Helper()
+	skipAfterFailure(t)
 	s := Server(t)
 	return create(t, s, template(t, s))
 }
@@ -100,10 +101,17 @@ func NewEmpty(t testing.TB) *DB {
 	return create(t, s, "template0")
 }
 
-// template builds the migrated template once per test binary.
+// template builds the migrated template once per test binary, or adopts the
+// one named by CONFORMANCE_TEMPLATE (a mutated copy, see EnvTemplate).
 func template(t testing.TB, s *pgserver.Server) string {
 	t.Helper()
-	tmplOnce.Do(func() { tmplName, tmplErr = buildTemplate(context.Background(), s.URL) })
+	tmplOnce.Do(func() {
+		if name := os.Getenv(EnvTemplate); name != "" {
+			tmplName, tmplErr = adoptTemplate(context.Background(), s.URL, name)
+			return
+		}
+		tmplName, tmplErr = buildTemplate(context.Background(), s.URL)
+	})
 	if tmplErr != nil {
 		t.Fatalf("build template: %v", tmplErr)
 	}
@@ -141,6 +149,11 @@ func create(t testing.TB, s *pgserver.Server, template string) *DB {
 	d.App = db.New(d.Pool)
 	t.Cleanup(func() {
 		d.Pool.Close()
+		if template == tmplName {
+			if err := traceTest(s.URL, name, t.Name()); err != nil {
+				t.Errorf("trace %s: %v", name, err)
+			}
+		}
 		// Before the drop, and also for a kept database: PS-COV-1 counts
 		// every execution of the matrix, failed tests' included.
 		// A failed harvest fails PS-COV-1, not this test.
@@ -148,6 +161,9 @@ func create(t testing.TB, s *pgserver.Server, template string) *DB {
 			profile.AddError(fmt.Errorf("harvest %s (%s): %w", name, t.Name(), err))
 		}
 		if t.Failed() {
+			anyFailed.Store(true)
+		}
+		if t.Failed() && !mutantRun() {
 			t.Logf("kept database %s for inspection (%s); a disposable server is kept only with %s=1", name, d.URL, envKeep)
 			return
 		}

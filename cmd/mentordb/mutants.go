@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"github.com/mentordb/mentordb/conformance/mutation"
+)
+
+// runMutants is `mentordb mutants`: the mutation run of CONF-4. It compiles
+// the conformance test binary once and runs it for every mutant.
+func runMutants(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("mutants", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("json", "conformance/out/mutants.json", "write the run to this file")
+	workers := fs.Int("workers", 3, "mutants run at once")
+	fallback := fs.Bool("fallback", true, "run the whole matrix for a mutant that no selected test killed")
+	only := fs.String("only", "", "run only the mutants whose ID matches this regexp (development; the gate then fails)")
+	verbose := fs.Bool("v", false, "log every mutant")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	work, err := filepath.Abs(filepath.Dir(*out))
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return err
+	}
+	bin := filepath.Join(work, "conformance.test")
+	// One compilation for every run of the matrix.
+	build := exec.CommandContext(ctx, "go", "test", "-c", "-o", bin, "./conformance")
+	build.Stdout, build.Stderr = stderr, stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build the conformance test binary: %w", err)
+	}
+	dir, err := filepath.Abs("conformance")
+	if err != nil {
+		return err
+	}
+	opts := mutation.Options{Binary: bin, Dir: dir, Workers: *workers, Fallback: *fallback,
+		TestTimeout: 3 * time.Minute, Work: work}
+	if *only != "" {
+		if opts.Only, err = regexp.Compile(*only); err != nil {
+			return err
+		}
+	}
+	opts.Logf = func(format string, args ...any) {
+		if *verbose {
+			fmt.Fprintf(stderr, format+"\n", args...)
+		}
+	}
+	run, err := mutation.Execute(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if err := run.WriteJSON(*out); err != nil {
+		return err
+	}
+	run.Text(stdout)
+	if !run.OK() {
+		return exitError{1}
+	}
+	return nil
+}

@@ -1,0 +1,47 @@
+package mutation
+
+import "regexp"
+
+// A snapshot test compares the catalog, a file or a tool's findings with a
+// recorded expectation. It fails on any change of the schema, so its
+// failure proves nothing about behaviour: a mutant killed only by snapshot
+// tests is reported as a snapshot-only kill and does not count. Every other
+// test of the matrix acts as a user or exercises the constraint, trigger,
+// function or plan, and is behavioural.
+//
+// The list is reviewed like code: a test belongs here when what it asserts
+// is read from pg_catalog, a file or a linter, not observed by running
+// statements against the schema. Names are as `go test` prints them
+// (spaces as underscores).
+var Snapshot = []struct {
+	Pattern *regexp.Regexp
+	Reason  string
+}{
+	{re(`^TestConformance/matrix/Access$`), "compares docs/access-matrix.md with what the cells observed (each cell is a test of its own)"},
+	{re(`^TestConformance/matrix/Access/catalog_drift`), "compares pg_catalog's grants and policies with the access spec"},
+	{re(`^TestConformance/matrix/Harness/`), "checks the harness and sqlc's output, not the schema"},
+	{re(`^TestConformance/matrix/Lint/`), "static analysis of the PL/pgSQL bodies (plpgsql_check)"},
+	{re(`^TestConformance/matrix/Supabase/`), "the Supabase CLI's migration history, advisors and linter; catalog comparison with the Go runner's schema"},
+	{re(`^TestConformance/matrix/Rollback/`), "compares catalogs before a migration and after its rollback"},
+	{re(`/PA-MIG-1_`), "the migration file, its comments and its history row"},
+	{re(`/PS-MIG-1_`), "the migration file's statement order and its history row"},
+	{re(`/PA-COL-1_`), "compares the columns in pg_attribute with the seed's list"},
+	{re(`/PA-FK-1_PA-FK-2_PA-ORG-2_the_catalog's_foreign_keys`), "compares pg_constraint with the seed's foreign keys"},
+	{re(`/PA-IDX-1_the_seed's_six_indexes_exist`), "compares pg_index with the seed's index list"},
+	{re(`/PA-IDX-1_every_foreign_key_of_.*covered_by_an_index`), "reads pg_index and pg_constraint"},
+	{re(`/PS-RPC-6_EXECUTE_on_the_RPCs_is_granted_to_authenticated_only`), "reads the functions' ACLs"},
+	{re(`/DB-2_the_repository's_constraint_and_policy_names_are_the_catalog's`), "compares the Go error table with pg_constraint and pg_policy"},
+	{re(`^TestConformance/PS-COV-1`), "measures the matrix's branch coverage, not the schema"},
+}
+
+func re(s string) *regexp.Regexp { return regexp.MustCompile(s) }
+
+// IsSnapshot reports whether test is a snapshot test, and why.
+func IsSnapshot(test string) (bool, string) {
+	for _, s := range Snapshot {
+		if s.Pattern.MatchString(test) {
+			return true, s.Reason
+		}
+	}
+	return false, ""
+}

@@ -1,0 +1,33 @@
+package mutation
+
+import "path"
+
+// Equivalent lists the mutants that change nothing any caller can observe,
+// with the reason, as glob patterns (path.Match) over mutant IDs. They are
+// reported with their reason and not run. The list is reviewed like code:
+// an entry says why no test can tell the mutant from the schema, not that
+// no test happens to.
+var Equivalent = []struct {
+	Pattern string
+	Reason  string
+}{
+	{"grant-widen:*:*:REFERENCES",
+		"REFERENCES is used only by creating a foreign key, which needs a table of one's own: no API role may CREATE in any schema (the Access matrix pins schema privileges), and a temporary table cannot reference a permanent one"},
+	{"grant-widen:*.*:*:REFERENCES", "as above, for one column"},
+	{"function-execute-anon:private.*",
+		"anon has no USAGE on schema private (pinned by the Access matrix), so it cannot reach any function there, granted or not"},
+	{"function-execute-public:private.*",
+		"PUBLIC adds anon, which has no USAGE on schema private, and authenticated and service_role for functions they cannot reach (trigger functions run only as triggers) or that tell service_role, which bypasses RLS, nothing it cannot read itself"},
+	{"function-search-path-reset:*",
+		"every name in every body is schema-qualified or resolves in pg_catalog, and callers reach the functions only through PostgREST requests, which cannot create objects (no API role may CREATE in any schema) or choose the search_path, so no name can resolve elsewhere"},
+}
+
+// EquivalentReason returns why mutant id is equivalent, or "".
+func EquivalentReason(id string) string {
+	for _, e := range Equivalent {
+		if ok, _ := path.Match(e.Pattern, id); ok {
+			return e.Reason
+		}
+	}
+	return ""
+}

@@ -1,0 +1,66 @@
+// Package mutation proves the conformance gate (CONF-4): it generates
+// mutants of the migrated schema from the catalog (every policy, grant,
+// CHECK, foreign key, NOT NULL, trigger, index and function), applies each
+// to its own copy of the template, runs the tests of the matrix that can
+// observe the mutated object, and counts a mutant killed only when a
+// behavioural test fails (see classify.go). New objects get mutants without
+// any change here: the generator reads pg_catalog, not a list.
+package mutation
+
+import "strings"
+
+// Family is a kind of mutation.
+type Family string
+
+// The families, in report order.
+const (
+	PolicyUsingTrue  Family = "policy-using-true"
+	PolicyCheckTrue  Family = "policy-check-true"
+	PolicyDrop       Family = "policy-drop"
+	RLSDisable       Family = "rls-disable"
+	GrantWiden       Family = "grant-widen"
+	GrantNarrow      Family = "grant-narrow"
+	CheckDrop        Family = "check-drop"
+	FKOnDelete       Family = "fk-on-delete"
+	NotNullDrop      Family = "not-null-drop"
+	TriggerDrop      Family = "trigger-drop"
+	TriggerDisable   Family = "trigger-disable"
+	TriggerOrigin    Family = "trigger-origin-only"
+	IndexDrop        Family = "index-drop"
+	BRINToBtree      Family = "brin-to-btree"
+	SecurityFlip     Family = "function-security-flip"
+	SearchPathReset  Family = "function-search-path-reset"
+	ExecuteAnon      Family = "function-execute-anon"
+	ExecutePublic    Family = "function-execute-public"
+	AdvisoryLockDrop Family = "function-advisory-lock-drop"
+	GuardDrop        Family = "function-guard-drop"
+)
+
+// Families lists every family in report order.
+var Families = []Family{
+	PolicyUsingTrue, PolicyCheckTrue, PolicyDrop, RLSDisable, GrantWiden, GrantNarrow,
+	CheckDrop, FKOnDelete, NotNullDrop, TriggerDrop, TriggerDisable, TriggerOrigin,
+	IndexDrop, BRINToBtree, SecurityFlip, SearchPathReset, ExecuteAnon, ExecutePublic,
+	AdvisoryLockDrop, GuardDrop,
+}
+
+// Mutant is one small change of the schema.
+type Mutant struct {
+	// ID is unique and stable across runs of the same schema:
+	// "<family>:<object>[:<detail>]".
+	ID     string `json:"id"`
+	Family Family `json:"family"`
+	// Object is the mutated object, schema-qualified.
+	Object string `json:"object"`
+	// SQL applies the mutant; it runs in one transaction on a fresh copy of
+	// the template. Failing to apply is an error of the runner, never a kill.
+	SQL string `json:"sql"`
+	// Observers say which tests can see the change: a test observes the
+	// mutant when a statement it ran names one of these objects (as one of
+	// the API roles, when APIRoles is set; as EXPLAIN, when Explain is set).
+	Observers []string `json:"observers"`
+	APIRoles  bool     `json:"api_roles,omitempty"`
+	Explain   bool     `json:"explain,omitempty"`
+}
+
+func id(f Family, parts ...string) string { return string(f) + ":" + strings.Join(parts, ":") }

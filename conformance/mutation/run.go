@@ -1,0 +1,327 @@
+package mutation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mentordb/mentordb/conformance/pgserver"
+	"github.com/mentordb/mentordb/conformance/pgtest"
+	"github.com/mentordb/mentordb/conformance/platform"
+)
+
+// Status of a mutant after the run.
+const (
+	Killed       = "killed"        // a behavioural test failed
+	Survived     = "survived"      // no test failed, the whole matrix included
+	SnapshotOnly = "snapshot-only" // only snapshot tests failed
+	IsEquivalent = "equivalent"    // declared in Equivalent; not run
+	RunnerError  = "error"         // the mutant did not apply, or the binary did not run
+)
+
+// Result is one mutant's outcome.
+type Result struct {
+	Mutant
+	Status string `json:"status"`
+	// KilledBy are the behavioural tests that failed; SnapshotKills the
+	// snapshot tests that did.
+	KilledBy      []string `json:"killed_by,omitempty"`
+	SnapshotKills []string `json:"snapshot_kills,omitempty"`
+	// Stage is how far the run went: "subset", "costly" or "matrix".
+	Stage   string  `json:"stage,omitempty"`
+	Tests   int     `json:"tests_selected"`
+	Seconds float64 `json:"seconds"`
+	Reason  string  `json:"reason,omitempty"` // why it is equivalent
+	Error   string  `json:"error,omitempty"`
+}
+
+// Options configure Run.
+type Options struct {
+	// Binary is the compiled conformance test binary (go test -c), run in
+	// Dir (the conformance package directory).
+	Binary, Dir string
+	// Workers is how many mutants run at once.
+	Workers int
+	// Fallback runs the whole matrix for a mutant that no selected test
+	// killed, so that a survivor is one the matrix cannot see at all and a
+	// snapshot-only kill is told apart from a survivor.
+	Fallback bool
+	// Only, when set, runs the mutants whose ID it matches (development).
+	Only *regexp.Regexp
+	// TestTimeout bounds one run of the binary.
+	TestTimeout time.Duration
+	// Work is a directory for the trace.
+	Work string
+	Logf func(format string, args ...any)
+}
+
+// Run is the whole mutation run.
+type Run struct {
+	Started       time.Time `json:"started"`
+	WallSeconds   float64   `json:"wall_seconds"`
+	BaselineTests int       `json:"baseline_tests"`
+	BaselineSecs  float64   `json:"baseline_seconds"`
+	Results       []Result  `json:"mutants"`
+	// Partial is set when Only restricted the run.
+	Partial string `json:"partial,omitempty"`
+}
+
+// Execute performs the mutation run: it starts PostgreSQL (as the matrix
+// does, with pg_stat_statements preloaded for the trace), runs the
+// unmutated matrix, which must pass, generates the mutants from its
+// template, and runs each on its own mutated copy of the template.
+func Execute(ctx context.Context, o Options) (*Run, error) {
+	run := &Run{Started: time.Now().UTC()}
+	if o.Workers < 1 {
+		o.Workers = 1
+	}
+	if o.Only != nil {
+		run.Partial = o.Only.String()
+	}
+	srv, err := pgserver.Start(ctx, pgserver.Options{
+		SharedPreloadLibraries: []string{"pg_stat_statements"},
+		Settings: map[string]string{
+			"pg_stat_statements.track":         "all",
+			"pg_stat_statements.max":           "20000",
+			"pg_stat_statements.track_utility": "off",
+			"max_connections":                  "300",
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Stop()
+	if !slices.Contains(srv.SharedPreloadLibraries, "pg_stat_statements") {
+		return nil, fmt.Errorf("mutation: the server does not preload pg_stat_statements (shared_preload_libraries=%v); the trace needs it", srv.SharedPreloadLibraries)
+	}
+	admin, err := pgx.Connect(ctx, srv.URL)
+	if err != nil {
+		return nil, err
+	}
+	defer admin.Close(context.Background())
+	if _, err := admin.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err != nil {
+		return nil, err
+	}
+	env := []string{pgserver.EnvDatabaseURL + "=" + srv.URL}
+
+	// The unmutated matrix passes first, and its trace says which test
+	// runs what.
+	tracePath := filepath.Join(o.Work, "trace.jsonl")
+	_ = os.Remove(tracePath)
+	o.logf("mutants: running the unmutated matrix")
+	base := runTests(ctx, o.Binary, o.Dir, "", 10*time.Minute, append(env, pgtest.EnvTrace+"="+tracePath))
+	_ = os.WriteFile(filepath.Join(o.Work, "baseline.txt"), base.output, 0o644)
+	if base.err != nil {
+		return nil, fmt.Errorf("mutation: the unmutated matrix did not run: %w", base.err)
+	}
+	if len(base.failed) > 0 {
+		return nil, fmt.Errorf("mutation: the unmutated matrix fails (%s); fix it first:\n%s", strings.Join(base.failed, ", "), tail(base.output, 6000))
+	}
+	var tests []string
+	for t := range base.results {
+		tests = append(tests, t)
+	}
+	sort.Strings(tests)
+	run.BaselineTests, run.BaselineSecs = len(tests), base.elapsed.Seconds()
+	trace, err := ReadTrace(tracePath)
+	if err != nil {
+		return nil, fmt.Errorf("mutation: trace: %w", err)
+	}
+
+	hash, err := platform.Hash()
+	if err != nil {
+		return nil, err
+	}
+	template := "mentordb_tmpl_" + hash
+	mutants, err := generateFrom(ctx, srv.URL, admin, template)
+	if err != nil {
+		return nil, err
+	}
+	o.logf("mutants: %d generated from the catalog", len(mutants))
+
+	var todo []int
+	run.Results = make([]Result, 0, len(mutants))
+	for _, m := range mutants {
+		if o.Only != nil && !o.Only.MatchString(m.ID) {
+			continue
+		}
+		r := Result{Mutant: m}
+		if reason := EquivalentReason(m.ID); reason != "" {
+			r.Status, r.Reason = IsEquivalent, reason
+		} else {
+			todo = append(todo, len(run.Results))
+		}
+		run.Results = append(run.Results, r)
+	}
+	var next, done atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < o.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(todo) || ctx.Err() != nil {
+					return
+				}
+				r := &run.Results[todo[i]]
+				runMutant(ctx, o, srv.URL, template, hash, i, r, trace, tests, env)
+				n := done.Add(1)
+				o.logf("mutants: %d/%d %s %s (%s, %d tests, %.1fs)", n, len(todo), r.Status, r.ID, r.Stage, r.Tests, r.Seconds)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	run.WallSeconds = time.Since(run.Started).Seconds()
+	return run, nil
+}
+
+func (o Options) logf(format string, args ...any) {
+	if o.Logf != nil {
+		o.Logf(format, args...)
+	}
+}
+
+// generateFrom clones the template (which accepts no connections) and reads
+// the mutants from the clone's catalog.
+func generateFrom(ctx context.Context, serverURL string, admin *pgx.Conn, template string) ([]Mutant, error) {
+	name := "mentordb_mutation_catalog"
+	if _, err := admin.Exec(ctx, `DROP DATABASE IF EXISTS `+name); err != nil {
+		return nil, err
+	}
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s STRATEGY FILE_COPY`, name, template)); err != nil {
+		return nil, err
+	}
+	defer admin.Exec(context.Background(), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
+	c, err := pgx.Connect(ctx, pgtest.WithDatabase(serverURL, name))
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close(context.Background())
+	return Generate(ctx, c)
+}
+
+// runMutant applies r's mutant to a fresh copy of the template and runs the
+// tests that can observe it, in stages: the cheap selected tests, then the
+// costly ones, then (with Fallback) the whole matrix, stopping at the first
+// behavioural kill.
+func runMutant(ctx context.Context, o Options, serverURL, template, hash string, n int, r *Result, trace Trace, tests, env []string) {
+	start := time.Now()
+	defer func() { r.Seconds = time.Since(start).Seconds() }()
+	// The name ends with the migration hash, as the real template's does.
+	name := fmt.Sprintf("mentordb_mut%04d_%s", n, hash)
+	if err := makeTemplate(ctx, serverURL, template, name, r.SQL); err != nil {
+		r.Status, r.Error = RunnerError, err.Error()
+		return
+	}
+	defer dropTemplate(serverURL, name)
+	env = append(slices.Clone(env), pgtest.EnvTemplate+"="+name)
+
+	cheap, costly := Select(&r.Mutant, trace, tests)
+	r.Tests = len(cheap) + len(costly)
+	stages := []struct {
+		name, pattern string
+	}{}
+	if len(cheap) > 0 {
+		stages = append(stages, struct{ name, pattern string }{"subset", RunPattern(cheap)})
+	}
+	if len(costly) > 0 {
+		stages = append(stages, struct{ name, pattern string }{"costly", RunPattern(costly)})
+	}
+	if o.Fallback {
+		stages = append(stages, struct{ name, pattern string }{"matrix", "^TestConformance$/^matrix$"})
+	}
+	snapshots := map[string]bool{}
+	for _, st := range stages {
+		r.Stage = st.name
+		stageEnv := env
+		if st.name != "matrix" {
+			// The selection holds no snapshot test, so the first failure
+			// is a behavioural kill and the rest need not run.
+			stageEnv = append(slices.Clone(env), pgtest.EnvFailFast+"=1")
+		}
+		out := runTests(ctx, o.Binary, o.Dir, st.pattern, o.TestTimeout, stageEnv)
+		if out.err != nil {
+			r.Status, r.Error = RunnerError, out.err.Error()
+			return
+		}
+		for _, t := range out.failed {
+			if snap, _ := IsSnapshot(t); snap {
+				snapshots[t] = true
+			} else {
+				r.KilledBy = append(r.KilledBy, t)
+			}
+		}
+		if len(r.KilledBy) > 0 {
+			break
+		}
+	}
+	for t := range snapshots {
+		r.SnapshotKills = append(r.SnapshotKills, t)
+	}
+	sort.Strings(r.SnapshotKills)
+	switch {
+	case len(r.KilledBy) > 0:
+		r.Status = Killed
+	case len(r.SnapshotKills) > 0:
+		r.Status = SnapshotOnly
+	default:
+		r.Status = Survived
+	}
+}
+
+// makeTemplate copies template to name, applies sql there in one
+// transaction and marks the copy a template that accepts no connections.
+func makeTemplate(ctx context.Context, serverURL, template, name, sql string) error {
+	admin, err := pgx.Connect(ctx, serverURL)
+	if err != nil {
+		return err
+	}
+	defer admin.Close(context.Background())
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s STRATEGY FILE_COPY`, name, template)); err != nil {
+		return fmt.Errorf("copy the template: %w", err)
+	}
+	c, err := pgx.Connect(ctx, pgtest.WithDatabase(serverURL, name))
+	if err != nil {
+		return err
+	}
+	err = pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, sql)
+		return err
+	})
+	c.Close(context.Background())
+	if err != nil {
+		return fmt.Errorf("the mutant does not apply: %w", err)
+	}
+	_, err = admin.Exec(ctx, fmt.Sprintf(`ALTER DATABASE %s WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`, name))
+	return err
+}
+
+func dropTemplate(serverURL, name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, serverURL)
+	if err != nil {
+		return
+	}
+	defer admin.Close(ctx)
+	_, _ = admin.Exec(ctx, fmt.Sprintf(`ALTER DATABASE %s WITH IS_TEMPLATE false`, name))
+	_, _ = admin.Exec(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, name))
+}
+
+// ErrSurvivors is returned (wrapped) when a mutant survives.
+var ErrSurvivors = errors.New("mutants survived")

@@ -1,0 +1,142 @@
+package mutation
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Score is one family's (or the whole run's) count by status.
+type Score struct {
+	Family       string `json:"family"`
+	Killed       int    `json:"killed"`
+	Survived     int    `json:"survived"`
+	SnapshotOnly int    `json:"snapshot_only"`
+	Equivalent   int    `json:"equivalent"`
+	Errors       int    `json:"errors"`
+}
+
+func (s *Score) add(status string) {
+	switch status {
+	case Killed:
+		s.Killed++
+	case Survived:
+		s.Survived++
+	case SnapshotOnly:
+		s.SnapshotOnly++
+	case IsEquivalent:
+		s.Equivalent++
+	case RunnerError:
+		s.Errors++
+	}
+}
+
+// Scores returns the score of every family that has mutants, then the
+// total (family "total").
+func (r *Run) Scores() []Score {
+	by := map[Family]*Score{}
+	total := Score{Family: "total"}
+	for _, res := range r.Results {
+		s := by[res.Family]
+		if s == nil {
+			s = &Score{Family: string(res.Family)}
+			by[res.Family] = s
+		}
+		s.add(res.Status)
+		total.add(res.Status)
+	}
+	var out []Score
+	for _, f := range Families {
+		if s := by[f]; s != nil {
+			out = append(out, *s)
+		}
+	}
+	return append(out, total)
+}
+
+// Total returns the whole run's score.
+func (r *Run) Total() Score { s := r.Scores(); return s[len(s)-1] }
+
+// OK reports whether the gate holds: every mutant that is not declared
+// equivalent was killed by a behavioural test, and the run was complete.
+func (r *Run) OK() bool {
+	t := r.Total()
+	return t.Survived == 0 && t.SnapshotOnly == 0 && t.Errors == 0 && r.Partial == ""
+}
+
+// With returns the results of one status.
+func (r *Run) With(status string) []Result {
+	var out []Result
+	for _, res := range r.Results {
+		if res.Status == status {
+			out = append(out, res)
+		}
+	}
+	return out
+}
+
+// Text writes the summary `make mutants` prints: the score line first.
+func (r *Run) Text(w io.Writer) {
+	t := r.Total()
+	fmt.Fprintf(w, "mutants: %d killed, %d survived\n", t.Killed, t.Survived+t.SnapshotOnly)
+	fmt.Fprintf(w, "snapshot-only kills: %d\n", t.SnapshotOnly)
+	for _, res := range r.With(SnapshotOnly) {
+		fmt.Fprintf(w, "  %s (killed only by %s)\n", res.ID, strings.Join(res.SnapshotKills, ", "))
+	}
+	fmt.Fprintf(w, "equivalent mutants: %d (conformance/mutation/equivalent.go)\n", t.Equivalent)
+	for _, res := range r.With(IsEquivalent) {
+		fmt.Fprintf(w, "  %s\n", res.ID)
+	}
+	if t.Errors > 0 {
+		fmt.Fprintf(w, "runner errors: %d\n", t.Errors)
+		for _, res := range r.With(RunnerError) {
+			fmt.Fprintf(w, "  %s: %s\n", res.ID, firstLine(res.Error))
+		}
+	}
+	if t.Survived > 0 {
+		fmt.Fprintf(w, "survivors (no test of the matrix fails):\n")
+		for _, res := range r.With(Survived) {
+			fmt.Fprintf(w, "  %s\n    %s\n", res.ID, strings.ReplaceAll(res.SQL, "\n", "\n    "))
+		}
+	}
+	fmt.Fprintf(w, "by family:\n")
+	for _, s := range r.Scores() {
+		fmt.Fprintf(w, "  %-30s %4d killed %3d survived %3d snapshot-only %3d equivalent %3d errors\n",
+			s.Family, s.Killed, s.Survived, s.SnapshotOnly, s.Equivalent, s.Errors)
+	}
+	fmt.Fprintf(w, "wall time %.0fs (unmutated matrix %.0fs, %d tests)\n", r.WallSeconds, r.BaselineSecs, r.BaselineTests)
+	if r.Partial != "" {
+		fmt.Fprintf(w, "partial run: only mutants matching %q\n", r.Partial)
+	}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// WriteJSON writes the run to path.
+func (r *Run) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// ReadJSON reads a run written by WriteJSON.
+func ReadJSON(path string) (*Run, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Run
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &r, nil
+}
