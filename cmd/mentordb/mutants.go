@@ -69,7 +69,8 @@ func runMutants(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	run.Text(stdout)
 	if !run.OK() {
-		return exitError{1}
+		t := run.Total()
+		return exitError{1, fmt.Sprintf("mutants: %d survived, %d killed only by snapshot tests, %d runner errors", t.Survived, t.SnapshotOnly, t.Errors)}
 	}
 	return nil
 }
