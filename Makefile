@@ -52,6 +52,11 @@ conformance: setup ## boot PostgreSQL, migrate, run the whole matrix, print the 
 	  echo "full report: $(OUT)/report.md; events: $(OUT)/test.json"; \
 	fi; exit $$status
 
+.PHONY: mutants
+mutants: setup ## mutation testing of the matrix (CONF-4): every mutant of the schema must be killed by a behavioural test (conformance/out/mutants.json)
+	@mkdir -p $(OUT)
+	$(GO) run ./cmd/mentordb mutants --json $(OUT)/mutants.json
+
 .PHONY: supabase-check
 supabase-check: setup ## only the external tier: the Supabase CLI applies, advises and lints (also part of conformance)
 	$(GO) test -count=1 ./conformance -run 'TestConformance/matrix/(Supabase|Lint)' -v | grep -E '^\s*(---|ok|FAIL)'

@@ -36,6 +36,7 @@ var suites = []struct {
 	{"Locks", testLocks},
 	{"Wire", testWire},
 	{"OwnerGuarantees", testOwner},
+	{"Mutation", testMutation},
 }
 
 // TestConformance runs the whole matrix, then the checks that need all of it

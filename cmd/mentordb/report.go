@@ -9,10 +9,11 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/mentordb/mentordb/conformance/mutation"
 	"github.com/mentordb/mentordb/conformance/report"
 )
 
-const reportUsage = `usage: mentordb report [--json F] [--md F] [--junit F] [--summary F] < go-test.json
+const reportUsage = `usage: mentordb report [--json F] [--md F] [--junit F] [--mutants F] [--summary F] < go-test.json
 Builds the conformance report from the event stream of 'go test -json' on stdin:
 prints it as Markdown and fails (exit 1) unless every requirement passed.
 `
@@ -22,6 +23,7 @@ func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	jsonPath := fs.String("json", "", "write the report as JSON to this file")
 	mdPath := fs.String("md", "", "write the report as Markdown to this file")
 	junitPath := fs.String("junit", "", "check this JUnit XML file (gotestsum --junitfile, same run) against the stream: same tests, same results")
+	mutantsPath := fs.String("mutants", "", "the mutation run's JSON (mentordb mutants --json): CONF-4 is judged by it; without it CONF-4 is reported as not run")
 	summaryPath := fs.String("summary", os.Getenv("GITHUB_STEP_SUMMARY"), "append a short Markdown summary to this file (default $GITHUB_STEP_SUMMARY)")
 	if err := parse(fs, reportUsage, args, stdout); err != nil {
 		return err
@@ -32,6 +34,13 @@ func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	if len(rep.Results) == 0 && len(rep.Failures) == 0 {
 		return errors.New("report: no test results on stdin; pipe in the output of 'go test -json', e.g. go test -json ./... | mentordb report")
+	}
+	if *mutantsPath != "" {
+		run, err := mutation.ReadJSON(*mutantsPath)
+		if err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+		rep.AttachMutation(run.Report())
 	}
 	var md bytes.Buffer
 	if err := rep.Markdown(&md); err != nil {

@@ -23,6 +23,8 @@ var Snapshot = []struct {
 	{re(`^TestConformance/matrix/Lint/`), "static analysis of the PL/pgSQL bodies (plpgsql_check)"},
 	{re(`^TestConformance/matrix/Supabase/`), "the Supabase CLI's migration history, advisors and linter; catalog comparison with the Go runner's schema"},
 	{re(`^TestConformance/matrix/Rollback/`), "compares catalogs before a migration and after its rollback"},
+	{re(`^TestConformance/matrix/Squawk/`), "lints the migration files (squawk)"},
+	{re(`^TestConformance/matrix/SharedHistory/`), "the migration runner's history shared with a project's own migrations, on fresh databases"},
 	{re(`/PA-MIG-1_`), "the migration file, its comments and its history row"},
 	{re(`/PS-MIG-1_`), "the migration file's statement order and its history row"},
 	{re(`/PA-COL-1_`), "compares the columns in pg_attribute with the seed's list"},
@@ -32,7 +34,23 @@ var Snapshot = []struct {
 	{re(`/PS-RPC-6_EXECUTE_on_the_RPCs_is_granted_to_authenticated_only`), "reads the functions' ACLs"},
 	{re(`/DB-2_the_repository's_constraint_and_policy_names_are_the_catalog's`), "compares the Go error table with pg_constraint and pg_policy"},
 	{re(`^TestConformance/PS-COV-1`), "measures the matrix's branch coverage, not the schema"},
+	{re(`^TestConformance/matrix/Mutation/`), "reads the catalog through the mutation generator"},
 }
+
+// slowSnapshot are snapshot tests left out of the snapshot stage (which
+// only tells a snapshot-only kill from a survivor): external tools that
+// take seconds each and see no more than the catalog comparisons do.
+var slowSnapshot = re(`^TestConformance/matrix/(` + slowSuites + `)/`)
+
+// slowSuites run external tools (the Supabase CLI, squawk, sqlc,
+// plpgsql_check) over files or fresh databases: they can tell no mutant
+// apart by its behaviour, and the mutation run, its unmutated run
+// included, leaves them to the matrix run (make conformance).
+const slowSuites = "Supabase|Harness|Lint|Squawk|SharedHistory"
+
+// SkipPattern is the -test.skip pattern of the mutation run's unmutated
+// matrix.
+const SkipPattern = "^TestConformance$/^matrix$/^(" + slowSuites + ")$"
 
 func re(s string) *regexp.Regexp { return regexp.MustCompile(s) }
 

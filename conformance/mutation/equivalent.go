@@ -13,7 +13,6 @@ var Equivalent = []struct {
 }{
 	{"grant-widen:*:*:REFERENCES",
 		"REFERENCES is used only by creating a foreign key, which needs a table of one's own: no API role may CREATE in any schema (the Access matrix pins schema privileges), and a temporary table cannot reference a permanent one"},
-	{"grant-widen:*.*:*:REFERENCES", "as above, for one column"},
 	{"function-execute-anon:private.*",
 		"anon has no USAGE on schema private (pinned by the Access matrix), so it cannot reach any function there, granted or not"},
 	{"function-execute-public:private.*",

@@ -32,11 +32,15 @@ var (
 )
 
 // runTests runs the compiled conformance binary in dir with pattern (all
-// tests when empty) and extra environment, and parses its -test.v output.
-func runTests(ctx context.Context, binary, dir, pattern string, timeout time.Duration, env []string) outcome {
+// tests when empty), without the tests skip matches, with extra
+// environment, and parses its -test.v output.
+func runTests(ctx context.Context, binary, dir, pattern, skip string, timeout time.Duration, env []string) outcome {
 	args := []string{"-test.v", "-test.count=1", "-test.timeout=" + timeout.String()}
 	if pattern != "" {
 		args = append(args, "-test.run="+pattern)
+	}
+	if skip != "" {
+		args = append(args, "-test.skip="+skip)
 	}
 	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Dir = dir

@@ -38,7 +38,8 @@ type Result struct {
 	// snapshot tests that did.
 	KilledBy      []string `json:"killed_by,omitempty"`
 	SnapshotKills []string `json:"snapshot_kills,omitempty"`
-	// Stage is how far the run went: "subset", "costly" or "matrix".
+	// Stage is how far the run went: "subset", "costly", "snapshot" or
+	// "matrix".
 	Stage   string  `json:"stage,omitempty"`
 	Tests   int     `json:"tests_selected"`
 	Seconds float64 `json:"seconds"`
@@ -54,8 +55,8 @@ type Options struct {
 	// Workers is how many mutants run at once.
 	Workers int
 	// Fallback runs the whole matrix for a mutant that no selected test
-	// killed, so that a survivor is one the matrix cannot see at all and a
-	// snapshot-only kill is told apart from a survivor.
+	// killed, to check the selection. Without it, such a mutant runs the
+	// snapshot tests only, which tell a snapshot-only kill from a survivor.
 	Fallback bool
 	// Only, when set, runs the mutants whose ID it matches (development).
 	Only *regexp.Regexp
@@ -116,11 +117,12 @@ func Execute(ctx context.Context, o Options) (*Run, error) {
 	env := []string{pgserver.EnvDatabaseURL + "=" + srv.URL}
 
 	// The unmutated matrix passes first, and its trace says which test
-	// runs what.
+	// runs what. The suites of external tools are left to the matrix run
+	// (see slowSuites).
 	tracePath := filepath.Join(o.Work, "trace.jsonl")
 	_ = os.Remove(tracePath)
 	o.logf("mutants: running the unmutated matrix")
-	base := runTests(ctx, o.Binary, o.Dir, "", 10*time.Minute, append(env, pgtest.EnvTrace+"="+tracePath))
+	base := runTests(ctx, o.Binary, o.Dir, "", SkipPattern, 10*time.Minute, append(env, pgtest.EnvTrace+"="+tracePath))
 	_ = os.WriteFile(filepath.Join(o.Work, "baseline.txt"), base.output, 0o644)
 	if base.err != nil {
 		return nil, fmt.Errorf("mutation: the unmutated matrix did not run: %w", base.err)
@@ -244,17 +246,19 @@ func runMutant(ctx context.Context, o Options, serverURL, template, hash string,
 	}
 	if o.Fallback {
 		stages = append(stages, struct{ name, pattern string }{"matrix", "^TestConformance$/^matrix$"})
+	} else if snaps := SnapshotTests(tests); len(snaps) > 0 {
+		stages = append(stages, struct{ name, pattern string }{"snapshot", RunPattern(snaps)})
 	}
 	snapshots := map[string]bool{}
 	for _, st := range stages {
 		r.Stage = st.name
 		stageEnv := env
 		if st.name != "matrix" {
-			// The selection holds no snapshot test, so the first failure
-			// is a behavioural kill and the rest need not run.
+			// A stage holds only behavioural or only snapshot tests, so
+			// its first failure settles it and the rest need not run.
 			stageEnv = append(slices.Clone(env), pgtest.EnvFailFast+"=1")
 		}
-		out := runTests(ctx, o.Binary, o.Dir, st.pattern, o.TestTimeout, stageEnv)
+		out := runTests(ctx, o.Binary, o.Dir, st.pattern, SkipPattern, o.TestTimeout, stageEnv)
 		if out.err != nil {
 			r.Status, r.Error = RunnerError, out.err.Error()
 			return

@@ -140,3 +140,25 @@ func alternation(set map[string]bool) string {
 	sort.Strings(out)
 	return strings.Join(out, "|")
 }
+
+// SnapshotTests returns the level-4 snapshot tests of the run that the
+// snapshot stage runs.
+func SnapshotTests(tests []string) []string {
+	set := map[string]bool{}
+	for _, t := range tests {
+		p := strings.Split(t, "/")
+		if len(p) < 4 || !strings.HasPrefix(t, matrixPrefix) {
+			continue
+		}
+		l4 := strings.Join(p[:4], "/")
+		if snap, _ := IsSnapshot(l4); snap && !slowSnapshot.MatchString(l4+"/") {
+			set[l4] = true
+		}
+	}
+	var out []string
+	for t := range set {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/mentordb/mentordb/conformance/report"
 )
 
 // Score is one family's (or the whole run's) count by status.
@@ -139,4 +141,32 @@ func ReadJSON(path string) (*Run, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &r, nil
+}
+
+// Report returns the run as the conformance report's CONF-4 section.
+func (r *Run) Report() *report.Mutation {
+	t := r.Total()
+	m := &report.Mutation{Killed: t.Killed, Survived: t.Survived, SnapshotOnly: t.SnapshotOnly,
+		Equivalent: t.Equivalent, Errors: t.Errors, WallSeconds: r.WallSeconds, Partial: r.Partial}
+	for _, s := range r.Scores() {
+		m.Families = append(m.Families, report.MutationFamily{Family: s.Family, Killed: s.Killed, Survived: s.Survived,
+			SnapshotOnly: s.SnapshotOnly, Equivalent: s.Equivalent, Errors: s.Errors})
+	}
+	for _, res := range r.Results {
+		mu := report.Mutant{ID: res.ID, SQL: res.SQL}
+		switch res.Status {
+		case Survived:
+			m.Survivors = append(m.Survivors, mu)
+		case SnapshotOnly:
+			mu.Tests = res.SnapshotKills
+			m.SnapshotOnlyKills = append(m.SnapshotOnlyKills, mu)
+		case IsEquivalent:
+			mu.Reason = res.Reason
+			m.Equivalents = append(m.Equivalents, mu)
+		case RunnerError:
+			mu.Reason = firstLine(res.Error)
+			m.RunnerErrors = append(m.RunnerErrors, mu)
+		}
+	}
+	return m
 }

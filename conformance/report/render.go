@@ -12,10 +12,13 @@ import (
 func (r *Report) Markdown(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Conformance report\n\n")
-	fmt.Fprintf(&b, "%d requirements: %d pass, %d fail, %d missing.\n\n", len(r.Rows), r.Passed, r.Failed, r.Missing)
+	fmt.Fprintf(&b, "%d requirements: %d pass, %d fail, %d missing, %d not run.\n\n", len(r.Rows), r.Passed, r.Failed, r.Missing, r.NotRun)
 	b.WriteString("| ID | result | requirement | tests |\n|---|---|---|---|\n")
 	for _, row := range r.Rows {
 		names := make([]string, 0, len(row.Tests))
+		if row.Note != "" {
+			names = append(names, escape(row.Note))
+		}
 		for _, t := range row.Tests {
 			names = append(names, fmt.Sprintf("`%s` (%s)", t.Name, t.Result))
 		}
@@ -32,6 +35,9 @@ func (r *Report) Markdown(w io.Writer) error {
 			fmt.Fprintf(&b, "| %s | %s |\n", k, escape(r.Metrics[k]))
 		}
 	}
+	if r.Mutation != nil {
+		r.Mutation.markdown(&b)
+	}
 	if len(r.Unknown) > 0 {
 		fmt.Fprintf(&b, "\nTests name IDs that DESIGN.md does not define: %s\n", strings.Join(r.Unknown, ", "))
 	}
@@ -47,6 +53,8 @@ func mark(result string) string {
 		return "**FAIL**"
 	case Skip:
 		return "**SKIPPED**"
+	case NotRun:
+		return "NOT RUN"
 	}
 	return "**MISSING**"
 }
@@ -68,6 +76,9 @@ func (r *Report) Summary(w io.Writer) error {
 	for _, row := range r.Rows {
 		if row.Result != Pass {
 			fmt.Fprintf(&b, "- %s %s: %s\n", mark(row.Result), row.ID, escape(row.Text))
+			if row.Note != "" {
+				fmt.Fprintf(&b, "  (%s)\n", escape(row.Note))
+			}
 		}
 	}
 	if len(r.Unknown) > 0 {

@@ -47,6 +47,9 @@ type Row struct {
 	Requirement
 	Result string `json:"result"`
 	Tests  []Test `json:"tests"`
+	// Note says what the tests alone do not: why a requirement was not
+	// run, or the score of a run outside the stream.
+	Note string `json:"note,omitempty"`
 }
 
 // Report is the whole conformance report.
@@ -69,6 +72,9 @@ type Report struct {
 	Passed  int    `json:"passed"`
 	Failed  int    `json:"failed"`
 	Missing int    `json:"missing"`
+	NotRun  int    `json:"not_run"`
+	// Mutation is the mutation run (CONF-4), when the report was given one.
+	Mutation *Mutation `json:"mutation,omitempty"`
 }
 
 // Failure is a failed test (or package, with an empty Test) and its output.
@@ -168,14 +174,11 @@ func build(results map[string]Test, metrics map[string]string) *Report {
 		tests := byID[req.ID]
 		sort.Slice(tests, func(i, j int) bool { return tests[i].Package+tests[i].Name < tests[j].Package+tests[j].Name })
 		row := Row{Requirement: req, Tests: tests, Result: verdict(tests)}
-		switch row.Result {
-		case Pass:
-			rep.Passed++
-		case Fail:
-			rep.Failed++
-		default:
-			rep.Missing++
+		if req.ID == mutationID && row.Result != Fail {
+			// Proved by the mutation run, which AttachMutation adds.
+			row.Result, row.Note = NotRun, notRunReason
 		}
+		rep.count(row.Result)
 		rep.Rows = append(rep.Rows, row)
 	}
 	for id := range unknown {

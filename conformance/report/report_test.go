@@ -57,3 +57,47 @@ func testBuild(t *testing.T) {
 	require.Contains(t, md.String(), "| PA-CHK-1 | **FAIL** |")
 	require.Contains(t, md.String(), "| PA-CHK-2 | PASS |")
 }
+
+func TestMutation(t *testing.T) {
+	t.Parallel()
+	t.Run("CONF-2 CONF-4 is not run without the mutation run, and judged by it when given", func(t *testing.T) {
+		t.Parallel()
+		build := func() *Report {
+			rep, err := Build(stream(`{"Action":"pass","Package":"p","Test":"TestA/CONF-4_generator"}`))
+			require.NoError(t, err)
+			return rep
+		}
+		row := func(rep *Report) Row {
+			for _, r := range rep.Rows {
+				if r.ID == "CONF-4" {
+					return r
+				}
+			}
+			t.Fatal("no CONF-4 row")
+			return Row{}
+		}
+		rep := build()
+		require.Equal(t, NotRun, row(rep).Result, "a passing generator test does not prove the gate")
+		require.Contains(t, row(rep).Note, "make mutants")
+		require.Equal(t, 1, rep.NotRun)
+		missing := rep.Missing
+
+		rep = build()
+		rep.AttachMutation(&Mutation{Killed: 150, Survived: 1, Survivors: []Mutant{{ID: "check-drop:x", SQL: "ALTER TABLE x DROP CONSTRAINT c"}}})
+		require.Equal(t, Fail, row(rep).Result)
+		require.Equal(t, 0, rep.NotRun)
+		require.Equal(t, missing, rep.Missing)
+		var md bytes.Buffer
+		require.NoError(t, rep.Markdown(&md))
+		require.Contains(t, md.String(), "## Mutation testing (CONF-4)")
+		require.Contains(t, md.String(), "ALTER TABLE x DROP CONSTRAINT c")
+
+		rep = build()
+		rep.AttachMutation(&Mutation{Killed: 150, SnapshotOnly: 1})
+		require.Equal(t, Fail, row(rep).Result, "a snapshot-only kill is not a kill")
+
+		rep = build()
+		rep.AttachMutation(&Mutation{Killed: 150, Equivalent: 3})
+		require.Equal(t, Pass, row(rep).Result)
+	})
+}
