@@ -49,6 +49,7 @@ type pauseLog struct {
 
 func testPause(t *testing.T) {
 	t.Parallel()
+	pauseRequiredCases(t)
 
 	setup := func(t *testing.T) *pauseFixture {
 		t.Helper()

@@ -204,6 +204,7 @@ func testProxyActivities(t *testing.T) {
 	proxyRLSCases(t)
 	proxyAuditCases(t)
 	proxyErrorCases(t)
+	proxyRequiredCases(t)
 }
 
 // proxySeedCases are the seed's seven pgTAP-style cases, by name.

@@ -108,21 +108,22 @@ func TestSelectByTraceRoleAndSnapshot(t *testing.T) {
 	tests := []string{"TestConformance/matrix/Plans/PA-PLAN-1_x", "TestConformance/matrix/Plans/GEN-2_y", "TestConformance/matrix/Access/organizations/SELECT/anon"}
 
 	policy := &Mutant{Observers: []string{"peer_mentor_status"}, APIRoles: true}
-	cheap, costly := Select(policy, trace, tests)
+	cheap, costly, snaps := Select(policy, trace, tests)
 	require.Equal(t, []string{"TestConformance/matrix/Pause/PS-RLS-1_a"}, cheap, "the owner's statements and snapshot tests do not count")
 	require.Equal(t, []string{"TestConformance/matrix/Plans/GEN-2_y", "TestConformance/matrix/Plans/PA-PLAN-1_x"}, costly)
+	require.Equal(t, []string{"TestConformance/matrix/Pause/PS-MIG-1_c"}, snaps)
 
 	check := &Mutant{Observers: []string{"peer_mentor_status"}}
-	cheap, _ = Select(check, trace, tests)
+	cheap, _, _ = Select(check, trace, tests)
 	require.Equal(t, []string{"TestConformance/matrix/Pause/PS-LOG-1_b", "TestConformance/matrix/Pause/PS-RLS-1_a"}, cheap)
 
 	index := &Mutant{Observers: []string{"peer_mentor_status"}, Explain: true}
-	cheap, costly = Select(index, trace, tests)
+	cheap, costly, _ = Select(index, trace, tests)
 	require.Equal(t, []string{"TestConformance/matrix/Plans/GEN-2_y", "TestConformance/matrix/Plans/PA-PLAN-1_x"}, cheap, "index mutants run the plan tests first")
 	require.Empty(t, costly)
 
 	org := &Mutant{Observers: []string{"organizations"}, APIRoles: true}
-	cheap, _ = Select(org, trace, tests)
+	cheap, _, _ = Select(org, trace, tests)
 	require.Equal(t, []string{"TestConformance/matrix/Access/organizations"}, cheap, "a suite sharing one clone is selected by its subtests")
 }
 

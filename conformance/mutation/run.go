@@ -233,7 +233,7 @@ func runMutant(ctx context.Context, o Options, serverURL, template, hash string,
 	defer dropTemplate(serverURL, name)
 	env = append(slices.Clone(env), pgtest.EnvTemplate+"="+name)
 
-	cheap, costly := Select(&r.Mutant, trace, tests)
+	cheap, costly, snaps := Select(&r.Mutant, trace, tests)
 	r.Tests = len(cheap) + len(costly)
 	stages := []struct {
 		name, pattern string
@@ -246,7 +246,7 @@ func runMutant(ctx context.Context, o Options, serverURL, template, hash string,
 	}
 	if o.Fallback {
 		stages = append(stages, struct{ name, pattern string }{"matrix", "^TestConformance$/^matrix$"})
-	} else if snaps := SnapshotTests(tests); len(snaps) > 0 {
+	} else if len(snaps) > 0 {
 		stages = append(stages, struct{ name, pattern string }{"snapshot", RunPattern(snaps)})
 	}
 	snapshots := map[string]bool{}

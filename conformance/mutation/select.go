@@ -80,11 +80,12 @@ func observes(m *Mutant, stmts []pgtest.Statement) bool {
 }
 
 // Select returns the matrix tests, one level below the suites, that can
-// observe m according to the trace, without snapshot tests, split into the
-// cheap ones and the costly ones. tests are the names of every test of the
+// observe m according to the trace: the behavioural ones split into cheap
+// and costly, and apart from them the snapshot tests (those of external
+// tools left out). tests are the names of every test of the
 // unmutated run. A name is split at every slash, as go test matches it (a
 // subtest name may contain one).
-func Select(m *Mutant, trace Trace, tests []string) (cheap, costly []string) {
+func Select(m *Mutant, trace Trace, tests []string) (cheap, costly, snapshots []string) {
 	level4 := map[string]bool{}
 	for owner, stmts := range trace {
 		if !strings.HasPrefix(owner, matrixPrefix) || !observes(m, stmts) {
@@ -105,6 +106,9 @@ func Select(m *Mutant, trace Trace, tests []string) (cheap, costly []string) {
 	}
 	for t := range level4 {
 		if snap, _ := IsSnapshot(t); snap {
+			if !slowSnapshot.MatchString(t + "/") {
+				snapshots = append(snapshots, t)
+			}
 			continue
 		}
 		if isCostly(t) && !m.Explain {
@@ -115,7 +119,8 @@ func Select(m *Mutant, trace Trace, tests []string) (cheap, costly []string) {
 	}
 	sort.Strings(cheap)
 	sort.Strings(costly)
-	return cheap, costly
+	sort.Strings(snapshots)
+	return cheap, costly, snapshots
 }
 
 // RunPattern returns the -test.run pattern that selects exactly the given
@@ -139,26 +144,4 @@ func alternation(set map[string]bool) string {
 	}
 	sort.Strings(out)
 	return strings.Join(out, "|")
-}
-
-// SnapshotTests returns the level-4 snapshot tests of the run that the
-// snapshot stage runs.
-func SnapshotTests(tests []string) []string {
-	set := map[string]bool{}
-	for _, t := range tests {
-		p := strings.Split(t, "/")
-		if len(p) < 4 || !strings.HasPrefix(t, matrixPrefix) {
-			continue
-		}
-		l4 := strings.Join(p[:4], "/")
-		if snap, _ := IsSnapshot(l4); snap && !slowSnapshot.MatchString(l4+"/") {
-			set[l4] = true
-		}
-	}
-	var out []string
-	for t := range set {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
 }

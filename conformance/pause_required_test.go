@@ -1,0 +1,48 @@
+package conformance
+
+import (
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mentordb/mentordb/conformance/pgtest"
+	"github.com/mentordb/mentordb/db"
+)
+
+// pauseRequiredCases prove the status table's own column rules by writing
+// past the RPCs: as the owner, and as a coordinator updating a status row
+// directly through a request.
+func pauseRequiredCases(t *testing.T) {
+	t.Run("DB-2 a status row needs its mentor, org and a status; a status other than active or paused is refused, typed, naming peer_mentor_status_status_check", func(t *testing.T) {
+		t.Parallel()
+		d := pgtest.New(t)
+		org := d.NewOrg(t)
+		chapter := d.NewChapter(t, org)
+		coordinator := d.NewMember(t, org, "coordinator", chapter)
+		mentor := d.NewMember(t, org, "peer_mentor", chapter)
+		other := d.NewMember(t, org, "peer_mentor", chapter)
+
+		row := map[string]any{"peer_mentor_id": other, "org_id": org, "status": "active"}
+		requireInsertable(t, d, "peer_mentor_status", row)
+		for _, col := range []string{"peer_mentor_id", "org_id", "status"} {
+			requireNullRefused(t, d, "peer_mentor_status", row, col)
+		}
+		requireRefused(t, d, "peer_mentor_status", map[string]any{"peer_mentor_id": other, "org_id": org, "status": "away"},
+			"23514", "peer_mentor_status_status_check")
+
+		ctx := pgtest.Ctx(t)
+		d.Exec(t, `INSERT INTO peer_mentor_status (peer_mentor_id, org_id, status) VALUES ($1, $2, 'paused')`, mentor, org)
+		err := d.As(ctx, db.User(coordinator, org), func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE public.peer_mentor_status SET status = 'away' WHERE peer_mentor_id = $1`, mentor)
+			return err
+		})
+		require.ErrorIs(t, err, db.ErrCheck)
+		var dbErr *db.Error
+		require.ErrorAs(t, err, &dbErr)
+		require.Equal(t, "peer_mentor_status_status_check", dbErr.Constraint)
+		var status string
+		d.QueryRow(t, `SELECT status FROM peer_mentor_status WHERE peer_mentor_id = $1`, mentor).Scan(t, &status)
+		require.Equal(t, "paused", status)
+	})
+}
