@@ -205,6 +205,7 @@ func testProxyActivities(t *testing.T) {
 	proxyAuditCases(t)
 	proxyErrorCases(t)
 	proxyRequiredCases(t)
+	foreignKeyCases(t)
 }
 
 // proxySeedCases are the seed's seven pgTAP-style cases, by name.
