@@ -77,26 +77,36 @@ func foreignKeyCases(t *testing.T) {
 		}{
 			{"chapters_org_id_fkey", restrict, chapter, delOrg, nil},
 			{"org_members_org_id_fkey", cascade, nil, delOrg,
-				func(w fkWorld) (string, uuid.UUID) { return `SELECT count(*) FROM org_members WHERE org_id = $1`, w.org }},
+				func(w fkWorld) (string, uuid.UUID) {
+					return `SELECT count(*) FROM org_members WHERE org_id = $1`, w.org
+				}},
 			{"org_members_user_id_fkey", cascade, nil, delUser(func(w fkWorld) uuid.UUID { return w.other }),
-				func(w fkWorld) (string, uuid.UUID) { return `SELECT count(*) FROM org_members WHERE user_id = $1`, w.other }},
+				func(w fkWorld) (string, uuid.UUID) {
+					return `SELECT count(*) FROM org_members WHERE user_id = $1`, w.other
+				}},
 			{"chapter_members_user_id_fkey", cascade, func(tx pgx.Tx, w *fkWorld) {
 				chapter(tx, w)
 				fkExec(t, ctx, tx, `INSERT INTO chapter_members (chapter_id, org_id, user_id) VALUES ($1, $2, $3)`, w.chapter, w.org, w.other)
 			}, delUser(func(w fkWorld) uuid.UUID { return w.other }),
-				func(w fkWorld) (string, uuid.UUID) { return `SELECT count(*) FROM chapter_members WHERE user_id = $1`, w.other }},
+				func(w fkWorld) (string, uuid.UUID) {
+					return `SELECT count(*) FROM chapter_members WHERE user_id = $1`, w.other
+				}},
 			{"chapter_members_chapter_org_fkey", cascade, func(tx pgx.Tx, w *fkWorld) {
 				chapter(tx, w)
 				fkExec(t, ctx, tx, `INSERT INTO chapter_members (chapter_id, org_id, user_id) VALUES ($1, $2, $3)`, w.chapter, w.org, w.other)
 			}, func(w fkWorld) (string, uuid.UUID) { return `DELETE FROM chapters WHERE id = $1`, w.chapter },
-				func(w fkWorld) (string, uuid.UUID) { return `SELECT count(*) FROM chapter_members WHERE chapter_id = $1`, w.chapter }},
+				func(w fkWorld) (string, uuid.UUID) {
+					return `SELECT count(*) FROM chapter_members WHERE chapter_id = $1`, w.chapter
+				}},
 			{"recurring_activity_templates_org_id_fkey", restrict, template, delOrg, nil},
 			{"recurring_activity_templates_created_by_fkey", restrict, template, delUser(func(w fkWorld) uuid.UUID { return w.coordinator }), nil},
 			{"proxy_activities_coordinator_id_fkey", restrict, activity, delUser(func(w fkWorld) uuid.UUID { return w.coordinator }), nil},
 			{"proxy_activities_attributed_mentor_id_fkey", restrict, activity, delUser(func(w fkWorld) uuid.UUID { return w.mentor }), nil},
 			{"proxy_activities_org_id_fkey", restrict, activity, delOrg, nil},
 			{"proxy_activities_template_id_fkey", setNull, func(tx pgx.Tx, w *fkWorld) { template(tx, w); activity(tx, w) },
-				func(w fkWorld) (string, uuid.UUID) { return `DELETE FROM recurring_activity_templates WHERE id = $1`, w.template },
+				func(w fkWorld) (string, uuid.UUID) {
+					return `DELETE FROM recurring_activity_templates WHERE id = $1`, w.template
+				},
 				func(w fkWorld) (string, uuid.UUID) {
 					return `SELECT count(*) FROM proxy_activities WHERE id = $1 AND template_id IS NULL`, w.activity
 				}},

@@ -24,6 +24,8 @@ var Snapshot = []struct {
 	{re(`^TestConformance/matrix/Supabase/`), "the Supabase CLI's migration history, advisors and linter; catalog comparison with the Go runner's schema"},
 	{re(`^TestConformance/matrix/Rollback/`), "compares catalogs before a migration and after its rollback"},
 	{re(`^TestConformance/matrix/Squawk/`), "lints the migration files (squawk)"},
+	{re(`^TestConformance/matrix/Locks/`), "applies the migration files and their rollbacks under live locks (CONF-3): the files, not the migrated schema"},
+	{re(`/DB-ERR-1_`), "compares the catalog's constraint and raised names with db's generated constants and error table"},
 	{re(`^TestConformance/matrix/SharedHistory/`), "the migration runner's history shared with a project's own migrations, on fresh databases"},
 	{re(`/PA-MIG-1_`), "the migration file, its comments and its history row"},
 	{re(`/PS-MIG-1_`), "the migration file's statement order and its history row"},
@@ -46,7 +48,7 @@ var slowSnapshot = re(`^TestConformance/matrix/(` + slowSuites + `)/`)
 // plpgsql_check) over files or fresh databases: they can tell no mutant
 // apart by its behaviour, and the mutation run, its unmutated run
 // included, leaves them to the matrix run (make conformance).
-const slowSuites = "Supabase|Harness|Lint|Squawk|SharedHistory"
+const slowSuites = "Supabase|Harness|Lint|Squawk|SharedHistory|Locks"
 
 // SkipPattern is the -test.skip pattern of the mutation run's unmutated
 // matrix.
