@@ -169,6 +169,9 @@ func testPlans(t *testing.T) {
 		require.Greater(t, sb, 4*cb, "the covering index reads a fraction of the buffers:\ncovering:\n%s\nsix:\n%s", covering.raw, six.raw)
 	})
 
+	// PA-IDX-1's other indexes, each read for its lookup (plan_index_test.go).
+	planIndexCases(t, d, &st)
+
 	// PA-PLAN-2 on the same data (plan_brin_test.go); its last two subtests
 	// write (one in a rolled-back transaction, one committed inserts).
 	testPlansBRIN(t, d, st)
