@@ -57,6 +57,14 @@ mutants: setup ## mutation testing of the matrix (CONF-4): every mutant of the s
 	@mkdir -p $(OUT)
 	$(GO) run ./cmd/mentordb mutants --json $(OUT)/mutants.json
 
+# The mutation run, then the report again with CONF-4 judged by it. Part of
+# `make test` with MUTANTS=1 (off by default while it takes minutes on a
+# shared machine; see HACKING).
+.PHONY: mutants-report
+mutants-report:
+	$(GO) run ./cmd/mentordb mutants --json $(OUT)/mutants.json || true
+	$(GO) run ./cmd/mentordb report --json $(OUT)/report.json --md $(OUT)/report.md --mutants $(OUT)/mutants.json < $(OUT)/test.json | tail -1
+
 .PHONY: supabase-check
 supabase-check: setup ## only the external tier: the Supabase CLI applies, advises and lints (also part of conformance)
 	$(GO) test -count=1 ./conformance -run 'TestConformance/matrix/(Supabase|Lint)' -v | grep -E '^\s*(---|ok|FAIL)'
@@ -76,7 +84,7 @@ consumer: ## build and vet the example consumer module; fail if it compiles dock
 	echo "consumer: $$(wc -l <<<"$$deps") packages, none of docker, dockertest, testify or sqlc; $$(cd $(CONSUMER) && $(GO) list -m all | wc -l) modules in its graph"
 
 .PHONY: test
-test: setup vet verify consumer conformance ## everything CI checks (the report's last line counts the tests)
+test: setup vet verify consumer conformance $(if $(filter 1,$(MUTANTS)),mutants-report) ## everything CI checks (the report's last line counts the tests); MUTANTS=1 adds the mutation run (CONF-4)
 
 .PHONY: bench
 bench: ## measure the DESIGN.md performance targets on a disposable PostgreSQL; writes docs/benchmarks.md (~10 min)

@@ -206,6 +206,7 @@ func testProxyActivities(t *testing.T) {
 	proxyErrorCases(t)
 	proxyRequiredCases(t)
 	foreignKeyCases(t)
+	foreignKeyIndexCases(t)
 }
 
 // proxySeedCases are the seed's seven pgTAP-style cases, by name.
