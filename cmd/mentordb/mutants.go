@@ -49,7 +49,7 @@ func runMutants(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	opts := mutation.Options{Binary: bin, Dir: dir, Workers: *workers, Fallback: *fallback,
-		TestTimeout: 3 * time.Minute, Work: work}
+		TestTimeout: 3 * time.Minute, Work: work, Progress: *out + ".partial"}
 	if *only != "" {
 		if opts.Only, err = regexp.Compile(*only); err != nil {
 			return err

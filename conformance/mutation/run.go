@@ -64,6 +64,9 @@ type Options struct {
 	TestTimeout time.Duration
 	// Work is a directory for the trace.
 	Work string
+	// Progress, when set, is rewritten with the run so far after every
+	// mutant, so an interrupted run leaves its results.
+	Progress string
 	Logf func(format string, args ...any)
 }
 
@@ -168,6 +171,7 @@ func Execute(ctx context.Context, o Options) (*Run, error) {
 	}
 	var next, done atomic.Int64
 	var wg sync.WaitGroup
+	var progressMu sync.Mutex
 	for w := 0; w < o.Workers; w++ {
 		wg.Add(1)
 		go func() {
@@ -177,10 +181,23 @@ func Execute(ctx context.Context, o Options) (*Run, error) {
 				if i >= len(todo) || ctx.Err() != nil {
 					return
 				}
-				r := &run.Results[todo[i]]
+				res := run.Results[todo[i]]
+				r := &res
 				runMutant(ctx, o, srv.URL, template, hash, i, r, trace, tests, env)
+				progressMu.Lock()
+				run.Results[todo[i]] = res
+				progressMu.Unlock()
 				n := done.Add(1)
 				o.logf("mutants: %d/%d %s %s (%s, %d tests, %.1fs)", n, len(todo), r.Status, r.ID, r.Stage, r.Tests, r.Seconds)
+				if o.Progress != "" {
+					progressMu.Lock()
+					snap := *run
+					snap.Results = slices.Clone(run.Results)
+					snap.Partial = fmt.Sprintf("in progress: %d of %d mutants run", n, len(todo))
+					snap.WallSeconds = time.Since(run.Started).Seconds()
+					_ = snap.WriteJSON(o.Progress)
+					progressMu.Unlock()
+				}
 			}
 		}()
 	}
