@@ -169,6 +169,7 @@ func Execute(ctx context.Context, o Options) (*Run, error) {
 		}
 		run.Results = append(run.Results, r)
 	}
+	todo = interleave(run.Results, todo)
 	var next, done atomic.Int64
 	var wg sync.WaitGroup
 	var progressMu sync.Mutex
@@ -207,6 +208,25 @@ func Execute(ctx context.Context, o Options) (*Run, error) {
 	}
 	run.WallSeconds = time.Since(run.Started).Seconds()
 	return run, nil
+}
+
+// interleave orders the mutants to run round-robin over their families,
+// so that a run cut short has measured every family alike.
+func interleave(results []Result, todo []int) []int {
+	by := map[Family][]int{}
+	for _, i := range todo {
+		by[results[i].Family] = append(by[results[i].Family], i)
+	}
+	out := make([]int, 0, len(todo))
+	for len(out) < len(todo) {
+		for _, f := range Families {
+			if q := by[f]; len(q) > 0 {
+				out = append(out, q[0])
+				by[f] = q[1:]
+			}
+		}
+	}
+	return out
 }
 
 func (o Options) logf(format string, args ...any) {
