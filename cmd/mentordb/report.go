@@ -40,6 +40,7 @@ func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("report: %w", err)
 		}
+		run.Reclassify()
 		rep.AttachMutation(run.Report())
 	}
 	var md bytes.Buffer

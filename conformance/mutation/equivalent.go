@@ -31,9 +31,24 @@ var Equivalent = []struct {
 		"every chapter_members row has a chapter of the same org (chapter_members_chapter_org_fkey), and chapters_org_id_fkey (RESTRICT, created first, so checked first) refuses to delete that org before this key's action is reached"},
 	{"fk-on-delete:public.peer_mentor_status_log.peer_mentor_status_log_status_id_fkey:*",
 		"peer_mentor_status_keep_logged (ENABLE ALWAYS, BEFORE DELETE) refuses to delete a status row that has log rows, for every role, before this key's action is reached"},
+	{"function-security-flip:private.proxy_activities_set_timestamps()", readsNoTable},
+	{"function-security-flip:private.proxy_activities_guard_immutable()", readsNoTable},
+	{"function-security-flip:private.peer_mentor_status_reject_no_change()", readsNoTable},
+	{"function-security-flip:private.peer_mentor_status_log_immutable()", readsNoTable},
+	{"function-security-flip:private.proxy_audit_log_reject_change()", readsNoTable},
+	{"function-security-flip:private.peer_mentor_status_set_bookkeeping()", readsNoTable},
+	{"function-security-flip:private.proxy_audit_log_guard_insert()", readsNoTable},
+	{"function-security-flip:private.peer_mentor_status_log_guard()",
+		"it refuses any insert that is not nested in peer_mentor_status_log_change before its query matters, and that function is SECURITY DEFINER, so the query runs with the owner's rights whichever way this one is declared"},
+	{"function-security-flip:private.peer_mentor_status_keep_logged()",
+		"it fires only on DELETE or UPDATE OF id of a status row, which no API role may do (no DELETE grant, UPDATE granted on status, reason and expected_return_date only), so it always runs as the owner"},
 	{"function-search-path-reset:*",
 		"every name in every body is schema-qualified or resolves in pg_catalog, and callers reach the functions only through PostgREST requests, which cannot create objects (no API role may CREATE in any schema) or choose the search_path, so no name can resolve elsewhere"},
 }
+
+// readsNoTable is why a trigger function that reads no table is indifferent
+// to whose rights it runs with.
+const readsNoTable = "the body reads no table, only the row, the trigger's arguments, settings and the clock, so whose rights it runs with changes nothing"
 
 // EquivalentReason returns why mutant id is equivalent, or "".
 func EquivalentReason(id string) string {

@@ -145,3 +145,20 @@ func TestEquivalentAndSnapshotListsMatch(t *testing.T) {
 		require.NotEmpty(t, e.Reason, e.Pattern)
 	}
 }
+
+func TestReclassifyOnlyTurnsDeclaredSurvivorsEquivalent(t *testing.T) {
+	run := &Run{Results: []Result{
+		{Mutant: Mutant{ID: "function-search-path-reset:public.f()", Family: SearchPathReset}, Status: Survived},
+		{Mutant: Mutant{ID: "function-search-path-reset:public.g()", Family: SearchPathReset}, Status: Killed},
+		{Mutant: Mutant{ID: "check-drop:public.t.c", Family: CheckDrop}, Status: Survived},
+	}}
+	run.Reclassify()
+	require.Equal(t, IsEquivalent, run.Results[0].Status)
+	require.NotEmpty(t, run.Results[0].Reason)
+	require.Equal(t, Killed, run.Results[1].Status, "a kill is never undone")
+	require.Equal(t, Survived, run.Results[2].Status)
+	require.False(t, run.OK())
+	total := run.Total()
+	require.Equal(t, 1, total.Equivalent)
+	require.Equal(t, 1, total.Survived)
+}

@@ -143,6 +143,21 @@ func ReadJSON(path string) (*Run, error) {
 	return &r, nil
 }
 
+// Reclassify marks as equivalent every survivor (or snapshot-only kill)
+// that the equivalent list, as it is now, declares: the list is reviewed
+// code and may be completed after a run. A killed mutant stays killed.
+func (r *Run) Reclassify() {
+	for i := range r.Results {
+		res := &r.Results[i]
+		if res.Status != Survived && res.Status != SnapshotOnly {
+			continue
+		}
+		if reason := EquivalentReason(res.ID); reason != "" {
+			res.Status, res.Reason = IsEquivalent, reason
+		}
+	}
+}
+
 // Report returns the run as the conformance report's CONF-4 section.
 func (r *Run) Report() *report.Mutation {
 	t := r.Total()
