@@ -25,6 +25,7 @@ func countOrgs(ctx context.Context, d *pgtest.DB, claims db.Claims) (int, error)
 func testRequest(t *testing.T) {
 	t.Parallel()
 	requestRequiredCases(t)
+	requestPrivilegeCases(t)
 
 	setup := func(t *testing.T) (*pgtest.DB, uuid.UUID, uuid.UUID) {
 		d := pgtest.New(t)
