@@ -67,7 +67,7 @@ type Options struct {
 	// Progress, when set, is rewritten with the run so far after every
 	// mutant, so an interrupted run leaves its results.
 	Progress string
-	Logf func(format string, args ...any)
+	Logf     func(format string, args ...any)
 }
 
 // Run is the whole mutation run.
