@@ -42,6 +42,8 @@ var Equivalent = []struct {
 		"it refuses any insert that is not nested in peer_mentor_status_log_change before its query matters, and that function is SECURITY DEFINER, so the query runs with the owner's rights whichever way this one is declared"},
 	{"function-security-flip:private.peer_mentor_status_keep_logged()",
 		"it fires only on DELETE or UPDATE OF id of a status row, which no API role may do (no DELETE grant, UPDATE granted on status, reason and expected_return_date only), so it always runs as the owner"},
+	{"index-drop:public.proxy_activities_org_id_idx",
+		"every lookup by org_id alone is served as well by the indexes that lead with org_id (the covering (org_id, date, id) and (org_id, attributed_mentor_id)): the plan reads another index the same way and returns the same rows"},
 	{"function-search-path-reset:*",
 		"every name in every body is schema-qualified or resolves in pg_catalog, and callers reach the functions only through PostgREST requests, which cannot create objects (no API role may CREATE in any schema) or choose the search_path, so no name can resolve elsewhere"},
 }
