@@ -45,4 +45,31 @@ func pauseRequiredCases(t *testing.T) {
 		d.QueryRow(t, `SELECT status FROM peer_mentor_status WHERE peer_mentor_id = $1`, mentor).Scan(t, &status)
 		require.Equal(t, "paused", status)
 	})
+
+	t.Run("PS-RLS-3 a coordinator cannot change, through the Data API, the status row of someone who no longer holds the peer_mentor role in the org", func(t *testing.T) {
+		t.Parallel()
+		d := pgtest.New(t)
+		org := d.NewOrg(t)
+		chapter := d.NewChapter(t, org)
+		coordinator := d.NewMember(t, org, "coordinator", chapter)
+		mentor := d.NewMember(t, org, "peer_mentor", chapter)
+		d.Exec(t, `INSERT INTO peer_mentor_status (peer_mentor_id, org_id, status) VALUES ($1, $2, 'paused')`, mentor, org)
+		d.Exec(t, `DELETE FROM org_members WHERE org_id = $1 AND user_id = $2 AND role = 'peer_mentor'`, org, mentor)
+		ctx := pgtest.Ctx(t)
+		var n int
+		err := d.As(ctx, db.User(coordinator, org), func(tx pgx.Tx) error {
+			// The row is still the coordinator's to see (USING) ...
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM public.peer_mentor_status WHERE peer_mentor_id = $1`, mentor).Scan(&n); err != nil {
+				return err
+			}
+			// ... but not to change: WITH CHECK wants a peer mentor.
+			_, err := tx.Exec(ctx, `UPDATE public.peer_mentor_status SET status = 'active' WHERE peer_mentor_id = $1`, mentor)
+			return err
+		})
+		require.Equal(t, 1, n)
+		require.ErrorIs(t, err, db.ErrNotPermitted)
+		var status string
+		d.QueryRow(t, `SELECT status FROM peer_mentor_status WHERE peer_mentor_id = $1`, mentor).Scan(t, &status)
+		require.Equal(t, "paused", status)
+	})
 }

@@ -44,6 +44,8 @@ var Equivalent = []struct {
 		"it fires only on DELETE or UPDATE OF id of a status row, which no API role may do (no DELETE grant, UPDATE granted on status, reason and expected_return_date only), so it always runs as the owner"},
 	{"index-drop:public.proxy_activities_org_id_idx",
 		"every lookup by org_id alone is served as well by the indexes that lead with org_id (the covering (org_id, date, id) and (org_id, attributed_mentor_id)): the plan reads another index the same way and returns the same rows"},
+	{"function-security-flip:private.has_org_role(uuid,uuid,text)",
+		"its query answers only for membership rows the caller may read through org_members' SELECT policy (their own, or any of an org they coordinate or administer), which is what running it with the caller's rights under that policy gives; with no request (auth.uid() NULL) it is false either way"},
 	{"function-search-path-reset:*",
 		"every name in every body is schema-qualified or resolves in pg_catalog, and callers reach the functions only through PostgREST requests, which cannot create objects (no API role may CREATE in any schema) or choose the search_path, so no name can resolve elsewhere"},
 }
