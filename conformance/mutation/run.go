@@ -91,7 +91,7 @@ func Execute(ctx context.Context, o Options) (*Run, error) {
 		o.Workers = 1
 	}
 	if o.Only != nil {
-		run.Partial = o.Only.String()
+		run.Partial = "only mutants matching " + o.Only.String()
 	}
 	srv, err := pgserver.Start(ctx, pgserver.Options{
 		SharedPreloadLibraries: []string{"pg_stat_statements"},

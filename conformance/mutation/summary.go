@@ -110,7 +110,7 @@ func (r *Run) Text(w io.Writer) {
 	}
 	fmt.Fprintf(w, "wall time %.0fs (unmutated matrix %.0fs, %d tests)\n", r.WallSeconds, r.BaselineSecs, r.BaselineTests)
 	if r.Partial != "" {
-		fmt.Fprintf(w, "partial run: only mutants matching %q\n", r.Partial)
+		fmt.Fprintf(w, "partial run: %s\n", r.Partial)
 	}
 }
 
