@@ -72,4 +72,21 @@ func pauseRequiredCases(t *testing.T) {
 		d.QueryRow(t, `SELECT status FROM peer_mentor_status WHERE peer_mentor_id = $1`, mentor).Scan(t, &status)
 		require.Equal(t, "paused", status)
 	})
+
+	t.Run("PS-LOG-1 in replica mode too, the owner's insert of a paused row writes its log row and a no-change update is refused", func(t *testing.T) {
+		t.Parallel()
+		d := pgtest.New(t)
+		org := d.NewOrg(t)
+		chapter := d.NewChapter(t, org)
+		mentor := d.NewMember(t, org, "peer_mentor", chapter)
+		ctx := pgtest.Ctx(t)
+		require.NoError(t, pauseOwnerTry(ctx, d, true, `INSERT INTO peer_mentor_status (peer_mentor_id, org_id, status) VALUES ($1, $2, 'paused')`, mentor, org))
+		var logs int
+		d.QueryRow(t, `SELECT count(*) FROM peer_mentor_status_log WHERE peer_mentor_id = $1 AND previous_status = 'active' AND new_status = 'paused'`, mentor).Scan(t, &logs)
+		require.Equal(t, 1, logs, "the insert's log row, written in replica mode")
+		err := pauseOwnerTry(ctx, d, true, `UPDATE peer_mentor_status SET status = 'paused' WHERE peer_mentor_id = $1`, mentor)
+		requirePauseOwnerError(t, err, "MD002", "peer_mentor_status_transition")
+		d.QueryRow(t, `SELECT count(*) FROM peer_mentor_status_log WHERE peer_mentor_id = $1`, mentor).Scan(t, &logs)
+		require.Equal(t, 1, logs)
+	})
 }

@@ -46,9 +46,18 @@ var Equivalent = []struct {
 		"every lookup by org_id alone is served as well by the indexes that lead with org_id (the covering (org_id, date, id) and (org_id, attributed_mentor_id)): the plan reads another index the same way and returns the same rows"},
 	{"function-security-flip:private.has_org_role(uuid,uuid,text)",
 		"its query answers only for membership rows the caller may read through org_members' SELECT policy (their own, or any of an org they coordinate or administer), which is what running it with the caller's rights under that policy gives; with no request (auth.uid() NULL) it is false either way"},
+	{"function-security-flip:private.pause_org_context(uuid)",
+		"it refuses a caller who is neither the mentor nor a coordinator of the claimed org before it looks at the mentor, and such callers can read exactly the membership rows it probes through org_members' SELECT policy (their own, or their org's roster), so with the caller's rights it reads the same rows"},
+	{"function-security-flip:public.activate_pause(uuid,text,date)", pauseAsOwner},
+	{"function-security-flip:public.deactivate_pause(uuid,text)", pauseAsOwner},
+	{"function-security-flip:public.get_active_pauses_for_chapter(uuid)",
+		"its query keeps only status rows of orgs the caller coordinates (org_ids_with_role), all of which the caller may read through RLS anyway, so with the owner's rights it returns the same rows"},
 	{"function-search-path-reset:*",
 		"every name in every body is schema-qualified or resolves in pg_catalog, and callers reach the functions only through PostgREST requests, which cannot create objects (no API role may CREATE in any schema) or choose the search_path, so no name can resolve elsewhere"},
 }
+
+// pauseAsOwner is why the pause RPCs may run as the owner without a change.
+const pauseAsOwner = "pause_org_context checks the caller and the mentor against membership rows before any write, and the policies it would bypass as the owner allow exactly the writes that pass those checks; the bookkeeping still reads the caller from the request's claims, so the row and its log row are the same"
 
 // readsNoTable is why a trigger function that reads no table is indifferent
 // to whose rights it runs with.
