@@ -1,6 +1,7 @@
 package mutation
 
 import (
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -161,4 +162,20 @@ func TestReclassifyOnlyTurnsDeclaredSurvivorsEquivalent(t *testing.T) {
 	total := run.Total()
 	require.Equal(t, 1, total.Equivalent)
 	require.Equal(t, 1, total.Survived)
+}
+
+func TestFailedStatementsFromTheServerLog(t *testing.T) {
+	dir := t.TempDir()
+	log := dir + "/postgres.log"
+	require.NoError(t, os.WriteFile(log, []byte(strings.Join([]string{
+		"2026-12-01 05:30:00.123 UTC [42] db=t_a ERROR:  permission denied for table chapter_members",
+		"2026-12-01 05:30:00.123 UTC [42] db=t_a STATEMENT:  DELETE FROM public.chapter_members",
+		"2026-12-01 05:30:00.124 UTC [43] db=t_b ERROR:  boom",
+		"2026-12-01 05:30:00.124 UTC [43] db=t_b STATEMENT:  UPDATE public.x",
+		"\t  SET y = 1",
+		"2026-12-01 05:30:00.125 UTC [44] db=postgres LOG:  checkpoint starting",
+	}, "\n")+"\n"), 0o644))
+	got, err := failedStatements(log)
+	require.NoError(t, err)
+	require.Equal(t, map[string][]string{"t_a": {"DELETE FROM public.chapter_members"}, "t_b": {"UPDATE public.x SET y = 1"}}, got)
 }

@@ -100,6 +100,9 @@ func Execute(ctx context.Context, o Options) (*Run, error) {
 			"pg_stat_statements.max":           "20000",
 			"pg_stat_statements.track_utility": "off",
 			"max_connections":                  "300",
+			// Failed statements come from the log (see ReadTrace).
+			"log_line_prefix":         logPrefix,
+			"log_min_error_statement": "error",
 		},
 	})
 	if err != nil {
@@ -139,7 +142,13 @@ func Execute(ctx context.Context, o Options) (*Run, error) {
 	}
 	sort.Strings(tests)
 	run.BaselineTests, run.BaselineSecs = len(tests), base.elapsed.Seconds()
-	trace, err := ReadTrace(tracePath)
+	serverLog := ""
+	if srv.Dir != "" {
+		serverLog = filepath.Join(srv.Dir, "postgres.log")
+	} else {
+		o.logf("mutants: no server log (%s server): tests that only ran failing statements against an object are not selected for it", srv.Kind)
+	}
+	trace, err := ReadTrace(tracePath, serverLog)
 	if err != nil {
 		return nil, fmt.Errorf("mutation: trace: %w", err)
 	}

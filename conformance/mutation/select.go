@@ -37,14 +37,18 @@ func isCostly(test string) bool {
 // that owned the database (a suite, for suites that share one clone).
 type Trace map[string][]pgtest.Statement
 
-// ReadTrace reads the file written through pgtest.EnvTrace.
-func ReadTrace(path string) (Trace, error) {
+// ReadTrace reads the file written through pgtest.EnvTrace, and adds the
+// statements that failed (a refusal is what many tests observe, and
+// pg_stat_statements records only completed statements) from the server
+// log at logPath, when there is one.
+func ReadTrace(path, logPath string) (Trace, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	t := Trace{}
+	owner := map[string]string{} // database → test
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 256<<20)
 	for sc.Scan() {
@@ -53,13 +57,74 @@ func ReadTrace(path string) (Trace, error) {
 			return nil, err
 		}
 		t[l.Test] = append(t[l.Test], l.Statements...)
+		owner[l.DB] = l.Test
 	}
-	return t, sc.Err()
+	if err := sc.Err(); err != nil || logPath == "" {
+		return t, err
+	}
+	failed, err := failedStatements(logPath)
+	if err != nil {
+		return nil, err
+	}
+	for db, stmts := range failed {
+		if test, ok := owner[db]; ok {
+			for _, q := range stmts {
+				t[test] = append(t[test], pgtest.Statement{Role: unknownRole, Query: q})
+			}
+		}
+	}
+	return t, nil
+}
+
+// unknownRole marks a failed statement, whose role the log does not give;
+// it counts as an API role's.
+const unknownRole = "?"
+
+// logPrefix is the server's log_line_prefix in the mutation run: the
+// database name of every line.
+const logPrefix = "%m [%p] db=%d "
+
+var statementLine = regexp.MustCompile(`^\S+ \S+ \S+ \[\d+\] db=(\S+) STATEMENT:  (.*)$`)
+
+// failedStatements reads the STATEMENT lines the server logs after every
+// error (log_min_error_statement = error), by database. A statement that
+// spans lines continues on lines that start with a tab.
+func failedStatements(logPath string) (map[string][]string, error) {
+	f, err := os.Open(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[string][]string{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	var db string
+	var cur *strings.Builder
+	flush := func() {
+		if cur != nil {
+			out[db] = append(out[db], strings.Join(strings.Fields(cur.String()), " "))
+			cur = nil
+		}
+	}
+	for sc.Scan() {
+		line := sc.Text()
+		if cur != nil && strings.HasPrefix(line, "\t") {
+			cur.WriteString(" " + line)
+			continue
+		}
+		flush()
+		if m := statementLine.FindStringSubmatch(line); m != nil {
+			db, cur = m[1], &strings.Builder{}
+			cur.WriteString(m[2])
+		}
+	}
+	flush()
+	return out, sc.Err()
 }
 
 // apiRoles are the roles whose statements count for mutants that only a
 // request can observe.
-var apiRoles = map[string]bool{"anon": true, "authenticated": true, "service_role": true}
+var apiRoles = map[string]bool{"anon": true, "authenticated": true, "service_role": true, unknownRole: true}
 
 // observes reports whether a statement list can observe m.
 func observes(m *Mutant, stmts []pgtest.Statement) bool {

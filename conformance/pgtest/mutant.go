@@ -66,7 +66,9 @@ func adoptTemplate(ctx context.Context, adminURL, name string) (string, error) {
 }
 
 // Statement is one statement a test ran, and the role that ran it (the
-// current role: inside a request, the API role).
+// current role: inside a request, the API role). pg_stat_statements keeps
+// only statements that completed; the mutation run adds the failed ones
+// from the server log, with Role "?" (the log does not say).
 type Statement struct {
 	Role     string `json:"role"`
 	TopLevel bool   `json:"toplevel"`
@@ -76,6 +78,7 @@ type Statement struct {
 // TraceLine is one line of the trace file.
 type TraceLine struct {
 	Test       string      `json:"test"`
+	DB         string      `json:"db"`
 	Statements []Statement `json:"statements"`
 }
 
@@ -118,7 +121,7 @@ func traceTest(serverURL, dbName, test string) error {
 	if _, err := c.Exec(ctx, `SELECT pg_stat_statements_reset(0, $1, 0)`, dbid); err != nil {
 		return err
 	}
-	b, err := json.Marshal(TraceLine{Test: test, Statements: stmts})
+	b, err := json.Marshal(TraceLine{Test: test, DB: dbName, Statements: stmts})
 	if err != nil {
 		return err
 	}
