@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mentordb/mentordb/conformance/pgtest"
@@ -88,5 +89,25 @@ func pauseRequiredCases(t *testing.T) {
 		requirePauseOwnerError(t, err, "MD002", "peer_mentor_status_transition")
 		d.QueryRow(t, `SELECT count(*) FROM peer_mentor_status_log WHERE peer_mentor_id = $1`, mentor).Scan(t, &logs)
 		require.Equal(t, 1, logs)
+	})
+
+	t.Run("PS-RPC-6 anon is refused EXECUTE on each RPC itself, not only on what the RPC calls", func(t *testing.T) {
+		t.Parallel()
+		d := pgtest.New(t)
+		ctx := pgtest.Ctx(t)
+		for _, call := range []struct{ name, sql string }{
+			{"activate_pause", `SELECT public.activate_pause(gen_random_uuid())`},
+			{"deactivate_pause", `SELECT public.deactivate_pause(gen_random_uuid())`},
+			{"get_active_pauses_for_chapter", `SELECT count(*) FROM public.get_active_pauses_for_chapter(gen_random_uuid())`},
+		} {
+			err := d.As(ctx, db.Anon(), func(tx pgx.Tx) error {
+				_, err := tx.Exec(ctx, call.sql)
+				return err
+			})
+			var pgErr *pgconn.PgError
+			require.ErrorAs(t, err, &pgErr, call.name)
+			require.Equal(t, "42501", pgErr.Code, pgErr.Message)
+			require.Equal(t, "permission denied for function "+call.name, pgErr.Message)
+		}
 	})
 }
