@@ -152,12 +152,15 @@ func TestReclassifyOnlyTurnsDeclaredSurvivorsEquivalent(t *testing.T) {
 		{Mutant: Mutant{ID: "function-search-path-reset:public.f()", Family: SearchPathReset}, Status: Survived},
 		{Mutant: Mutant{ID: "function-search-path-reset:public.g()", Family: SearchPathReset}, Status: Killed},
 		{Mutant: Mutant{ID: "check-drop:public.t.c", Family: CheckDrop}, Status: Survived},
+		{Mutant: Mutant{ID: "check-drop:public.t.d", Family: CheckDrop}, Status: SnapshotOnly,
+			SnapshotKills: []string{"TestConformance/matrix/ProxyActivities/PA-COL-1_every_NOT_NULL_column_refuses_NULL"}},
 	}}
 	run.Reclassify()
 	require.Equal(t, IsEquivalent, run.Results[0].Status)
 	require.NotEmpty(t, run.Results[0].Reason)
 	require.Equal(t, Killed, run.Results[1].Status, "a kill is never undone")
 	require.Equal(t, Survived, run.Results[2].Status)
+	require.Equal(t, Killed, run.Results[3].Status, "a behavioural test that a run took for a snapshot test is counted again")
 	require.False(t, run.OK())
 	total := run.Total()
 	require.Equal(t, 1, total.Equivalent)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/mentordb/mentordb/conformance/report"
@@ -143,12 +145,32 @@ func ReadJSON(path string) (*Run, error) {
 	return &r, nil
 }
 
-// Reclassify marks as equivalent every survivor (or snapshot-only kill)
-// that the equivalent list, as it is now, declares: the list is reviewed
-// code and may be completed after a run. A killed mutant stays killed.
+// Reclassify applies the snapshot and equivalent lists as they are now to
+// a recorded run: both are reviewed code and may be corrected after it.
+// The failing tests recorded for a mutant are split again into behavioural
+// and snapshot ones; a survivor or snapshot-only kill that the equivalent
+// list declares becomes equivalent. A behavioural kill stays a kill.
 func (r *Run) Reclassify() {
 	for i := range r.Results {
 		res := &r.Results[i]
+		failed := append(slices.Clone(res.KilledBy), res.SnapshotKills...)
+		if (res.Status == Killed || res.Status == SnapshotOnly) && len(failed) > 0 {
+			res.KilledBy, res.SnapshotKills = nil, nil
+			for _, t := range failed {
+				if snap, _ := IsSnapshot(t); snap {
+					res.SnapshotKills = append(res.SnapshotKills, t)
+				} else {
+					res.KilledBy = append(res.KilledBy, t)
+				}
+			}
+			sort.Strings(res.KilledBy)
+			sort.Strings(res.SnapshotKills)
+			if len(res.KilledBy) > 0 {
+				res.Status = Killed
+			} else {
+				res.Status = SnapshotOnly
+			}
+		}
 		if res.Status != Survived && res.Status != SnapshotOnly {
 			continue
 		}
