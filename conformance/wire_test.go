@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -231,6 +232,15 @@ func testWire(t *testing.T) {
 			})
 		}
 		require.EqualValues(t, 3, tripsOf(t, counter, run), "two statements and COMMIT")
+		// A statement the caller sends with the simple protocol goes as asked
+		// (EXPLAIN EXECUTE of a prepared statement needs it), after BEGIN
+		// and the preamble: one round trip more.
+		require.EqualValues(t, 3, tripsOf(t, counter, func() error {
+			return app.DoReadOnly(ctx, db.User(coord, org), func(r *db.Request) error {
+				var role string
+				return r.Tx().QueryRow(ctx, `SELECT current_user`, pgx.QueryExecModeSimpleProtocol).Scan(&role)
+			})
+		}), "BEGIN and the preamble, the statement, COMMIT")
 		require.EqualValues(t, 0, tripsOf(t, counter, func() error {
 			return app.Do(ctx, db.User(coord, org), func(*db.Request) error { return nil })
 		}), "a request that sends nothing costs nothing")

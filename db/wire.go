@@ -341,9 +341,26 @@ func (t *wireTx) again() bool {
 	return true
 }
 
+// simple reports whether the caller asked for the simple protocol (pgx's
+// QueryExecModeSimpleProtocol as the first argument): such a statement is
+// sent as asked, on its own, after BEGIN and the preamble.
+func simple(args []any) bool {
+	if len(args) > 0 {
+		m, ok := args[0].(pgx.QueryExecMode)
+		return ok && m == pgx.QueryExecModeSimpleProtocol
+	}
+	return false
+}
+
 func (t *wireTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	if t.state == wireDone && !t.again() {
 		return pgconn.CommandTag{}, errOneStatement
+	}
+	if simple(args) {
+		if err := t.open(ctx); err != nil {
+			return pgconn.CommandTag{}, err
+		}
+		return t.conn.Exec(ctx, sql, args...)
 	}
 	rr, finish, err := t.pipeline(ctx, &queuedStmt{sql: sql, args: args}, false)
 	if err != nil {
@@ -360,6 +377,12 @@ func (t *wireTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comm
 func (t *wireTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	if t.state == wireDone && !t.again() {
 		return nil, errOneStatement
+	}
+	if simple(args) {
+		if err := t.open(ctx); err != nil {
+			return nil, err
+		}
+		return t.conn.Query(ctx, sql, args...)
 	}
 	rr, finish, err := t.pipeline(ctx, &queuedStmt{sql: sql, args: args}, true)
 	if err != nil {
