@@ -100,7 +100,7 @@ func testWire(t *testing.T) {
 				_, err := acts.CreateMany(ctx, asCoord, org, uuid.Nil, []db.NewProxyActivity{newActivity(), newActivity()})
 				return err
 			}},
-			"ProxyActivityRepository.Import": {3, "COPY is a protocol exchange of its own, after BEGIN and the preamble and before COMMIT", func() error {
+			"ProxyActivityRepository.Import": {4, "COPY is a protocol exchange of its own (one or two turns, as pgconn's copy loop meets the server's answer), after BEGIN and the preamble and before COMMIT; at most", func() error {
 				in := newActivity()
 				in.CoordinatorID = coord
 				_, err := acts.Import(ctx, db.ServiceRole(), []db.NewProxyActivity{in})
@@ -207,6 +207,10 @@ func testWire(t *testing.T) {
 			case m == "ProxyActivityRepository.Delete" || m == "ProxyActivityRepository.DeleteTemplate":
 				tripsOf(t, counter, w.run)
 				require.Equal(t, w.trips, deleteTrips, m)
+			case m == "ProxyActivityRepository.Import":
+				got := tripsOf(t, counter, w.run)
+				require.LessOrEqual(t, got, w.trips, m)
+				require.GreaterOrEqual(t, got, w.trips-1, m)
 			default:
 				require.Equal(t, w.trips, tripsOf(t, counter, w.run), m)
 			}
