@@ -133,33 +133,21 @@ func testPooler(t *testing.T) {
 		t.Logf("DB-POOL-1 %d actors × %d rounds on server sessions %v", len(actors), rounds, probedPIDs)
 	})
 
-	t.Run("DB-POOL-1 db's requests need no pooler setting; a caller's transaction with pgx's default statement cache behind a transaction-mode pooler fails with db.ErrPooler and changes nothing", func(t *testing.T) {
+	t.Run("DB-POOL-1 without db.TransactionPooler a request's named prepared statements behind a transaction-mode pooler fail with db.ErrPooler, and the request changes nothing", func(t *testing.T) {
 		t.Parallel()
 		d := pgtest.New(t)
 		ctx := pgtest.Ctx(t)
 		org := d.NewOrg(t)
 		coord, mentor := d.NewMember(t, org, "coordinator"), d.NewMember(t, org, "peer_mentor")
-		app, pool := poolerApp(t, d) // misconfigured: no TransactionPooler
+		app, _ := poolerApp(t, d) // misconfigured: no TransactionPooler
 		warmServerSessions(t, d.BouncerURL(t), 2)
-		claims := db.User(coord, org)
-		create := func(r *db.Request) error {
-			_, err := r.Activities().Create(ctx, db.NewProxyActivity{
-				AttributedMentorID: mentor, OrgID: org, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30,
-			})
-			return err
-		}
-		// db's own requests send unnamed statements only.
-		for range 10 {
-			require.NoError(t, app.Do(ctx, claims, create))
-		}
-		// A caller's transaction on a pool that caches named statements:
-		// DoTx's first statement runs on pgx's cache, which the pooler breaks
-		// from the second transaction on.
 		var err error
 		for i := 0; i < 20 && err == nil; i++ {
-			err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return db.DoTx(ctx, tx, claims, create) })
+			_, err = app.ProxyActivities().Create(ctx, db.User(coord, org), db.NewProxyActivity{
+				AttributedMentorID: mentor, OrgID: org, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30,
+			})
 		}
-		require.ErrorIs(t, err, db.ErrPooler, "a named prepared statement meets another server session")
+		require.ErrorIs(t, err, db.ErrPooler, "a statement prepared on one server session meets another")
 		var created, audited int
 		d.QueryRow(t, `SELECT count(*) FROM proxy_activities`).Scan(t, &created)
 		d.QueryRow(t, `SELECT count(*) FROM proxy_audit_log`).Scan(t, &audited)

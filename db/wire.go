@@ -2,6 +2,8 @@ package db
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -19,10 +21,12 @@ import (
 // request (one) so does COMMIT. Everything still runs in one explicit
 // transaction, in the same order; only the waiting between them is gone.
 //
-// Every statement goes as the unnamed statement, with its parameters typed
-// from a description the connection asked for once (describe): planned for
-// its arguments on every call (see perCallPlan), nothing named left on the
-// server session, so a transaction-mode pooler is no problem. After the
+// A statement is prepared under a name once per connection (prepared), so
+// its plan is cached as with pgx's statement cache; the per-call-plan
+// statements (perCallPlan), and every statement on a connection to a
+// transaction-mode pooler (TransactionPooler), go as the unnamed statement
+// with parameter types the connection described once (describe): planned
+// for their arguments, nothing named left on the server session. After the
 // first statement, each statement is a pipeline of its own (one round trip)
 // inside the open transaction.
 type wireTx struct {
@@ -136,9 +140,20 @@ func (t *wireTx) pipeline(ctx context.Context, stmt *queuedStmt, wantRows bool) 
 	if stmt != nil {
 		stmts = append(stmts, *stmt)
 	}
+	// Statements sent for a per-call plan (perCallPlan marks them with an
+	// exec mode) and every statement behind a transaction-mode pooler go
+	// unnamed; the rest are prepared once per connection under a name, so
+	// PostgreSQL keeps their plans as pgx's statement cache would.
+	pooler, _ := pg.CustomData()[poolerKey].(bool)
 	descs := make([]*pgconn.StatementDescription, len(stmts))
 	for i, q := range stmts {
-		sd, err := describe(ctx, pg, q.sql)
+		var sd *pgconn.StatementDescription
+		var err error
+		if pooler || perCall(q.args) {
+			sd, err = describe(ctx, pg, q.sql)
+		} else {
+			sd, err = prepared(ctx, pg, q.sql)
+		}
 		if err != nil {
 			return nil, nil, err
 		}
@@ -161,6 +176,10 @@ func (t *wireTx) pipeline(ctx context.Context, stmt *queuedStmt, wantRows bool) 
 			if v != nil {
 				vals[i] = append([]byte{}, v...)
 			}
+		}
+		if sd.Name != "" {
+			p.SendQueryPrepared(sd.Name, vals, append([]int16(nil), eqb.ParamFormats...), append([]int16(nil), eqb.ResultFormats...))
+			return nil
 		}
 		p.SendQueryParams(sql, vals, sd.ParamOIDs, append([]int16(nil), eqb.ParamFormats...), append([]int16(nil), eqb.ResultFormats...))
 		return nil
@@ -306,6 +325,43 @@ func describe(ctx context.Context, pg *pgconn.PgConn, sql string) (*pgconn.State
 	}
 	if len(cache) >= 1024 { // statements are a fixed set; bound it anyway
 		clear(cache)
+	}
+	cache[sql] = sd
+	return sd, nil
+}
+
+// poolerKey marks, in a connection's CustomData, a connection to a
+// transaction-mode pooler (set by PoolConfig with TransactionPooler).
+const poolerKey = "mentordb.pooler"
+
+// preparedKey holds a connection's named statements.
+const preparedKey = "mentordb.prepared"
+
+// perCall reports whether args carry an exec mode, which is how perCallPlan
+// asks for a plan made for the call's own arguments.
+func perCall(args []any) bool {
+	if len(args) > 0 {
+		m, ok := args[0].(pgx.QueryExecMode)
+		return ok && (m == pgx.QueryExecModeExec || m == pgx.QueryExecModeDescribeExec)
+	}
+	return false
+}
+
+// prepared returns sql prepared under a name on this connection, preparing
+// it on first use (one round trip, once per connection and statement).
+func prepared(ctx context.Context, pg *pgconn.PgConn, sql string) (*pgconn.StatementDescription, error) {
+	cache, _ := pg.CustomData()[preparedKey].(map[string]*pgconn.StatementDescription)
+	if cache == nil {
+		cache = map[string]*pgconn.StatementDescription{}
+		pg.CustomData()[preparedKey] = cache
+	}
+	if sd, ok := cache[sql]; ok {
+		return sd, nil
+	}
+	sum := sha256.Sum256([]byte(sql))
+	sd, err := pg.Prepare(ctx, "mentordb_"+hex.EncodeToString(sum[:12]), sql, nil)
+	if err != nil {
+		return nil, err
 	}
 	cache[sql] = sd
 	return sd, nil
