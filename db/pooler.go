@@ -38,9 +38,11 @@ type openOptions struct {
 // transaction mode (Supabase's pooler on port 6543, PgBouncer with
 // pool_mode = transaction), where one client's consecutive transactions may
 // run on different server connections and a server connection serves other
-// clients in between. Open then uses pgx's QueryExecModeExec: every
-// statement is sent as the unnamed statement with its parameters in one
-// round trip, so nothing named outlives the transaction. pgx's default
+// clients in between. A request then sends every statement unnamed (with
+// parameter types described once per connection) instead of preparing it
+// under a name, and the pool's own statements use pgx's QueryExecModeExec:
+// the unnamed statement with its parameters in one round trip, so nothing
+// named outlives the transaction. pgx's default
 // (QueryExecModeCacheStatement) prepares named statements once per
 // connection, which such a pooler breaks (ErrPooler); the simple protocol
 // would also work, but interpolates parameters on the client, and
