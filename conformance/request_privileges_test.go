@@ -23,7 +23,7 @@ import (
 // lack; a write privilege granted by mistake would hide behind it.) The
 // expectations are the access spec's declared grants.
 func requestPrivilegeCases(t *testing.T) {
-	t.Run("DB-1 a role without DELETE, UPDATE or INSERT on a table or column is refused a statement that needs only that privilege", func(t *testing.T) {
+	t.Run("DB-1 a role without DELETE, UPDATE, INSERT or TRIGGER on a table or column is refused a statement that needs only that privilege", func(t *testing.T) {
 		t.Parallel()
 		d := pgtest.New(t)
 		ctx := pgtest.Ctx(t)
@@ -57,6 +57,14 @@ func requestPrivilegeCases(t *testing.T) {
 			cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
 			require.NoError(t, err)
 			for _, role := range access.APIRoles {
+				if !o.Holds(role, "TRIGGER") {
+					// A role holding TRIGGER could attach any function it may
+					// execute (pg_catalog's are PUBLIC) to every write.
+					sql := "CREATE TRIGGER privilege_probe BEFORE UPDATE ON " + o.QualifiedName() +
+						" FOR EACH ROW EXECUTE FUNCTION pg_catalog.suppress_redundant_updates_trigger()"
+					require.True(t, refused(try(claims[role], sql)), "%s: %s must be refused for lack of TRIGGER", role, sql)
+					checked++
+				}
 				if !o.Holds(role, access.Delete) {
 					sql := "DELETE FROM " + o.QualifiedName()
 					require.True(t, refused(try(claims[role], sql)), "%s: %s must be refused for lack of DELETE", role, sql)

@@ -52,12 +52,18 @@ var Equivalent = []struct {
 	{"function-security-flip:public.deactivate_pause(uuid,text)", pauseAsOwner},
 	{"function-security-flip:public.get_active_pauses_for_chapter(uuid)",
 		"its query keeps only status rows of orgs the caller coordinates (org_ids_with_role), all of which the caller may read through RLS anyway, so with the owner's rights it returns the same rows"},
+	{"function-security-flip:private.proxy_activities_check_coordinator_in_org()", checkAsWriter},
+	{"function-security-flip:private.proxy_activities_check_mentor_in_org()", checkAsWriter},
 	{"function-search-path-reset:*",
 		"every name in every body is schema-qualified or resolves in pg_catalog, and callers reach the functions only through PostgREST requests, which cannot create objects (no API role may CREATE in any schema) or choose the search_path, so no name can resolve elsewhere"},
 }
 
 // pauseAsOwner is why the pause RPCs may run as the owner without a change.
 const pauseAsOwner = "pause_org_context checks the caller and the mentor against membership rows before any write, and the policies it would bypass as the owner allow exactly the writes that pass those checks; the bookkeeping still reads the caller from the request's claims, so the row and its log row are the same"
+
+// checkAsWriter is why the proxy-activity membership checks may run with the
+// writer's rights.
+const checkAsWriter = "an authenticated writer gets this far only as a coordinator of the row's org (the INSERT and UPDATE policies' WITH CHECK run first), and a coordinator reads the org's whole roster through org_members' SELECT policy, which is all the check reads; service_role and the owner bypass RLS"
 
 // readsNoTable is why a trigger function that reads no table is indifferent
 // to whose rights it runs with.
