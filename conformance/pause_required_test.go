@@ -74,6 +74,51 @@ func pauseRequiredCases(t *testing.T) {
 		require.Equal(t, "paused", status)
 	})
 
+	t.Run("PS-RLS-3 PS-RLS-4 an UPDATE that reads no column (only the update policy's USING picks the rows) changes the caller's own rows and no other mentor's or org's", func(t *testing.T) {
+		t.Parallel()
+		d := pgtest.New(t)
+		org, otherOrg := d.NewOrg(t), d.NewOrg(t)
+		chapter, otherChapter := d.NewChapter(t, org), d.NewChapter(t, otherOrg)
+		coordinator := d.NewMember(t, org, "coordinator", chapter)
+		mentor := d.NewMember(t, org, "peer_mentor", chapter)
+		colleague := d.NewMember(t, org, "peer_mentor", chapter)
+		stranger := d.NewMember(t, otherOrg, "peer_mentor", otherChapter)
+		for _, row := range []struct{ mentor, org any }{{mentor, org}, {colleague, org}, {stranger, otherOrg}} {
+			d.Exec(t, `INSERT INTO peer_mentor_status (peer_mentor_id, org_id, status) VALUES ($1, $2, 'active')`, row.mentor, row.org)
+		}
+		ctx := pgtest.Ctx(t)
+		statuses := func() map[string]string {
+			got := map[string]string{}
+			rows, err := d.Pool.Query(ctx, `SELECT peer_mentor_id::text, status FROM peer_mentor_status`)
+			require.NoError(t, err)
+			defer rows.Close()
+			for rows.Next() {
+				var id, status string
+				require.NoError(t, rows.Scan(&id, &status))
+				got[id] = status
+			}
+			require.NoError(t, rows.Err())
+			return got
+		}
+		// No WHERE and a constant SET: PostgreSQL then applies the UPDATE
+		// policy's USING alone (a statement that reads a column would also
+		// be filtered by the SELECT policy), so this is what USING admits.
+		update := func(claims db.Claims, status string) int64 {
+			var tag pgconn.CommandTag
+			require.NoError(t, d.As(ctx, claims, func(tx pgx.Tx) (err error) {
+				tag, err = tx.Exec(ctx, `UPDATE public.peer_mentor_status SET status = $1`, status)
+				return err
+			}))
+			return tag.RowsAffected()
+		}
+
+		require.EqualValues(t, 2, update(db.User(coordinator, org), "paused"), "every row of the coordinator's org")
+		require.Equal(t, map[string]string{mentor.String(): "paused", colleague.String(): "paused", stranger.String(): "active"}, statuses())
+
+		require.EqualValues(t, 1, update(db.User(mentor, org), "active"), "the peer mentor's own row")
+		require.Equal(t, map[string]string{mentor.String(): "active", colleague.String(): "paused", stranger.String(): "active"}, statuses())
+	})
+
 	t.Run("PS-LOG-1 in replica mode too, the owner's insert of a paused row writes its log row and a no-change update is refused", func(t *testing.T) {
 		t.Parallel()
 		d := pgtest.New(t)

@@ -54,6 +54,10 @@ var Equivalent = []struct {
 		"its query keeps only status rows of orgs the caller coordinates (org_ids_with_role), all of which the caller may read through RLS anyway, so with the owner's rights it returns the same rows"},
 	{"function-security-flip:private.proxy_activities_check_coordinator_in_org()", checkAsWriter},
 	{"function-security-flip:private.proxy_activities_check_mentor_in_org()", checkAsWriter},
+	{"policy-check-true:*proxy_activities.proxy_activities_update_own",
+		"org_id and coordinator_id cannot change in an UPDATE (the BEFORE UPDATE immutability triggers, which fire before WITH CHECK is evaluated, refuse it), so the new row's WITH CHECK evaluates USING's expression on the same values in the same statement, and gives the same answer"},
+	{"policy-check-true:*recurring_activity_templates.recurring_activity_templates_update_coordinator",
+		"authenticated may UPDATE only activity_type, title, default_duration_minutes and recurrence_rule (column grants, pinned by the Access matrix), so org_id, the one column the WITH CHECK reads, is the old row's, which USING has already checked with the same expression"},
 	{"function-search-path-reset:*",
 		"every name in every body is schema-qualified or resolves in pg_catalog, and callers reach the functions only through PostgREST requests, which cannot create objects (no API role may CREATE in any schema) or choose the search_path, so no name can resolve elsewhere"},
 }
