@@ -120,3 +120,17 @@ func rawJSON(b []byte) json.RawMessage {
 	}
 	return json.RawMessage(b)
 }
+
+func proxyAuditEntryFromGen(row gen.ProxyAuditLog) ProxyAuditEntry {
+	return ProxyAuditEntry{
+		ID:         row.ID,
+		ActivityID: row.ActivityID,
+		OrgID:      row.OrgID,
+		Actor:      derefUUID(row.Actor),
+		ActorRole:  derefString(row.ActorRole),
+		Action:     row.Action,
+		OldRow:     rawJSON(row.OldRow),
+		NewRow:     rawJSON(row.NewRow),
+		At:         row.At,
+	}
+}

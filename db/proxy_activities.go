@@ -502,17 +502,7 @@ func (a Activities) AuditLog(ctx context.Context, activityID uuid.UUID) ([]Proxy
 	}
 	out := make([]ProxyAuditEntry, len(rows))
 	for i, row := range rows {
-		out[i] = ProxyAuditEntry{
-			ID:         row.ID,
-			ActivityID: row.ActivityID,
-			OrgID:      row.OrgID,
-			Actor:      derefUUID(row.Actor),
-			ActorRole:  derefString(row.ActorRole),
-			Action:     row.Action,
-			OldRow:     rawJSON(row.OldRow),
-			NewRow:     rawJSON(row.NewRow),
-			At:         row.At,
-		}
+		out[i] = proxyAuditEntryFromGen(row)
 	}
 	return out, nil
 }

@@ -143,17 +143,3 @@ func (p *ProxyActivityRepository) ReviewAuditLog(ctx context.Context, claims Cla
 		return r.Activities().ReviewAuditLog(ctx, orgID, window, before, limit)
 	})
 }
-
-func proxyAuditEntryFromGen(row gen.ProxyAuditLog) ProxyAuditEntry {
-	return ProxyAuditEntry{
-		ID:         row.ID,
-		ActivityID: row.ActivityID,
-		OrgID:      row.OrgID,
-		Actor:      derefUUID(row.Actor),
-		ActorRole:  derefString(row.ActorRole),
-		Action:     row.Action,
-		OldRow:     rawJSON(row.OldRow),
-		NewRow:     rawJSON(row.NewRow),
-		At:         row.At,
-	}
-}
