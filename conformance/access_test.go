@@ -76,7 +76,7 @@ func testAccess(t *testing.T) {
 						a := &spec.Actors[k]
 						t.Run(access.CellLeaf(p, a), func(t *testing.T) {
 							t.Parallel()
-							got, detail := w.run(t, p, a)
+							got, detail := w.run(t, o, p, a)
 							mu.Lock()
 							results[access.CellKey(o, p, a)] = got
 							mu.Unlock()
@@ -248,9 +248,9 @@ func (w *accessWorld) claims(t *testing.T, a *access.Actor, user uuid.UUID) db.C
 // so the request's transaction rolls back and cells stay independent.
 var errRollbackCell = errors.New("access cell observed; roll back")
 
-// run runs one cell and returns what the database did, and the error it
+// run runs one cell (probe p of object o, as actor a) and returns what the database did, and the error it
 // raised if any.
-func (w *accessWorld) run(t *testing.T, p *access.Probe, a *access.Actor) (access.Outcome, string) {
+func (w *accessWorld) run(t *testing.T, o *access.Object, p *access.Probe, a *access.Actor) (access.Outcome, string) {
 	t.Helper()
 	ctx := pgtest.Ctx(t)
 	var user uuid.UUID
@@ -296,7 +296,7 @@ func (w *accessWorld) run(t *testing.T, p *access.Probe, a *access.Actor) (acces
 		case stmtErr == nil:
 			got = access.Succeeded(int(n))
 		case errors.As(stmtErr, &pgErr):
-			got = access.Observe(pgErr.Code, pgErr.ConstraintName, pgErr.Message)
+			got = access.Observe(o, pgErr.Code, pgErr.ConstraintName, pgErr.Message)
 		default:
 			return stmtErr
 		}

@@ -61,6 +61,21 @@ func foreignKeyCases(t *testing.T) {
 			}
 			fkExec(t, ctx, tx, `SELECT set_config('request.jwt.claims', '', true)`)
 		}
+		// move is the one way a log row comes to name an org or mentor that
+		// no status row names, which is what the log's own keys need to be
+		// observed: while a status row names them too, its key refuses the
+		// delete as well, and which of the two the error names follows the
+		// order their triggers fire in. Only the owner can move a status row
+		// (no API role may update org_id or peer_mentor_id); the move is
+		// made in the UPDATE that resumes the mentor, so it is logged under
+		// the new value and the pause's log row keeps the old one.
+		move := func(tx pgx.Tx, w *fkWorld, column string, from, to uuid.UUID) {
+			fkExec(t, ctx, tx, `UPDATE peer_mentor_status SET status = 'active', `+column+` = $2 WHERE id = $1`, w.status, to)
+			var statusRows, logRows int
+			require.NoError(t, tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM peer_mentor_status WHERE `+column+` = $1),
+				(SELECT count(*) FROM peer_mentor_status_log WHERE `+column+` = $1)`, from).Scan(&statusRows, &logRows))
+			require.Equal(t, []int{0, 1}, []int{statusRows, logRows}, "only the pause's log row names %s %s", column, from)
+		}
 		const (
 			restrict = "RESTRICT"
 			cascade  = "CASCADE"
@@ -119,6 +134,16 @@ func foreignKeyCases(t *testing.T) {
 				pause(tx, w, w.other, "paused")
 				pause(tx, w, w.coordinator, "active")
 			}, delUser(func(w fkWorld) uuid.UUID { return w.other }), nil},
+			{"peer_mentor_status_log_org_id_fkey", restrict, func(tx pgx.Tx, w *fkWorld) {
+				pause(tx, w, w.coordinator, "paused")
+				elsewhere := uuid.New()
+				fkExec(t, ctx, tx, `INSERT INTO organizations (id, name) VALUES ($1, 'fk other org')`, elsewhere)
+				move(tx, w, "org_id", w.org, elsewhere)
+			}, delOrg, nil},
+			{"peer_mentor_status_log_peer_mentor_id_fkey", restrict, func(tx pgx.Tx, w *fkWorld) {
+				pause(tx, w, w.coordinator, "paused")
+				move(tx, w, "peer_mentor_id", w.mentor, w.other)
+			}, delUser(func(w fkWorld) uuid.UUID { return w.mentor }), nil},
 		}
 		for _, c := range cases {
 			// Each case in its own transaction, rolled back whatever happens
@@ -148,6 +173,56 @@ func foreignKeyCases(t *testing.T) {
 				require.Equal(t, want, n, "%s %s: %s", c.key, c.action, q)
 			}
 			done()
+		}
+	})
+
+	// Deleting a template meets two keys, proxy_activities_template_id_fkey
+	// and proxy_activities_template_same_org_fkey, each SET NULL of
+	// template_id (and only of it). PostgreSQL fires them in the order of
+	// their triggers' names, RI_ConstraintTrigger_a_<oid>, so which acts
+	// first follows the OIDs the keys happened to get (a key re-created
+	// later may sort on either side), and once one has acted the other finds
+	// no row. So each must keep the activity on its own: here the other
+	// key's delete trigger is disabled (a superuser's DDL, rolled back with
+	// the transaction) before the template is deleted.
+	t.Run("PA-FK-2 each of the two template keys on its own sets template_id to NULL and keeps the activity and its org, whichever fires first", func(t *testing.T) {
+		t.Parallel()
+		d := pgtest.New(t)
+		ctx := pgtest.Ctx(t)
+		org := d.NewOrg(t)
+		chapter := d.NewChapter(t, org)
+		coordinator := d.NewMember(t, org, "coordinator", chapter)
+		mentor := d.NewMember(t, org, "peer_mentor", chapter)
+		keys := []string{"proxy_activities_template_id_fkey", "proxy_activities_template_same_org_fkey"}
+		for i, alone := range keys {
+			tx, err := d.Pool.Begin(ctx)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
+			var template, activity uuid.UUID
+			require.NoError(t, tx.QueryRow(ctx, `INSERT INTO recurring_activity_templates (org_id, created_by, activity_type, title)
+				VALUES ($1, $2, 'visit', 'fk') RETURNING id`, org, coordinator).Scan(&template))
+			require.NoError(t, tx.QueryRow(ctx, `INSERT INTO proxy_activities (coordinator_id, attributed_mentor_id, org_id, activity_type, date, duration_minutes, template_id)
+				VALUES ($1, $2, $3, 'visit', $4, 30, $5) RETURNING id`, coordinator, mentor, org, proxyDay, template).Scan(&activity))
+			// tgtype bit 8: the trigger fires on DELETE (the key's other
+			// trigger on the template fires on UPDATE).
+			rows, err := tx.Query(ctx, `SELECT t.tgname::text FROM pg_trigger t JOIN pg_constraint c ON c.oid = t.tgconstraint
+				WHERE c.conname = $1 AND c.conrelid = 'public.proxy_activities'::regclass
+					AND t.tgrelid = 'public.recurring_activity_templates'::regclass AND t.tgtype & 8 <> 0`, keys[1-i])
+			require.NoError(t, err)
+			triggers, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			require.NoError(t, err)
+			require.Len(t, triggers, 1, "the delete trigger of %s", keys[1-i])
+			fkExec(t, ctx, tx, `ALTER TABLE public.recurring_activity_templates DISABLE TRIGGER `+pgx.Identifier{triggers[0]}.Sanitize())
+
+			_, err = tx.Exec(ctx, `DELETE FROM recurring_activity_templates WHERE id = $1`, template)
+			require.NoError(t, err, "%s alone: the template can be deleted", alone)
+			var templateID *uuid.UUID
+			var orgID uuid.UUID
+			err = tx.QueryRow(ctx, `SELECT template_id, org_id FROM proxy_activities WHERE id = $1`, activity).Scan(&templateID, &orgID)
+			require.NoError(t, err, "%s alone: the activity is kept", alone)
+			require.Nil(t, templateID, "%s alone: template_id is cleared", alone)
+			require.Equal(t, org, orgID, "%s alone: org_id is kept", alone)
+			_ = tx.Rollback(context.Background())
 		}
 	})
 }

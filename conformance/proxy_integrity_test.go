@@ -85,6 +85,40 @@ func proxyIntegrityCases(t *testing.T) {
 		require.NoError(t, err)
 	})
 
+	// The input bounds added a maximum to the default duration; this is the
+	// original CHECK's half, which that maximum admits.
+	t.Run("PA-CHK-2 DB-2 a template's default duration of 0 or less is refused on INSERT and UPDATE, typed as ErrNonPositiveDuration with recurring_activity_templates_default_duration_minutes_check", func(t *testing.T) {
+		t.Parallel()
+		f := proxySetup(t)
+		ctx := pgtest.Ctx(t)
+		me := proxyAs(f.coordA, f.orgA)
+		refused := func(err error) {
+			t.Helper()
+			requireProxyErr(t, err, db.ErrNonPositiveDuration, db.ErrCheck, "23514", db.ConstraintTemplateDurationCheck)
+		}
+		templates := func() int { return f.count(t, `SELECT count(*) FROM recurring_activity_templates`) }
+		before := templates()
+		for _, m := range []int{0, -1, -45} {
+			_, err := f.rawExec(ctx, me, `INSERT INTO recurring_activity_templates (org_id, created_by, activity_type, title, default_duration_minutes)
+				VALUES ($1, $2, 'visit', 'visits', $3)`, f.orgA, f.coordA, m)
+			refused(err)
+			_, err = f.rawExec(ctx, me, `UPDATE recurring_activity_templates SET default_duration_minutes = $2 WHERE id = $1`, f.tmplA, m)
+			refused(err)
+			if m != 0 { // to the repository, 0 means no default duration
+				_, err = f.repo.CreateTemplate(ctx, me, db.NewRecurringActivityTemplate{OrgID: f.orgA, ActivityType: "visit", Title: "visits", DefaultDurationMinutes: m})
+				refused(err)
+			}
+		}
+		require.Equal(t, before, templates())
+		var minutes *int
+		f.d.QueryRow(t, `SELECT default_duration_minutes FROM recurring_activity_templates WHERE id = $1`, f.tmplA).Scan(t, &minutes)
+		require.Nil(t, minutes, "the refused UPDATEs left the template without a default duration")
+		// One minute is the smallest default accepted.
+		n, err := f.rawExec(ctx, me, `UPDATE recurring_activity_templates SET default_duration_minutes = 1 WHERE id = $1`, f.tmplA)
+		require.NoError(t, err)
+		require.EqualValues(t, 1, n)
+	})
+
 	t.Run("PA-FK-1 deleting a user referenced as coordinator or as attributed mentor is restricted; an unknown org is refused", func(t *testing.T) {
 		t.Parallel()
 		f := proxySetup(t)

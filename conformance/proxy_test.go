@@ -207,7 +207,7 @@ func testProxyActivities(t *testing.T) {
 	proxyRequiredCases(t)
 	foreignKeyCases(t)
 	foreignKeyIndexCases(t)
-	templateUpdateScopeCases(t)
+	templateScopeCases(t)
 }
 
 // proxySeedCases are the seed's seven pgTAP-style cases, by name.

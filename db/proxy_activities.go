@@ -32,7 +32,8 @@ var (
 	ErrMentorNotInOrg = errors.New("db: attributed mentor is not a peer mentor of the organization")
 	// ErrTemplateOtherOrg: the template belongs to another org.
 	ErrTemplateOtherOrg = errors.New("db: template belongs to another organization")
-	// ErrNonPositiveDuration: duration_minutes <= 0.
+	// ErrNonPositiveDuration: duration_minutes <= 0, or a template's
+	// default_duration_minutes <= 0 (it becomes an activity's duration).
 	ErrNonPositiveDuration = errors.New("db: duration must be positive")
 	// ErrOrgChange: an update tried to move an activity to another org.
 	ErrOrgChange = errors.New("db: an activity cannot move to another organization")
@@ -75,7 +76,7 @@ const (
 
 func init() {
 	registerConstraint(ErrSelfAttribution, ConstraintNoSelfAttribution)
-	registerConstraint(ErrNonPositiveDuration, ConstraintDurationPositive)
+	registerConstraint(ErrNonPositiveDuration, ConstraintDurationPositive, ConstraintTemplateDurationCheck)
 	registerConstraint(ErrMentorNotInOrg, ConstraintMentorInOrg)
 	registerConstraint(ErrTemplateOtherOrg, ConstraintTemplateSameOrg)
 	registerConstraint(ErrOrgChange, ConstraintOrgImmutable)

@@ -20,6 +20,7 @@ func TestProxyConstraintErrorsMapToSentinels(t *testing.T) {
 	}{
 		{"23514", ConstraintNoSelfAttribution, ErrSelfAttribution},
 		{"23514", ConstraintDurationPositive, ErrNonPositiveDuration},
+		{"23514", ConstraintTemplateDurationCheck, ErrNonPositiveDuration},
 		{"23514", ConstraintMentorInOrg, ErrMentorNotInOrg},
 		{"23503", ConstraintTemplateSameOrg, ErrTemplateOtherOrg},
 		{"23514", ConstraintOrgImmutable, ErrOrgChange},

@@ -93,7 +93,8 @@ const (
 
 // Rules of a denial other than a constraint name.
 const (
-	// RulePrivilege: "permission denied for ..." — the role lacks the grant.
+	// RulePrivilege: "permission denied for <kind> <object>" naming the
+	// object the statement is on — the role lacks the grant on it.
 	RulePrivilege = "no privilege"
 	// RulePolicy: "new row violates row-level security policy" — a policy's
 	// WITH CHECK refused the row.
@@ -129,11 +130,18 @@ var (
 )
 
 // Observe classifies a database error (SQLSTATE, constraint name, message)
-// as an outcome.
-func Observe(sqlstate, constraint, message string) Outcome {
+// of a statement on o as an outcome. A privilege denial is NoGrant only when
+// it names o itself. One that names another object (a trigger or function
+// reading a table the role may not read) means the role got past o's own
+// grants: it is a denial of its own, which says the object it names.
+func Observe(o *Object, sqlstate, constraint, message string) Outcome {
 	switch {
 	case sqlstate == "42501" && constraint == "" && strings.HasPrefix(message, "permission denied for "):
-		return NoGrant
+		on := strings.TrimPrefix(message, "permission denied for ")
+		if on == string(o.Kind)+" "+o.Name {
+			return NoGrant
+		}
+		return Outcome{Kind: Denied, SQLState: sqlstate, Rule: RulePrivilege + " on " + on}
 	case sqlstate == "42501" && constraint == "" && strings.Contains(message, "violates row-level security policy"):
 		return RLSCheck
 	}

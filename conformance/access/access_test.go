@@ -55,18 +55,26 @@ func TestValidateCatchesContradictions(t *testing.T) {
 }
 
 func TestObserve(t *testing.T) {
+	table := &Object{Name: "proxy_activities", Kind: Table}
+	function := &Object{Name: "activate_pause", Kind: Function}
 	for _, c := range []struct {
+		on                    *Object
 		code, constraint, msg string
 		want                  Outcome
 	}{
-		{"42501", "", "permission denied for table proxy_activities", NoGrant},
-		{"42501", "", "permission denied for function activate_pause", NoGrant},
-		{"42501", "", `new row violates row-level security policy for table "proxy_activities"`, RLSCheck},
-		{"42501", "peer_mentor_status_not_permitted", "only the mentor ...", Raise("42501", "peer_mentor_status_not_permitted")},
-		{"MD001", "peer_mentor_status_org_mismatch", "x", Raise("MD001", "peer_mentor_status_org_mismatch")},
+		{table, "42501", "", "permission denied for table proxy_activities", NoGrant},
+		{function, "42501", "", "permission denied for function activate_pause", NoGrant},
+		// A denial on another object (a trigger's query) is not o's grant.
+		{table, "42501", "", "permission denied for table peer_mentor_status",
+			Outcome{Kind: Denied, SQLState: "42501", Rule: "no privilege on table peer_mentor_status"}},
+		{function, "42501", "", "permission denied for schema private",
+			Outcome{Kind: Denied, SQLState: "42501", Rule: "no privilege on schema private"}},
+		{table, "42501", "", `new row violates row-level security policy for table "proxy_activities"`, RLSCheck},
+		{function, "42501", "peer_mentor_status_not_permitted", "only the mentor ...", Raise("42501", "peer_mentor_status_not_permitted")},
+		{function, "MD001", "peer_mentor_status_org_mismatch", "x", Raise("MD001", "peer_mentor_status_org_mismatch")},
 	} {
-		if got := Observe(c.code, c.constraint, c.msg); got != c.want {
-			t.Errorf("Observe(%q, %q, %q) = %v, want %v", c.code, c.constraint, c.msg, got, c.want)
+		if got := Observe(c.on, c.code, c.constraint, c.msg); got != c.want {
+			t.Errorf("Observe(%s, %q, %q, %q) = %v, want %v", c.on.Name, c.code, c.constraint, c.msg, got, c.want)
 		}
 	}
 }

@@ -77,7 +77,7 @@ func Render(s *Spec, res Results) []byte {
 	w("| cell | meaning |\n|---|---|\n")
 	w("| `1 row` | allowed: the statement returned or affected that many rows of the target |\n")
 	w("| `0 rows` | the statement ran, but row level security left it nothing of the target |\n")
-	w("| `42501 %s` | refused by the grants (`permission denied for ...`) |\n", RulePrivilege)
+	w("| `42501 %s` | refused by the grants on the object itself (`permission denied for <kind> <object>`) |\n", RulePrivilege)
 	w("| `42501 %s` | refused by a policy's WITH CHECK (`new row violates row-level security policy`) |\n", RulePolicy)
 	w("| `SQLSTATE constraint` | raised by a function or trigger, with the constraint name it reports |\n")
 	w("| ✓ / ✗ | this run observed exactly the expected outcome / did not (what it observed follows) |\n\n")
