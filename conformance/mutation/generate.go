@@ -51,8 +51,6 @@ type generator struct {
 	ctx  context.Context
 	conn *pgx.Conn
 	out  []Mutant
-	// fnObservers caches functionObservers.
-	fnObservers map[string][]string
 }
 
 func (g *generator) add(m Mutant) { g.out = append(g.out, m) }
@@ -72,18 +70,20 @@ func (g *generator) rows(q string, scan func(pgx.CollectableRow) error, args ...
 }
 
 func (g *generator) policies() error {
-	const q = `SELECT c.oid::regclass::text, c.relname::text, p.polname::text, p.polqual IS NOT NULL, p.polwithcheck IS NOT NULL
+	const q = `SELECT c.oid::regclass::text, c.relname::text, p.polname::text, p.polqual IS NOT NULL, p.polwithcheck IS NOT NULL,
+			p.polcmd::text
 		FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = ANY ($1)`
 	return g.rows(q, func(r pgx.CollectableRow) error {
-		var table, rel, name string
+		var table, rel, name, cmd string
 		var using, check bool
-		if err := r.Scan(&table, &rel, &name, &using, &check); err != nil {
+		if err := r.Scan(&table, &rel, &name, &using, &check, &cmd); err != nil {
 			return err
 		}
 		obj := table + "." + name
 		on := fmt.Sprintf("%s ON %s", pgx.Identifier{name}.Sanitize(), table)
-		base := Mutant{Object: obj, Observers: []string{rel}, APIRoles: true}
+		base := Mutant{Object: obj, Observers: []string{rel}, APIRoles: true,
+			Focus: []Focus{{Objects: []string{rel}, Commands: policyCommands[cmd]}}}
 		if using {
 			m := base
 			m.ID, m.Family, m.SQL = id(PolicyUsingTrue, obj), PolicyUsingTrue, "ALTER POLICY "+on+" USING (true)"
@@ -100,6 +100,20 @@ func (g *generator) policies() error {
 		return nil
 	})
 }
+
+// policyCommands are the statements a policy applies to, by pg_policy's
+// polcmd; ALL ('*') is any.
+var policyCommands = map[string][]string{"r": {"SELECT"}, "a": {"INSERT"}, "w": {"UPDATE"}, "d": {"DELETE"}}
+
+// privilegeCommands are the statements that use a privilege; REFERENCES
+// is used only by DDL, which any command may be.
+var privilegeCommands = map[string][]string{
+	"SELECT": {"SELECT"}, "INSERT": {"INSERT"}, "UPDATE": {"UPDATE"}, "DELETE": {"DELETE"},
+	"TRUNCATE": {"TRUNCATE"}, "TRIGGER": {"CREATE"},
+}
+
+// writeCommands are the statements a CHECK or NOT NULL can refuse.
+var writeCommands = []string{"INSERT", "UPDATE", "COPY"}
 
 func (g *generator) rls() error {
 	const q = `SELECT c.oid::regclass::text, c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -135,10 +149,12 @@ func (g *generator) grants() error {
 		switch {
 		case !holds:
 			g.add(Mutant{ID: id(GrantWiden, obj, role, priv), Family: GrantWiden, Object: obj,
-				SQL: fmt.Sprintf("GRANT %s ON %s TO %s", priv, table, role), Observers: []string{rel}, APIRoles: true})
+				SQL: fmt.Sprintf("GRANT %s ON %s TO %s", priv, table, role), Observers: []string{rel}, APIRoles: true,
+				Focus: grantFocus(rel, role, priv)})
 		case granted:
 			g.add(Mutant{ID: id(GrantNarrow, obj, role, priv), Family: GrantNarrow, Object: obj,
-				SQL: fmt.Sprintf("REVOKE %s ON %s FROM %s", priv, table, role), Observers: []string{rel}, APIRoles: true})
+				SQL: fmt.Sprintf("REVOKE %s ON %s FROM %s", priv, table, role), Observers: []string{rel}, APIRoles: true,
+				Focus: grantFocus(rel, role, priv)})
 		}
 		return nil
 	}, APIRoles, tablePrivileges)
@@ -167,14 +183,19 @@ func (g *generator) grants() error {
 		case !holds && someColumn && !tableLevel:
 			g.add(Mutant{ID: id(GrantWiden, obj, role, priv), Family: GrantWiden, Object: obj,
 				SQL:       fmt.Sprintf("GRANT %s (%s) ON %s TO %s", priv, colSQL, table, role),
-				Observers: []string{rel}, APIRoles: true})
+				Observers: []string{rel}, APIRoles: true, Focus: grantFocus(rel, role, priv)})
 		case granted:
 			g.add(Mutant{ID: id(GrantNarrow, obj, role, priv), Family: GrantNarrow, Object: obj,
 				SQL:       fmt.Sprintf("REVOKE %s (%s) ON %s FROM %s", priv, colSQL, table, role),
-				Observers: []string{rel}, APIRoles: true})
+				Observers: []string{rel}, APIRoles: true, Focus: grantFocus(rel, role, priv)})
 		}
 		return nil
 	}, APIRoles, columnPrivileges)
+}
+
+// grantFocus is the statements that use priv on rel as role.
+func grantFocus(rel, role, priv string) []Focus {
+	return []Focus{{Objects: []string{rel}, Commands: privilegeCommands[priv], Roles: []string{role}}}
 }
 
 func (g *generator) checks() error {
@@ -188,7 +209,8 @@ func (g *generator) checks() error {
 		}
 		obj := table + "." + name
 		g.add(Mutant{ID: id(CheckDrop, obj), Family: CheckDrop, Object: obj,
-			SQL: fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT %s", table, pgx.Identifier{name}.Sanitize()), Observers: []string{rel}})
+			SQL: fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT %s", table, pgx.Identifier{name}.Sanitize()), Observers: []string{rel},
+			Focus: []Focus{{Objects: []string{rel}, Commands: writeCommands}}})
 		return nil
 	})
 }
@@ -221,7 +243,9 @@ func (g *generator) foreignKeys() error {
 			g.add(Mutant{ID: id(FKOnDelete, obj, strings.ReplaceAll(strings.ToLower(to), " ", "-")), Family: FKOnDelete, Object: obj,
 				SQL: fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT %s, ADD CONSTRAINT %s %s", table,
 					pgx.Identifier{name}.Sanitize(), pgx.Identifier{name}.Sanitize(), newDef),
-				Observers: []string{rel, parent}})
+				Observers: []string{rel, parent},
+				// The action runs when a parent row goes.
+				Focus: []Focus{{Objects: []string{parent}, Commands: []string{"DELETE", "TRUNCATE"}}}})
 		}
 		return nil
 	})
@@ -252,37 +276,58 @@ func (g *generator) notNulls() error {
 		}
 		obj := table + "." + col
 		g.add(Mutant{ID: id(NotNullDrop, obj), Family: NotNullDrop, Object: obj,
-			SQL: fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL", table, pgx.Identifier{col}.Sanitize()), Observers: []string{rel}})
+			SQL: fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL", table, pgx.Identifier{col}.Sanitize()), Observers: []string{rel},
+			Focus: []Focus{{Objects: []string{rel}, Commands: writeCommands}}})
 		return nil
 	})
 }
 
 func (g *generator) triggers() error {
-	const q = `SELECT c.oid::regclass::text, c.relname::text, t.tgname::text, t.tgenabled::text
+	const q = `SELECT c.oid::regclass::text, c.relname::text, t.tgname::text, t.tgenabled::text, t.tgtype::int
 		FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = ANY ($1) AND NOT t.tgisinternal`
 	return g.rows(q, func(r pgx.CollectableRow) error {
 		var table, rel, name, enabled string
-		if err := r.Scan(&table, &rel, &name, &enabled); err != nil {
+		var tgtype int
+		if err := r.Scan(&table, &rel, &name, &enabled, &tgtype); err != nil {
 			return err
 		}
 		obj := table + "." + name
 		trg := pgx.Identifier{name}.Sanitize()
 		obs := []string{rel}
+		focus := []Focus{{Objects: obs, Commands: triggerEvents(tgtype)}}
 		g.add(Mutant{ID: id(TriggerDrop, obj), Family: TriggerDrop, Object: obj,
-			SQL: fmt.Sprintf("DROP TRIGGER %s ON %s", trg, table), Observers: obs})
+			SQL: fmt.Sprintf("DROP TRIGGER %s ON %s", trg, table), Observers: obs, Focus: focus})
 		if enabled != "D" {
 			g.add(Mutant{ID: id(TriggerDisable, obj), Family: TriggerDisable, Object: obj,
-				SQL: fmt.Sprintf("ALTER TABLE %s DISABLE TRIGGER %s", table, trg), Observers: obs})
+				SQL: fmt.Sprintf("ALTER TABLE %s DISABLE TRIGGER %s", table, trg), Observers: obs, Focus: focus})
 		}
 		if enabled == "A" {
 			// ENABLE ALWAYS fires under session_replication_role = replica
 			// too; plain ENABLE does not.
 			g.add(Mutant{ID: id(TriggerOrigin, obj), Family: TriggerOrigin, Object: obj,
-				SQL: fmt.Sprintf("ALTER TABLE %s ENABLE TRIGGER %s", table, trg), Observers: obs})
+				SQL: fmt.Sprintf("ALTER TABLE %s ENABLE TRIGGER %s", table, trg), Observers: obs, Focus: focus})
 		}
 		return nil
 	})
+}
+
+// triggerEvents are the statements that fire a trigger of pg_trigger's
+// tgtype (the TRIGGER_TYPE_* bits of PostgreSQL's pg_trigger.h).
+func triggerEvents(tgtype int) []string {
+	var out []string
+	for _, e := range []struct {
+		bit int
+		cmd string
+	}{{4, "INSERT"}, {8, "DELETE"}, {16, "UPDATE"}, {32, "TRUNCATE"}} {
+		if tgtype&e.bit != 0 {
+			out = append(out, e.cmd)
+		}
+	}
+	if tgtype&4 != 0 {
+		out = append(out, "COPY")
+	}
+	return out
 }
 
 // withOptions matches an index definition's storage parameters, which are
@@ -340,38 +385,44 @@ func (g *generator) functions() error {
 	if err != nil {
 		return err
 	}
-	observers, err := g.functionObservers(fns)
+	observers, focuses, err := g.functionObservers(fns)
 	if err != nil {
 		return err
 	}
 	for _, f := range fns {
-		obs := observers[f.name]
+		obs, focus := observers[f.name], focuses[f.name]
+		// Granting EXECUTE to anon is seen first by anon's calls.
+		anonFocus := make([]Focus, len(focus))
+		for i, fc := range focus {
+			fc.Roles = []string{"anon"}
+			anonFocus[i] = fc
+		}
 		flip := "SECURITY DEFINER"
 		if f.secdef {
 			flip = "SECURITY INVOKER"
 		}
 		g.add(Mutant{ID: id(SecurityFlip, f.sig), Family: SecurityFlip, Object: f.sig,
-			SQL: fmt.Sprintf("ALTER FUNCTION %s %s", f.sig, flip), Observers: obs})
+			SQL: fmt.Sprintf("ALTER FUNCTION %s %s", f.sig, flip), Observers: obs, Focus: focus})
 		if f.searchPath {
 			g.add(Mutant{ID: id(SearchPathReset, f.sig), Family: SearchPathReset, Object: f.sig,
-				SQL: fmt.Sprintf("ALTER FUNCTION %s RESET search_path", f.sig), Observers: obs})
+				SQL: fmt.Sprintf("ALTER FUNCTION %s RESET search_path", f.sig), Observers: obs, Focus: focus})
 		}
 		if !f.anonExec {
 			g.add(Mutant{ID: id(ExecuteAnon, f.sig), Family: ExecuteAnon, Object: f.sig,
-				SQL: fmt.Sprintf("GRANT EXECUTE ON FUNCTION %s TO anon", f.sig), Observers: obs})
+				SQL: fmt.Sprintf("GRANT EXECUTE ON FUNCTION %s TO anon", f.sig), Observers: obs, Focus: anonFocus})
 		}
 		if !f.publicExec {
 			g.add(Mutant{ID: id(ExecutePublic, f.sig), Family: ExecutePublic, Object: f.sig,
-				SQL: fmt.Sprintf("GRANT EXECUTE ON FUNCTION %s TO PUBLIC", f.sig), Observers: obs})
+				SQL: fmt.Sprintf("GRANT EXECUTE ON FUNCTION %s TO PUBLIC", f.sig), Observers: obs, Focus: focus})
 		}
 		if f.lang != "plpgsql" {
 			continue
 		}
 		for i, body := range dropAdvisoryLocks(f.src) {
-			g.addBody(AdvisoryLockDrop, f, i, body, obs)
+			g.addBody(AdvisoryLockDrop, f, i, body, obs, focus)
 		}
 		for i, body := range dropGuards(f.src) {
-			g.addBody(GuardDrop, f, i, body, obs)
+			g.addBody(GuardDrop, f, i, body, obs, focus)
 		}
 	}
 	return nil
@@ -379,19 +430,21 @@ func (g *generator) functions() error {
 
 // addBody adds a mutant that replaces f's body (prosrc) with body, through
 // CREATE OR REPLACE of pg_get_functiondef, which keeps every other property.
-func (g *generator) addBody(fam Family, f function, n int, body string, obs []string) {
+func (g *generator) addBody(fam Family, f function, n int, body string, obs []string, focus []Focus) {
 	if strings.Count(f.def, f.src) != 1 {
 		// The body must appear exactly once in the definition to be rewritten.
 		return
 	}
 	g.add(Mutant{ID: id(fam, f.sig, fmt.Sprint(n+1)), Family: fam, Object: f.sig,
-		SQL: strings.Replace(f.def, f.src, body, 1), Observers: obs})
+		SQL: strings.Replace(f.def, f.src, body, 1), Observers: obs, Focus: focus})
 }
 
 // functionObservers returns, for every function, the objects whose use runs
 // it: its own name, the functions that call it (transitively), the tables
-// whose triggers or policies call any of those.
-func (g *generator) functionObservers(fns []function) (map[string][]string, error) {
+// whose triggers or policies call any of those; and the focus: statements
+// that name those functions, and the statements on those tables that fire
+// the triggers or the policies.
+func (g *generator) functionObservers(fns []function) (map[string][]string, map[string][]Focus, error) {
 	callers := map[string]map[string]bool{}
 	for _, f := range fns {
 		callers[f.name] = map[string]bool{f.name: true}
@@ -412,42 +465,58 @@ func (g *generator) functionObservers(fns []function) (map[string][]string, erro
 			}
 		}
 	}
-	type use struct{ table, text string }
+	// A use is a trigger (text: its function's name, kind: tgtype) or a
+	// policy (text: its expressions, kind: polcmd).
+	type use struct {
+		table, text, polcmd string
+		tgtype              int
+	}
 	var uses []use
-	const q = `SELECT c.relname::text, p.proname::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+	const q = `SELECT c.relname::text, p.proname::text, '', t.tgtype::int FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
 			JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace n ON n.oid = c.relnamespace
 			WHERE n.nspname = ANY ($1) AND NOT t.tgisinternal
 		UNION ALL
-		SELECT c.relname::text, coalesce(pg_get_expr(p.polqual, p.polrelid), '') || ' ' || coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '')
+		SELECT c.relname::text, coalesce(pg_get_expr(p.polqual, p.polrelid), '') || ' ' || coalesce(pg_get_expr(p.polwithcheck, p.polrelid), ''),
+				p.polcmd::text, 0
 			FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 			WHERE n.nspname = ANY ($1)`
 	if err := g.rows(q, func(r pgx.CollectableRow) error {
 		var u use
-		if err := r.Scan(&u.table, &u.text); err != nil {
+		if err := r.Scan(&u.table, &u.text, &u.polcmd, &u.tgtype); err != nil {
 			return err
 		}
 		uses = append(uses, u)
 		return nil
 	}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := map[string][]string{}
+	out, focus := map[string][]string{}, map[string][]Focus{}
 	for _, f := range fns {
 		set := map[string]bool{}
+		var names []string
 		for n := range callers[f.name] {
 			set[n] = true
+			names = append(names, n)
 			for _, u := range uses {
-				if mentions(u.text, n) {
-					set[u.table] = true
+				if !mentions(u.text, n) {
+					continue
 				}
+				set[u.table] = true
+				cmds := policyCommands[u.polcmd]
+				if u.polcmd == "" {
+					cmds = triggerEvents(u.tgtype)
+				}
+				focus[f.name] = append(focus[f.name], Focus{Objects: []string{u.table}, Commands: cmds})
 			}
 		}
+		sort.Strings(names)
+		focus[f.name] = append([]Focus{{Objects: names}}, focus[f.name]...)
 		for n := range set {
 			out[f.name] = append(out[f.name], n)
 		}
 		sort.Strings(out[f.name])
 	}
-	return out, nil
+	return out, focus, nil
 }
 
 // mentions reports whether text names the identifier name as a whole word.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/mentordb/mentordb/conformance/pgtest"
 )
 
 // outcome is what one run of the test binary reported.
@@ -49,6 +52,12 @@ func runTests(ctx context.Context, binary, dir, pattern, skip string, timeout ti
 	out, err := cmd.CombinedOutput()
 	o := parseOutput(out)
 	o.elapsed, o.output = time.Since(start), out
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == pgtest.ExitMutantApply {
+		// Not a kill: the mutant never reached a test.
+		o.err = fmt.Errorf("the mutant does not apply to a clone:\n%s", tail(out, 4000))
+		return o
+	}
 	if err != nil && len(o.failed) == 0 {
 		o.err = fmt.Errorf("%s -test.run=%q: %v and no failed test:\n%s", binary, pattern, err, tail(out, 4000))
 	}

@@ -61,6 +61,22 @@ type Mutant struct {
 	Observers []string `json:"observers"`
 	APIRoles  bool     `json:"api_roles,omitempty"`
 	Explain   bool     `json:"explain,omitempty"`
+	// Focus names the tests most likely to kill the mutant (those matching
+	// any entry), which run first; the rest of the observers' tests run
+	// only when these do not kill it. It orders the work and never decides
+	// a status.
+	Focus []Focus `json:"focus,omitempty"`
+}
+
+// Focus selects the tests that ran a statement of one of Commands (any,
+// when empty) naming one of Objects, as one of Roles (any, when empty; a
+// failed statement, whose role the log does not give, matches any).
+// Commands are statements' first keywords (after EXPLAIN; the main
+// statement's after WITH): SELECT, INSERT, UPDATE, DELETE, TRUNCATE, CREATE.
+type Focus struct {
+	Objects  []string `json:"objects"`
+	Commands []string `json:"commands,omitempty"`
+	Roles    []string `json:"roles,omitempty"`
 }
 
 func id(f Family, parts ...string) string { return string(f) + ":" + strings.Join(parts, ":") }

@@ -109,23 +109,68 @@ func TestSelectByTraceRoleAndSnapshot(t *testing.T) {
 	tests := []string{"TestConformance/matrix/Plans/PA-PLAN-1_x", "TestConformance/matrix/Plans/GEN-2_y", "TestConformance/matrix/Access/organizations/SELECT/anon"}
 
 	policy := &Mutant{Observers: []string{"peer_mentor_status"}, APIRoles: true}
-	cheap, costly, snaps := Select(policy, trace, tests)
-	require.Equal(t, []string{"TestConformance/matrix/Pause/PS-RLS-1_a"}, cheap, "the owner's statements and snapshot tests do not count")
-	require.Equal(t, []string{"TestConformance/matrix/Plans/GEN-2_y", "TestConformance/matrix/Plans/PA-PLAN-1_x"}, costly)
-	require.Equal(t, []string{"TestConformance/matrix/Pause/PS-MIG-1_c"}, snaps)
+	sel := Select(policy, trace, tests)
+	require.Equal(t, []string{"TestConformance/matrix/Pause/PS-RLS-1_a"}, sel.Cheap, "the owner's statements and snapshot tests do not count")
+	require.Equal(t, []string{"TestConformance/matrix/Plans/GEN-2_y", "TestConformance/matrix/Plans/PA-PLAN-1_x"}, sel.Costly)
+	require.Equal(t, []string{"TestConformance/matrix/Pause/PS-MIG-1_c"}, sel.Snapshots)
+	require.Empty(t, sel.Focus, "no focus, no focus stage")
 
 	check := &Mutant{Observers: []string{"peer_mentor_status"}}
-	cheap, _, _ = Select(check, trace, tests)
-	require.Equal(t, []string{"TestConformance/matrix/Pause/PS-LOG-1_b", "TestConformance/matrix/Pause/PS-RLS-1_a"}, cheap)
+	sel = Select(check, trace, tests)
+	require.Equal(t, []string{"TestConformance/matrix/Pause/PS-LOG-1_b", "TestConformance/matrix/Pause/PS-RLS-1_a"}, sel.Cheap)
 
 	index := &Mutant{Observers: []string{"peer_mentor_status"}, Explain: true}
-	cheap, costly, _ = Select(index, trace, tests)
-	require.Equal(t, []string{"TestConformance/matrix/Plans/GEN-2_y", "TestConformance/matrix/Plans/PA-PLAN-1_x"}, cheap, "index mutants run the plan tests first")
-	require.Empty(t, costly)
+	sel = Select(index, trace, tests)
+	require.Equal(t, []string{"TestConformance/matrix/Plans/GEN-2_y", "TestConformance/matrix/Plans/PA-PLAN-1_x"}, sel.Cheap, "index mutants run the plan tests first")
+	require.Empty(t, sel.Costly)
 
 	org := &Mutant{Observers: []string{"organizations"}, APIRoles: true}
-	cheap, _, _ = Select(org, trace, tests)
-	require.Equal(t, []string{"TestConformance/matrix/Access/organizations"}, cheap, "a suite sharing one clone is selected by its subtests")
+	sel = Select(org, trace, tests)
+	require.Equal(t, []string{"TestConformance/matrix/Access/organizations"}, sel.Cheap, "a suite sharing one clone is selected by its subtests")
+}
+
+func TestSelectFocusRunsFirstAndAlone(t *testing.T) {
+	trace := Trace{
+		"TestConformance/matrix/ProxyActivities/PA-FK-1_fk": {{Role: "postgres", Query: "DELETE FROM public.organizations WHERE id = $1"}},
+		"TestConformance/matrix/ProxyActivities/PA-RLS-1_x": {{Role: "authenticated", Query: "SELECT * FROM public.organizations"}},
+		"TestConformance/matrix/Access": {
+			{Role: "service_role", Query: "UPDATE public.chapters SET name = $1"},
+			{Role: "authenticated", Query: "UPDATE public.organizations SET name = $1"},
+		},
+	}
+	tests := []string{"TestConformance/matrix/Access/chapters/UPDATE/service_role", "TestConformance/matrix/Access/organizations/UPDATE/coordinator"}
+
+	fk := &Mutant{Observers: []string{"chapters", "organizations"},
+		Focus: []Focus{{Objects: []string{"organizations"}, Commands: []string{"DELETE", "TRUNCATE"}}}}
+	sel := Select(fk, trace, tests)
+	require.Equal(t, []string{"TestConformance/matrix/ProxyActivities/PA-FK-1_fk"}, sel.Focus, "only the test that deletes a parent row")
+	require.Equal(t, []string{"TestConformance/matrix/Access/chapters", "TestConformance/matrix/Access/organizations",
+		"TestConformance/matrix/ProxyActivities/PA-RLS-1_x"}, sel.Cheap, "the rest of the observers, without the focus")
+
+	grant := &Mutant{Observers: []string{"chapters"}, APIRoles: true,
+		Focus: []Focus{{Objects: []string{"chapters"}, Commands: []string{"UPDATE"}, Roles: []string{"service_role"}}}}
+	sel = Select(grant, trace, tests)
+	require.Equal(t, []string{"TestConformance/matrix/Access/chapters"}, sel.Focus, "a shared-clone suite's subtest named after the object")
+	require.Equal(t, []string{"TestConformance/matrix/Access/organizations"}, sel.Cheap)
+
+	other := &Mutant{Observers: []string{"chapters"}, APIRoles: true,
+		Focus: []Focus{{Objects: []string{"chapters"}, Commands: []string{"UPDATE"}, Roles: []string{"anon"}}}}
+	require.Empty(t, Select(other, trace, tests).Focus, "another role's statements are not the focus")
+}
+
+func TestCommand(t *testing.T) {
+	for q, want := range map[string]string{
+		"SELECT 1":                                           "SELECT",
+		"  delete from public.t where x":                     "DELETE",
+		"EXPLAIN (ANALYZE, BUFFERS) SELECT 1":                "SELECT",
+		"EXPLAIN ANALYZE UPDATE public.t SET x":              "UPDATE",
+		"WITH a AS (SELECT 1) INSERT INTO t SELECT * FROM a": "INSERT",
+		"WITH a AS (SELECT 1) SELECT * FROM a":               "SELECT",
+		"(SELECT 1) UNION (SELECT 2)":                        "SELECT",
+		"":                                                   "",
+	} {
+		require.Equal(t, want, Command(q), q)
+	}
 }
 
 func TestEquivalentAndSnapshotListsMatch(t *testing.T) {

@@ -182,6 +182,13 @@ func Execute(ctx context.Context, o Options) (*Run, error) {
 	var next, done atomic.Int64
 	var wg sync.WaitGroup
 	var progressMu sync.Mutex
+	probes := make([]*pgx.Conn, o.Workers)
+	for w := range probes {
+		if probes[w], err = cloneDB(ctx, admin, srv.URL, template, fmt.Sprintf("mentordb_mutation_probe%d", w)); err != nil {
+			return nil, err
+		}
+		defer probes[w].Close(context.Background())
+	}
 	for w := 0; w < o.Workers; w++ {
 		wg.Add(1)
 		go func() {
@@ -193,7 +200,7 @@ func Execute(ctx context.Context, o Options) (*Run, error) {
 				}
 				res := run.Results[todo[i]]
 				r := &res
-				runMutant(ctx, o, srv.URL, template, hash, i, r, trace, tests, env)
+				runMutant(ctx, o, probes[w], r, trace, tests, env)
 				progressMu.Lock()
 				run.Results[todo[i]] = res
 				progressMu.Unlock()
@@ -247,15 +254,7 @@ func (o Options) logf(format string, args ...any) {
 // generateFrom clones the template (which accepts no connections) and reads
 // the mutants from the clone's catalog.
 func generateFrom(ctx context.Context, serverURL string, admin *pgx.Conn, template string) ([]Mutant, error) {
-	name := "mentordb_mutation_catalog"
-	if _, err := admin.Exec(ctx, `DROP DATABASE IF EXISTS `+name); err != nil {
-		return nil, err
-	}
-	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s STRATEGY FILE_COPY`, name, template)); err != nil {
-		return nil, err
-	}
-	defer admin.Exec(context.Background(), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
-	c, err := pgx.Connect(ctx, pgtest.WithDatabase(serverURL, name))
+	c, err := cloneDB(ctx, admin, serverURL, template, "mentordb_mutation_catalog")
 	if err != nil {
 		return nil, err
 	}
@@ -263,37 +262,36 @@ func generateFrom(ctx context.Context, serverURL string, admin *pgx.Conn, templa
 	return Generate(ctx, c)
 }
 
-// runMutant applies r's mutant to a fresh copy of the template and runs the
-// tests that can observe it, in stages: the cheap selected tests, then the
-// costly ones, then (with Fallback) the whole matrix, stopping at the first
-// behavioural kill.
-func runMutant(ctx context.Context, o Options, serverURL, template, hash string, n int, r *Result, trace Trace, tests, env []string) {
+// runMutant checks that r's mutant applies (in a rolled-back transaction on
+// the worker's probe database), then runs the tests that can observe it,
+// each on its own clone with the mutant applied, in stages: the focus, the
+// rest of the cheap selected tests, the costly ones, then (with Fallback)
+// the whole matrix, stopping at the first behavioural kill.
+func runMutant(ctx context.Context, o Options, probe *pgx.Conn, r *Result, trace Trace, tests, env []string) {
 	start := time.Now()
 	defer func() { r.Seconds = time.Since(start).Seconds() }()
-	// The name ends with the migration hash, as the real template's does.
-	name := fmt.Sprintf("mentordb_mut%04d_%s", n, hash)
-	if err := makeTemplate(ctx, serverURL, template, name, r.SQL); err != nil {
-		r.Status, r.Error = RunnerError, err.Error()
+	if err := applies(ctx, probe, r.SQL); err != nil {
+		r.Status, r.Error = RunnerError, "the mutant does not apply: "+err.Error()
 		return
 	}
-	defer dropTemplate(serverURL, name)
-	env = append(slices.Clone(env), pgtest.EnvTemplate+"="+name)
+	env = append(slices.Clone(env), pgtest.EnvMutant+"="+r.SQL)
 
-	cheap, costly, snaps := Select(&r.Mutant, trace, tests)
-	r.Tests = len(cheap) + len(costly)
-	stages := []struct {
-		name, pattern string
-	}{}
-	if len(cheap) > 0 {
-		stages = append(stages, struct{ name, pattern string }{"subset", RunPattern(cheap)})
-	}
-	if len(costly) > 0 {
-		stages = append(stages, struct{ name, pattern string }{"costly", RunPattern(costly)})
+	sel := Select(&r.Mutant, trace, tests)
+	r.Tests = len(sel.Focus) + len(sel.Cheap) + len(sel.Costly)
+	type stage struct{ name, pattern string }
+	var stages []stage
+	for _, st := range []struct {
+		name  string
+		tests []string
+	}{{"focus", sel.Focus}, {"subset", sel.Cheap}, {"costly", sel.Costly}} {
+		if len(st.tests) > 0 {
+			stages = append(stages, stage{st.name, RunPattern(st.tests)})
+		}
 	}
 	if o.Fallback {
-		stages = append(stages, struct{ name, pattern string }{"matrix", "^TestConformance$/^matrix$"})
-	} else if len(snaps) > 0 {
-		stages = append(stages, struct{ name, pattern string }{"snapshot", RunPattern(snaps)})
+		stages = append(stages, stage{"matrix", "^TestConformance$/^matrix$"})
+	} else if len(sel.Snapshots) > 0 {
+		stages = append(stages, stage{"snapshot", RunPattern(sel.Snapshots)})
 	}
 	snapshots := map[string]bool{}
 	for _, st := range stages {
@@ -334,43 +332,29 @@ func runMutant(ctx context.Context, o Options, serverURL, template, hash string,
 	}
 }
 
-// makeTemplate copies template to name, applies sql there in one
-// transaction and marks the copy a template that accepts no connections.
-func makeTemplate(ctx context.Context, serverURL, template, name, sql string) error {
-	admin, err := pgx.Connect(ctx, serverURL)
+// applies runs sql in a transaction on conn and rolls it back: a mutant
+// that does not apply is the runner's error, and finding it here keeps it
+// from reaching the test binary.
+func applies(ctx context.Context, conn *pgx.Conn, sql string) error {
+	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer admin.Close(context.Background())
-	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s STRATEGY FILE_COPY`, name, template)); err != nil {
-		return fmt.Errorf("copy the template: %w", err)
-	}
-	c, err := pgx.Connect(ctx, pgtest.WithDatabase(serverURL, name))
-	if err != nil {
-		return err
-	}
-	err = pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, sql)
-		return err
-	})
-	c.Close(context.Background())
-	if err != nil {
-		return fmt.Errorf("the mutant does not apply: %w", err)
-	}
-	_, err = admin.Exec(ctx, fmt.Sprintf(`ALTER DATABASE %s WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`, name))
+	defer tx.Rollback(context.Background())
+	_, err = tx.Exec(ctx, sql)
 	return err
 }
 
-func dropTemplate(serverURL, name string) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	admin, err := pgx.Connect(ctx, serverURL)
-	if err != nil {
-		return
+// cloneDB copies template to name on the server at serverURL and connects
+// to the copy.
+func cloneDB(ctx context.Context, admin *pgx.Conn, serverURL, template, name string) (*pgx.Conn, error) {
+	if _, err := admin.Exec(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+		return nil, err
 	}
-	defer admin.Close(ctx)
-	_, _ = admin.Exec(ctx, fmt.Sprintf(`ALTER DATABASE %s WITH IS_TEMPLATE false`, name))
-	_, _ = admin.Exec(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, name))
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s STRATEGY FILE_COPY`, name, template)); err != nil {
+		return nil, err
+	}
+	return pgx.Connect(ctx, pgtest.WithDatabase(serverURL, name))
 }
 
 // ErrSurvivors is returned (wrapped) when a mutant survives.

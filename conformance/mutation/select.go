@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -144,48 +145,142 @@ func observes(m *Mutant, stmts []pgtest.Statement) bool {
 	return false
 }
 
-// Select returns the matrix tests, one level below the suites, that can
-// observe m according to the trace: the behavioural ones split into cheap
-// and costly, and apart from them the snapshot tests (those of external
-// tools left out). tests are the names of every test of the
-// unmutated run. A name is split at every slash, as go test matches it (a
-// subtest name may contain one).
-func Select(m *Mutant, trace Trace, tests []string) (cheap, costly, snapshots []string) {
-	level4 := map[string]bool{}
+// focused returns the objects of the focus entries that one of stmts
+// matches (nil when none does).
+func focused(m *Mutant, stmts []pgtest.Statement) []string {
+	var objects []string
+	for _, f := range m.Focus {
+		if matchesFocus(m, f, stmts) {
+			objects = append(objects, f.Objects...)
+		}
+	}
+	return objects
+}
+
+func matchesFocus(m *Mutant, f Focus, stmts []pgtest.Statement) bool {
+	for _, s := range stmts {
+		if m.APIRoles && !apiRoles[s.Role] {
+			continue
+		}
+		if len(f.Roles) > 0 && s.Role != unknownRole && !slices.Contains(f.Roles, s.Role) {
+			continue
+		}
+		if len(f.Commands) > 0 && !slices.Contains(f.Commands, Command(s.Query)) {
+			continue
+		}
+		for _, o := range f.Objects {
+			if mentions(s.Query, o) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Command returns the kind of a statement: its first keyword, that of the
+// statement EXPLAIN explains, or for WITH the first data-modifying keyword
+// (SELECT when there is none).
+func Command(query string) string {
+	words := strings.Fields(strings.ToUpper(query))
+	for len(words) > 0 && words[0] == "EXPLAIN" {
+		words = words[1:]
+		if len(words) > 0 && strings.HasPrefix(words[0], "(") {
+			for len(words) > 0 && !strings.HasSuffix(words[0], ")") {
+				words = words[1:]
+			}
+			if len(words) > 0 {
+				words = words[1:]
+			}
+		}
+		for len(words) > 0 && (words[0] == "ANALYZE" || words[0] == "VERBOSE") {
+			words = words[1:]
+		}
+	}
+	if len(words) == 0 {
+		return ""
+	}
+	first := strings.TrimLeft(words[0], "(")
+	if first != "WITH" {
+		return first
+	}
+	for _, w := range words[1:] {
+		switch w {
+		case "INSERT", "UPDATE", "DELETE":
+			return w
+		}
+	}
+	return "SELECT"
+}
+
+// Selection is what a mutant runs, stage by stage: Focus (the tests its
+// focus names), Cheap (the rest of the behavioural tests that can observe
+// it), Costly (behavioural tests that are slow to start) and Snapshots
+// (the snapshot tests that can observe it, which only tell a snapshot-only
+// kill from a survivor). Names are one level below the suites.
+type Selection struct {
+	Focus, Cheap, Costly, Snapshots []string
+}
+
+// Select chooses the matrix tests that can observe m according to the
+// trace. tests are the names of every test of the unmutated run. A name is
+// split at every slash, as go test matches it (a subtest name may contain
+// one). A suite that shares one clone among its subtests is traced as a
+// whole: it is selected by all its subtests, and for the focus by those
+// whose name mentions the focused object (the access matrix names its
+// subtests after the objects).
+func Select(m *Mutant, trace Trace, tests []string) Selection {
+	level4, focus := map[string]bool{}, map[string]bool{}
 	for owner, stmts := range trace {
 		if !strings.HasPrefix(owner, matrixPrefix) || !observes(m, stmts) {
 			continue
 		}
+		objects := focused(m, stmts)
 		parts := strings.Split(owner, "/")
 		switch {
 		case len(parts) >= 4:
-			level4[strings.Join(parts[:4], "/")] = true
+			t := strings.Join(parts[:4], "/")
+			level4[t] = true
+			if len(objects) > 0 {
+				focus[t] = true
+			}
 		case len(parts) == 3:
-			// A suite that shares one clone among its subtests.
 			for _, t := range tests {
-				if p := strings.Split(t, "/"); len(p) >= 4 && strings.HasPrefix(t, owner+"/") {
-					level4[strings.Join(p[:4], "/")] = true
+				p := strings.Split(t, "/")
+				if len(p) < 4 || !strings.HasPrefix(t, owner+"/") {
+					continue
+				}
+				t4 := strings.Join(p[:4], "/")
+				level4[t4] = true
+				for _, o := range objects {
+					if mentions(p[3], o) {
+						focus[t4] = true
+					}
 				}
 			}
 		}
 	}
+	var sel Selection
 	for t := range level4 {
 		if snap, _ := IsSnapshot(t); snap {
 			if !slowSnapshot.MatchString(t + "/") {
-				snapshots = append(snapshots, t)
+				sel.Snapshots = append(sel.Snapshots, t)
 			}
 			continue
 		}
-		if isCostly(t) && !m.Explain {
-			costly = append(costly, t)
-		} else {
-			cheap = append(cheap, t)
+		switch {
+		case isCostly(t) && !m.Explain:
+			sel.Costly = append(sel.Costly, t)
+		case focus[t]:
+			sel.Focus = append(sel.Focus, t)
+		default:
+			sel.Cheap = append(sel.Cheap, t)
 		}
 	}
-	sort.Strings(cheap)
-	sort.Strings(costly)
-	sort.Strings(snapshots)
-	return cheap, costly, snapshots
+	sort.Strings(sel.Focus)
+	sort.Strings(sel.Cheap)
+	sort.Strings(sel.Costly)
+	sort.Strings(sel.Snapshots)
+	return sel
 }
 
 // RunPattern returns the -test.run pattern that selects exactly the given

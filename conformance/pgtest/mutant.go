@@ -15,12 +15,15 @@ import (
 )
 
 // The mutation run (package conformance/mutation) drives this test binary
-// from outside through two environment variables.
+// from outside through these environment variables.
 const (
-	// EnvTemplate names a template database to clone instead of building
-	// the migrated one: a copy of it with one mutation applied. Its name
-	// ends with the migration hash, like the real template's.
-	EnvTemplate = "CONFORMANCE_TEMPLATE"
+	// EnvMutant holds the SQL of one mutant. Every clone of the migrated
+	// template (and of a seeded copy of it, see NewSeeded) gets it applied,
+	// in one transaction, before the test sees the clone. Applying it to
+	// each clone instead of to a mutated copy of the template saves a
+	// database copy per mutant and lets seeded templates be shared by every
+	// mutant of a run.
+	EnvMutant = "CONFORMANCE_MUTANT"
 	// EnvTrace names a file to which every test appends, as one JSON line,
 	// the statements that ran in its clones and as which role, read from
 	// pg_stat_statements (which the server must preload). The mutation run
@@ -33,6 +36,11 @@ const (
 	EnvFailFast = "CONFORMANCE_FAILFAST"
 )
 
+// ExitMutantApply is the exit status of a test binary whose mutant
+// (EnvMutant) did not apply to a clone. The mutation run counts that as its
+// own error, never as a kill, so the binary stops instead of failing a test.
+const ExitMutantApply = 97
+
 // anyFailed is set when a test that cloned the template has failed.
 var anyFailed atomic.Bool
 
@@ -43,26 +51,30 @@ func skipAfterFailure(t testing.TB) {
 	}
 }
 
-// mutantRun reports whether this binary tests a mutated template. Failed
-// tests' databases are then dropped like the others: failing is what they
-// are expected to do, and hundreds of kept clones would fill the disk.
-func mutantRun() bool { return os.Getenv(EnvTemplate) != "" && os.Getenv(envKeep) != "1" }
+// mutantRun reports whether this binary tests a mutant. Failed tests'
+// databases are then dropped like the others: failing is what they are
+// expected to do, and hundreds of kept clones would fill the disk.
+func mutantRun() bool { return os.Getenv(EnvMutant) != "" && os.Getenv(envKeep) != "1" }
 
-// adoptTemplate checks that the named template exists and is one.
-func adoptTemplate(ctx context.Context, adminURL, name string) (string, error) {
-	admin, err := pgx.Connect(ctx, adminURL)
+// applyMutant applies EnvMutant's SQL to the database at url, and ends the
+// binary with ExitMutantApply when it does not apply.
+func applyMutant(ctx context.Context, url string) {
+	sql := os.Getenv(EnvMutant)
+	if sql == "" {
+		return
+	}
+	c, err := pgx.Connect(ctx, url)
+	if err == nil {
+		err = pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, sql)
+			return err
+		})
+		c.Close(ctx)
+	}
 	if err != nil {
-		return "", err
+		fmt.Fprintf(os.Stderr, "pgtest: the mutant does not apply: %v\n%s\n", err, sql)
+		os.Exit(ExitMutantApply)
 	}
-	defer admin.Close(ctx)
-	var isTemplate bool
-	if err := admin.QueryRow(ctx, `SELECT datistemplate FROM pg_database WHERE datname = $1`, name).Scan(&isTemplate); err != nil {
-		return "", fmt.Errorf("%s=%s: %w", EnvTemplate, name, err)
-	}
-	if !isTemplate {
-		return "", fmt.Errorf("%s=%s is not a template database", EnvTemplate, name)
-	}
-	return name, nil
 }
 
 // Statement is one statement a test ran, and the role that ran it (the

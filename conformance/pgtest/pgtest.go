@@ -86,7 +86,7 @@ func New(t testing.TB) *DB {
 	t.Helper()
 	skipAfterFailure(t)
 	s := Server(t)
-	return create(t, s, template(t, s))
+	return create(t, s, template(t, s), true)
 }
 
 // NewEmpty creates a database with neither the platform shim nor any
@@ -98,18 +98,14 @@ func NewEmpty(t testing.TB) *DB {
 	// place and write no shared catalog row.
 	s := Server(t)
 	template(t, s)
-	return create(t, s, "template0")
+	return create(t, s, "template0", false)
 }
 
-// template builds the migrated template once per test binary, or adopts the
-// one named by CONFORMANCE_TEMPLATE (a mutated copy, see EnvTemplate).
+// template builds the migrated template once per test binary (or finds it
+// built by an earlier binary on the same server).
 func template(t testing.TB, s *pgserver.Server) string {
 	t.Helper()
 	tmplOnce.Do(func() {
-		if name := os.Getenv(EnvTemplate); name != "" {
-			tmplName, tmplErr = adoptTemplate(context.Background(), s.URL, name)
-			return
-		}
 		tmplName, tmplErr = buildTemplate(context.Background(), s.URL)
 	})
 	if tmplErr != nil {
@@ -124,7 +120,10 @@ func Template(t testing.TB) string {
 	return template(t, Server(t))
 }
 
-func create(t testing.TB, s *pgserver.Server, template string) *DB {
+// create clones template for t. migrated marks a clone of the migrated
+// template or of a seeded copy of it: the schema the matrix proves, which
+// the trace records and the mutation run mutates.
+func create(t testing.TB, s *pgserver.Server, template string, migrated bool) *DB {
 	t.Helper()
 	ctx := context.Background()
 	name := "t_" + randomHex(8)
@@ -137,6 +136,9 @@ func create(t testing.TB, s *pgserver.Server, template string) *DB {
 		t.Fatalf("clone %s: %v", template, err)
 	}
 	d := &DB{Name: name, URL: WithDatabase(s.URL, name)}
+	if migrated {
+		applyMutant(ctx, d.URL)
+	}
 	cfg, err := pgxpool.ParseConfig(d.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +151,7 @@ func create(t testing.TB, s *pgserver.Server, template string) *DB {
 	d.App = db.New(d.Pool)
 	t.Cleanup(func() {
 		d.Pool.Close()
-		if template == tmplName {
+		if migrated {
 			if err := traceTest(s.URL, name, t.Name()); err != nil {
 				t.Errorf("trace %s: %v", name, err)
 			}
@@ -157,7 +159,7 @@ func create(t testing.TB, s *pgserver.Server, template string) *DB {
 		// Before the drop, and also for a kept database: PS-COV-1 counts
 		// every execution of the matrix, failed tests' included.
 		// A failed harvest fails PS-COV-1, not this test.
-		if err := harvest(d.URL, template == tmplName); err != nil {
+		if err := harvest(d.URL, migrated); err != nil {
 			profile.AddError(fmt.Errorf("harvest %s (%s): %w", name, t.Name(), err))
 		}
 		if t.Failed() {

@@ -691,3 +691,22 @@ func (s *activitySource) Next() bool {
 
 func (s *activitySource) Values() ([]any, error) { return s.row, nil }
 func (s *activitySource) Err() error             { return nil }
+
+// Measure returns what a Load with cfg left in the database pool connects
+// to, read back from it: the planned organisations and people, the number
+// of activities and proxy_activities' pages and all-visible pages. It lets
+// a test that clones an already seeded database (pgtest.NewSeeded) check
+// the data it got; the timings are zero.
+func Measure(ctx context.Context, pool *pgxpool.Pool, cfg Config) (Stats, error) {
+	cfg = cfg.Defaults()
+	if err := cfg.validate(); err != nil {
+		return Stats{}, err
+	}
+	st := Stats{Orgs: Plan(cfg)}
+	err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM public.proxy_activities), relpages, relallvisible
+		FROM pg_class WHERE oid = 'public.proxy_activities'::regclass`).Scan(&st.Activities, &st.Pages, &st.AllVisiblePages)
+	if err != nil {
+		return st, fmt.Errorf("seed: measure: %w", err)
+	}
+	return st, nil
+}
