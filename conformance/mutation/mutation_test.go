@@ -227,3 +227,18 @@ func TestFailedStatementsFromTheServerLog(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, map[string][]string{"t_a": {"DELETE FROM public.chapter_members"}, "t_b": {"UPDATE public.x SET y = 1"}}, got)
 }
+
+func TestKillersHintTheTestsThatKilledMost(t *testing.T) {
+	k := newKillers()
+	stage := []string{"TestConformance/matrix/A/a", "TestConformance/matrix/A/b", "TestConformance/matrix/B/c", "TestConformance/matrix/B/d", "TestConformance/matrix/B/e"}
+	require.Nil(t, k.hint(stage), "no kill yet, no hint")
+	k.record([]string{"TestConformance/matrix/B/c/cell_1", "TestConformance/matrix/B/c/cell_2"})
+	k.record([]string{"TestConformance/matrix/B/d"})
+	k.record([]string{"TestConformance/matrix/B/d"})
+	k.record([]string{"TestConformance/matrix/A/b"})
+	k.record([]string{"TestConformance/matrix/A/a"})
+	require.Equal(t, []string{"TestConformance/matrix/B/d", "TestConformance/matrix/A/a", "TestConformance/matrix/A/b"}, k.hint(stage),
+		"most kills first (a test counts once per mutant), ties by name, at most hintSize")
+	require.Nil(t, k.hint(stage[2:4]), "a hint that is the whole stage is no hint")
+	require.Equal(t, []string{"TestConformance/matrix/B/e"}, without(stage, stage[:4]))
+}

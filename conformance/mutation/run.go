@@ -68,6 +68,8 @@ type Options struct {
 	// mutant, so an interrupted run leaves its results.
 	Progress string
 	Logf     func(format string, args ...any)
+
+	killers *killers
 }
 
 // Run is the whole mutation run.
@@ -87,6 +89,7 @@ type Run struct {
 // template, and runs each on its own mutated copy of the template.
 func Execute(ctx context.Context, o Options) (*Run, error) {
 	run := &Run{Started: time.Now().UTC()}
+	o.killers = newKillers()
 	if o.Workers < 1 {
 		o.Workers = 1
 	}
@@ -278,31 +281,42 @@ func runMutant(ctx context.Context, o Options, probe *pgx.Conn, r *Result, trace
 
 	sel := Select(&r.Mutant, trace, tests)
 	r.Tests = len(sel.Focus) + len(sel.Cheap) + len(sel.Costly)
-	type stage struct{ name, pattern string }
-	var stages []stage
-	for _, st := range []struct {
+	type stage struct {
 		name  string
 		tests []string
-	}{{"focus", sel.Focus}, {"subset", sel.Cheap}, {"costly", sel.Costly}} {
-		if len(st.tests) > 0 {
-			stages = append(stages, stage{st.name, RunPattern(st.tests)})
+		// behavioural stages stop at their first failure; the matrix
+		// fallback runs whole, to record every test that notices.
+		failFast bool
+	}
+	var stages []stage
+	for _, st := range []stage{{"focus", sel.Focus, true}, {"subset", sel.Cheap, true}, {"costly", sel.Costly, true}} {
+		if len(st.tests) == 0 {
+			continue
+		}
+		if h := o.killers.hint(st.tests); h != nil {
+			stages = append(stages, stage{st.name + "-hint", h, true}, stage{st.name, without(st.tests, h), true})
+		} else {
+			stages = append(stages, st)
 		}
 	}
 	if o.Fallback {
-		stages = append(stages, stage{"matrix", "^TestConformance$/^matrix$"})
+		stages = append(stages, stage{"matrix", nil, false})
 	} else if len(sel.Snapshots) > 0 {
-		stages = append(stages, stage{"snapshot", RunPattern(sel.Snapshots)})
+		stages = append(stages, stage{"snapshot", sel.Snapshots, true})
 	}
 	snapshots := map[string]bool{}
 	for _, st := range stages {
 		r.Stage = st.name
-		stageEnv := env
-		if st.name != "matrix" {
+		pattern, stageEnv := "^TestConformance$/^matrix$", env
+		if st.tests != nil {
+			pattern = RunPattern(st.tests)
+		}
+		if st.failFast {
 			// A stage holds only behavioural or only snapshot tests, so
 			// its first failure settles it and the rest need not run.
 			stageEnv = append(slices.Clone(env), pgtest.EnvFailFast+"=1")
 		}
-		out := runTests(ctx, o.Binary, o.Dir, st.pattern, SkipPattern, o.TestTimeout, stageEnv)
+		out := runTests(ctx, o.Binary, o.Dir, pattern, SkipPattern, o.TestTimeout, stageEnv)
 		if out.err != nil {
 			r.Status, r.Error = RunnerError, out.err.Error()
 			return
@@ -315,6 +329,7 @@ func runMutant(ctx context.Context, o Options, probe *pgx.Conn, r *Result, trace
 			}
 		}
 		if len(r.KilledBy) > 0 {
+			o.killers.record(r.KilledBy)
 			break
 		}
 	}

@@ -48,7 +48,7 @@ func startLocal(ctx context.Context, opts Options, b binaries) (_ *Server, err e
 		return nil, err
 	}
 
-	dir, err := os.MkdirTemp("", dirPrefix+"*")
+	dir, err := os.MkdirTemp(serverParent(), dirPrefix+"*")
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +241,11 @@ func cleanStaleTemplates(opts Options) {
 // left alone. Errors are only logged: cleanup must never fail a Start.
 func cleanStale(opts Options) {
 	cleanStaleTemplates(opts)
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	var dirs []string
+	for _, parent := range uniq(os.TempDir(), serverParent()) {
+		found, _ := filepath.Glob(filepath.Join(parent, dirPrefix+"*"))
+		dirs = append(dirs, found...)
+	}
 	for _, dir := range dirs {
 		if strings.HasPrefix(filepath.Base(dir), templatePrefix) || fileExists(filepath.Join(dir, keepMarker)) {
 			continue
@@ -260,6 +264,12 @@ func cleanStale(opts Options) {
 			f.Close() // owner alive
 			continue
 		}
+		// A Start creates the lock file before it takes the lock: a free
+		// lock on a young directory may be that instant, not a dead owner.
+		if fi, serr := os.Stat(dir); serr != nil || time.Since(fi.ModTime()) < time.Minute {
+			f.Close()
+			continue
+		}
 		if pid, ok := postmasterPID(dir); ok && processAlive(pid) {
 			opts.logf("leaving %s: its owner is gone but postmaster %d still runs", dir, pid)
 		} else {
@@ -267,6 +277,13 @@ func cleanStale(opts Options) {
 		}
 		f.Close()
 	}
+}
+
+func uniq(a, b string) []string {
+	if a == b {
+		return []string{a}
+	}
+	return []string{a, b}
 }
 
 func removeStale(opts Options, dir string) {

@@ -19,6 +19,7 @@ import (
 // machine) may judge these directories before this one does.
 func TestCleanStale(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
+	t.Setenv(EnvDataParent, os.TempDir())
 	mk := func() string {
 		d, err := os.MkdirTemp("", dirPrefix+"*")
 		require.NoError(t, err)
@@ -50,8 +51,14 @@ func TestCleanStale(t *testing.T) {
 
 	old := mk() // no lock file and old: crashed right after MkdirTemp
 	require.NoError(t, os.Remove(filepath.Join(old, lockFile)))
+
+	youngFree := mk() // lock file, lock not taken yet: a Start between the two
+
+	// Every directory but the young ones was last changed long ago.
 	past := time.Now().Add(-time.Hour)
-	require.NoError(t, os.Chtimes(old, past, past))
+	for _, d := range []string{dead, deadPID, running, live, kept, old} {
+		require.NoError(t, os.Chtimes(d, past, past))
+	}
 
 	cleanStale(Options{Logf: t.Logf})
 
@@ -62,4 +69,5 @@ func TestCleanStale(t *testing.T) {
 	require.DirExists(t, live)
 	require.DirExists(t, kept)
 	require.DirExists(t, young)
+	require.DirExists(t, youngFree, "a free lock on a directory created this instant is a Start in progress")
 }

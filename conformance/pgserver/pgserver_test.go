@@ -402,11 +402,21 @@ func TestLocalServerBadLibraryFailsWithLog(t *testing.T) {
 
 func staleDirs(t *testing.T) map[string]bool {
 	t.Helper()
-	dirs, err := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	dirs, err := filepath.Glob(filepath.Join(serverParent(), dirPrefix+"*"))
 	require.NoError(t, err)
 	m := map[string]bool{}
 	for _, d := range dirs {
 		m[d] = true
 	}
 	return m
+}
+
+func TestDataParentPrefersASharedTmpfsWithRoom(t *testing.T) {
+	roomy := shmInfo{Tmpfs: true, Shared: true, Free: minShmFree}
+	require.Equal(t, "/srv/pg", dataParent("/srv/pg", roomy, "/tmp"), "the environment variable wins")
+	require.Equal(t, shmDir, dataParent("", roomy, "/tmp"))
+	require.Equal(t, "/tmp", dataParent("", shmInfo{Tmpfs: true, Shared: true, Free: minShmFree - 1}, "/tmp"), "too little room")
+	require.Equal(t, "/tmp", dataParent("", shmInfo{Tmpfs: false, Shared: true, Free: minShmFree}, "/tmp"), "not tmpfs")
+	require.Equal(t, "/tmp", dataParent("", shmInfo{Tmpfs: true, Shared: false, Free: minShmFree}, "/tmp"), "the postgres user could not write there")
+	require.Equal(t, "/tmp", dataParent("", shmInfo{}, "/tmp"), "no /dev/shm")
 }
