@@ -302,3 +302,18 @@ func TestMigrateExport(t *testing.T) {
 
 	require.NotEqual(t, 0, invoke(t, "", "migrate", "export").code, "--dir is required")
 }
+
+// TestMutantsList: `mutants --list` migrates a database and prints every
+// mutant its catalog yields, one per line, the equivalent ones with their
+// reason, and runs no test.
+func TestMutantsList(t *testing.T) {
+	t.Parallel()
+	pgtest.Server(t) // fails in CI, skips elsewhere, where no PostgreSQL can run
+	got := invoke(t, "", "mutants", "--list")
+	require.Equal(t, 0, got.code, got.message+got.stderr)
+	lines := strings.Split(strings.TrimSpace(got.stdout), "\n")
+	require.Contains(t, got.stderr, fmt.Sprintf("%d mutants", len(lines)))
+	require.Contains(t, lines, "policy-drop:public.proxy_activities.proxy_activities_insert_own")
+	require.Contains(t, got.stdout, "grant-widen:public.proxy_activities:anon:REFERENCES\tequivalent: REFERENCES is used only")
+	require.NotContains(t, got.stdout, "mutants: ", "nothing was run")
+}

@@ -25,8 +25,24 @@ func runMutants(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fallback := fs.Bool("fallback", false, "run the whole matrix for a mutant that no selected test killed (checks the selection; slow)")
 	only := fs.String("only", "", "run only the mutants whose ID matches this regexp (development; the gate then fails)")
 	verbose := fs.Bool("v", false, "log every mutant")
+	list := fs.Bool("list", false, "print the mutants the migrated schema yields (and why a mutant is equivalent), run nothing")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *list {
+		mutants, err := mutation.List(ctx)
+		if err != nil {
+			return err
+		}
+		for _, m := range mutants {
+			if reason := mutation.EquivalentReason(m.ID); reason != "" {
+				fmt.Fprintf(stdout, "%s\tequivalent: %s\n", m.ID, reason)
+			} else {
+				fmt.Fprintf(stdout, "%s\n", m.ID)
+			}
+		}
+		fmt.Fprintf(stderr, "%d mutants\n", len(mutants))
+		return nil
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()

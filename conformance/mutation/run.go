@@ -374,3 +374,33 @@ func cloneDB(ctx context.Context, admin *pgx.Conn, serverURL, template, name str
 
 // ErrSurvivors is returned (wrapped) when a mutant survives.
 var ErrSurvivors = errors.New("mutants survived")
+
+// List starts a PostgreSQL, migrates a database and returns the mutants its
+// catalog yields, without running any test: what a run would try, for
+// reviewers and for checking that a new object gets its mutants.
+func List(ctx context.Context) ([]Mutant, error) {
+	srv, err := pgserver.Start(ctx, pgserver.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Stop()
+	admin, err := pgx.Connect(ctx, srv.URL)
+	if err != nil {
+		return nil, err
+	}
+	defer admin.Close(context.Background())
+	const name = "mentordb_mutation_list"
+	if _, err := admin.Exec(ctx, `CREATE DATABASE `+name); err != nil {
+		return nil, err
+	}
+	url := pgtest.WithDatabase(srv.URL, name)
+	if err := platform.Prepare(ctx, url); err != nil {
+		return nil, err
+	}
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close(context.Background())
+	return Generate(ctx, c)
+}
