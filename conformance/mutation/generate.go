@@ -124,7 +124,9 @@ func (g *generator) rls() error {
 			return err
 		}
 		g.add(Mutant{ID: id(RLSDisable, table), Family: RLSDisable, Object: table,
-			SQL: "ALTER TABLE " + table + " DISABLE ROW LEVEL SECURITY", Observers: []string{rel}, APIRoles: true})
+			SQL: "ALTER TABLE " + table + " DISABLE ROW LEVEL SECURITY", Observers: []string{rel}, APIRoles: true,
+			// Without RLS every row shows: reads are where it is seen first.
+			Focus: []Focus{{Objects: []string{rel}, Commands: []string{"SELECT"}}}})
 		return nil
 	})
 }
