@@ -225,6 +225,74 @@ func foreignKeyCases(t *testing.T) {
 			_ = tx.Rollback(context.Background())
 		}
 	})
+
+	// Deleting an organization meets every key that refers to it. A
+	// chapter_members row always has a chapter of its org
+	// (chapter_members_chapter_org_fkey), so chapters_org_id_fkey (RESTRICT)
+	// refuses that delete too, and whether chapter_members_org_id_fkey acts
+	// before the refusal follows the names of their triggers,
+	// RI_ConstraintTrigger_a_<oid>: the string order of OIDs, which flips
+	// when a key is re-created or the OIDs gain a digit. So this key's own
+	// action is observed on its own: every other key's delete trigger on
+	// organizations is disabled (a superuser's DDL, rolled back with the
+	// transaction) before the org is deleted.
+	t.Run("PA-FK-1 chapter_members_org_id_fkey on its own cascades an org's delete to that org's chapter members and no others, whichever key fires first", func(t *testing.T) {
+		t.Parallel()
+		d := pgtest.New(t)
+		ctx := pgtest.Ctx(t)
+		const key = "chapter_members_org_id_fkey"
+		org := d.NewOrg(t)
+		chapter := d.NewChapter(t, org)
+		d.NewMember(t, org, "coordinator", chapter)
+		d.NewMember(t, org, "peer_mentor", chapter)
+		other := d.NewOrg(t)
+		d.NewMember(t, other, "peer_mentor", d.NewChapter(t, other))
+
+		tx, err := d.Pool.Begin(ctx)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
+		// count answers the five counts the delete is judged by: the org,
+		// its chapter members, its chapter and its memberships, then the
+		// other org's chapter members.
+		count := func() []int {
+			var n [5]int
+			require.NoError(t, tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM organizations WHERE id = $1),
+				(SELECT count(*) FROM chapter_members WHERE org_id = $1),
+				(SELECT count(*) FROM chapters WHERE org_id = $1),
+				(SELECT count(*) FROM org_members WHERE org_id = $1),
+				(SELECT count(*) FROM chapter_members WHERE org_id = $2)`, org, other).Scan(&n[0], &n[1], &n[2], &n[3], &n[4]))
+			return n[:]
+		}
+		require.Equal(t, []int{1, 2, 1, 2, 1}, count(), "before the delete: the org, 2 chapter members, its chapter, 2 memberships; 1 chapter member of the other org")
+
+		// tgtype bit 8: the trigger fires on DELETE (each key's other
+		// trigger on organizations fires on UPDATE).
+		rows, err := tx.Query(ctx, `SELECT c.conname::text, t.tgname::text FROM pg_trigger t JOIN pg_constraint c ON c.oid = t.tgconstraint
+			WHERE c.contype = 'f' AND c.confrelid = 'public.organizations'::regclass
+				AND t.tgrelid = 'public.organizations'::regclass AND t.tgtype & 8 <> 0
+			ORDER BY c.conname`)
+		require.NoError(t, err)
+		type trigger struct{ Key, Name string }
+		triggers, err := pgx.CollectRows(rows, pgx.RowToStructByPos[trigger])
+		require.NoError(t, err)
+		var own int
+		var disabled []string
+		for _, tr := range triggers {
+			if tr.Key == key {
+				own++
+				continue
+			}
+			disabled = append(disabled, tr.Key)
+			fkExec(t, ctx, tx, `ALTER TABLE public.organizations DISABLE TRIGGER `+pgx.Identifier{tr.Name}.Sanitize())
+		}
+		require.Equal(t, 1, own, "the delete trigger of %s", key)
+		require.Contains(t, disabled, "chapters_org_id_fkey", "the key that refuses the delete is disabled")
+
+		_, err = tx.Exec(ctx, `DELETE FROM organizations WHERE id = $1`, org)
+		require.NoError(t, err, "%s alone: the org can be deleted", key)
+		require.Equal(t, []int{0, 0, 1, 2, 1}, count(),
+			"%s alone: the org and its chapter members go; its chapter and memberships (their keys disabled) and the other org's chapter member stay", key)
+	})
 }
 
 // fkWorld is one foreign-key case's rows.

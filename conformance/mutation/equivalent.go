@@ -27,8 +27,6 @@ var Equivalent = []struct {
 		"log rows are written only by peer_mentor_status_log_change (the ENABLE ALWAYS guard trigger refuses every other insert, the owner's included), which copies previous and new status from a status change that the status CHECK and the no-change trigger have already checked"},
 	{"not-null-drop:public.peer_mentor_status_log.*",
 		"log rows are written only by peer_mentor_status_log_change (the guard trigger refuses every other insert before NOT NULL is checked), which fills these columns from the status row, where they are NOT NULL or set by the bookkeeping trigger, and from literals"},
-	{"fk-on-delete:public.chapter_members.chapter_members_org_id_fkey:*",
-		"every chapter_members row has a chapter of the same org (chapter_members_chapter_org_fkey), and chapters_org_id_fkey (RESTRICT, created first, so checked first) refuses to delete that org before this key's action is reached"},
 	{"fk-on-delete:public.peer_mentor_status_log.peer_mentor_status_log_status_id_fkey:*",
 		"peer_mentor_status_keep_logged (ENABLE ALWAYS, BEFORE DELETE) refuses to delete a status row that has log rows, for every role, before this key's action is reached"},
 	{"function-security-flip:private.proxy_activities_set_timestamps()", readsNoTable},
