@@ -58,11 +58,13 @@ type countingConn struct {
 }
 
 func (cc *countingConn) Write(p []byte) (int, error) {
-	n, err := cc.Conn.Write(p)
-	if n > 0 {
+	// Marked before the bytes go: pgconn's background reader may receive
+	// the answer before Write returns, and a mark set after it would miss
+	// that turn (and count a later read instead).
+	if len(p) > 0 {
 		cc.wrote.Store(true)
 	}
-	return n, err
+	return cc.Conn.Write(p)
 }
 
 func (cc *countingConn) Read(p []byte) (int, error) {
