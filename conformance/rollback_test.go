@@ -18,14 +18,15 @@ import (
 
 // rollbackIDs names the requirement each migration's rollback proves.
 var rollbackIDs = map[string]string{
-	"foundation":              "foundation",
-	"proxy_activities":        "PA-MIG-2",
-	"peer_mentor_status":      "PS-MIG-2 tables",
-	"pause_rls_and_rpcs":      "PS-MIG-2 RLS and RPCs",
-	"input_bounds":            "PA-IN-1 PS-IN-1 PA-ORG-3",
-	"input_bounds_validate":   "PA-IN-1 PS-IN-1 validation",
-	"membership_helper_scope": "membership helper scope",
-	"owner_guarantees":        "PS-LOG-2",
+	"foundation":                        "foundation",
+	"proxy_activities":                  "PA-MIG-2",
+	"peer_mentor_status":                "PS-MIG-2 tables",
+	"pause_rls_and_rpcs":                "PS-MIG-2 RLS and RPCs",
+	"input_bounds":                      "PA-IN-1 PS-IN-1 PA-ORG-3",
+	"input_bounds_validate":             "PA-IN-1 PS-IN-1 validation",
+	"membership_helper_scope":           "membership helper scope",
+	"owner_guarantees":                  "PS-LOG-2",
+	"proxy_activities_membership_check": "PA-ORG-1 PA-ORG-3",
 }
 
 // upTo returns the embedded source cut after version (inclusive), so a test

@@ -97,7 +97,7 @@ const (
 	ConstraintProxyActivitiesCoordinatorIDFkey = "proxy_activities_coordinator_id_fkey"
 	// raised by private.proxy_activities_guard_immutable() as TG_NAME (SQLSTATE 23514).
 	ConstraintProxyActivitiesCoordinatorIDImmutable = "proxy_activities_coordinator_id_immutable"
-	// CONSTRAINT TRIGGER on public.proxy_activities; raised by private.proxy_activities_check_coordinator_in_org() (SQLSTATE 23514).
+	// raised by private.proxy_activities_check_members_in_org() (SQLSTATE 23514).
 	ConstraintProxyActivitiesCoordinatorInOrgCheck = "proxy_activities_coordinator_in_org_check"
 	// CHECK on public.proxy_activities (SQLSTATE 23514).
 	ConstraintProxyActivitiesDateWindowCheck = "proxy_activities_date_window_check"
@@ -105,7 +105,7 @@ const (
 	ConstraintProxyActivitiesDurationMinutesCheck = "proxy_activities_duration_minutes_check"
 	// CHECK on public.proxy_activities (SQLSTATE 23514).
 	ConstraintProxyActivitiesDurationMinutesMaxCheck = "proxy_activities_duration_minutes_max_check"
-	// CONSTRAINT TRIGGER on public.proxy_activities; raised by private.proxy_activities_check_mentor_in_org() (SQLSTATE 23514).
+	// CONSTRAINT TRIGGER on public.proxy_activities; raised by private.proxy_activities_check_members_in_org() (SQLSTATE 23514).
 	ConstraintProxyActivitiesMentorInOrgCheck = "proxy_activities_mentor_in_org_check"
 	// CHECK on public.proxy_activities (SQLSTATE 23514).
 	ConstraintProxyActivitiesNoSelfAttributionCheck = "proxy_activities_no_self_attribution_check"

@@ -12,7 +12,7 @@ import (
 	"github.com/mentordb/mentordb/conformance/bench"
 )
 
-const benchUsage = `usage: mentordb bench [--out docs/benchmarks.md] [--skip-conformance] [--orgs N] [--activities-per-org M] [--growth-orgs G] [--only pause|brin|wire]
+const benchUsage = `usage: mentordb bench [--out docs/benchmarks.md] [--skip-conformance] [--orgs N] [--activities-per-org M] [--growth-orgs G] [--only pause|brin|wire|insert]
 Measures the performance targets of DESIGN.md on a disposable PostgreSQL and writes the report.
 `
 
@@ -24,11 +24,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	out := fs.String("out", "", "write the Markdown report here")
 	skipConf := fs.Bool("skip-conformance", false, "do not time the conformance suite")
 	confCmd := fs.String("conformance-cmd", "make conformance", "command whose wall time is the conformance figure")
-	orgs := fs.Int("orgs", 10, "organisations of the base data set")
+	orgs := fs.Int("orgs", 0, "organisations of the base data set (0: 10, or 1 with --only insert)")
 	perOrg := fs.Int("activities-per-org", 100_000, "proxy activities per organisation")
 	growth := fs.Int("growth-orgs", 40, "organisations added for the growth figure (0: skip it)")
 	seedVal := fs.Int64("seed", 1, "seed of the data")
-	only := fs.String("only", "", "measure only this figure (pause, brin or wire); implies --skip-conformance and no growth figure")
+	only := fs.String("only", "", "measure only this figure (pause, brin, wire or insert); implies --skip-conformance and no growth figure")
 	if err := parse(fs, benchUsage, args, stdout); err != nil {
 		return err
 	}

@@ -74,12 +74,12 @@ func Notes(r *Result) string {
 		p("### Insert\n\n")
 		p("One request per insert: BEGIN, the request's `set_config`, INSERT ... RETURNING *, COMMIT, on both sides (%.0f/s vs %.0f/s). ", a.Rate(), bare.Rate())
 		p("Through RLS the insert adds the WITH CHECK policy and, because of RETURNING, the SELECT policy (two `org_ids_with_role` initPlans), ")
-		p("five foreign-key checks, `set_timestamps`, the mentor-in-org and coordinator-in-org constraint triggers (one org_members lookup each) and the audit trigger (`to_jsonb(NEW)` and an insert into proxy_audit_log with its indexes); ")
+		p("five foreign-key checks, `set_timestamps`, the membership constraint trigger (coordinator and mentor checked in one org_members query) and the audit trigger (`to_jsonb(NEW)` and an insert into proxy_audit_log with its indexes); ")
 		p("the bare copy has the same CHECKs (the input bounds included) and indexes, no trigger. ")
 		if x := a.Rate() / max(bare.Rate(), 1); x < 0.5 {
 			p("**Missed in this run: %.2f× (target ≥ 0.50×)**; fastest batches %.2f×. The last run that met it measured 0.64× (1746/s vs 2715/s, 2026-11-22, a quieter machine), ",
 				x, float64(bare.Min())/float64(max(a.Min(), 1)))
-			p("before the coordinator-in-org constraint trigger and the input-bound CHECKs were added; the trigger is one more query per insert that the bare copy does not run. ")
+			p("before the input-bound CHECKs were added. ")
 			p("The load average at the start was %s on %d cores, so both sides queued for the CPU; this run cannot say how much of the drop is the trigger and how much the load.\n", r.Machine.Load, r.Machine.CPUs)
 		}
 		p("**Changed:** `private.org_ids_with_role` and `private.has_org_role` (foundation migration) are now LANGUAGE plpgsql instead of sql. ")
