@@ -65,7 +65,7 @@ mutants: setup ## mutation testing of the matrix (CONF-4): every mutant of the s
 mutants-report:
 	@rm -f $(OUT)/mutants.json
 	@status=0; $(GO) run ./cmd/mentordb mutants --json $(OUT)/mutants.json || status=$$?; \
-	$(GO) run ./cmd/mentordb report --json $(OUT)/report.json --md $(OUT)/report.md --mutants $(OUT)/mutants.json < $(OUT)/test.json | tail -1 || status=1; \
+	$(GO) run ./cmd/mentordb report --json $(OUT)/report.json --md $(OUT)/report.md --mutants $(OUT)/mutants.json < $(OUT)/test.json | grep -E '^[0-9]+ requirements:|^tests:' || status=1; \
 	exit $$status
 
 .PHONY: supabase-check

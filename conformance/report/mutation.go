@@ -14,7 +14,7 @@ const NotRun = "not run"
 const mutationID = "CONF-4"
 
 // notRunReason is CONF-4's note when the report has no mutation run.
-const notRunReason = "the mutation run was not part of this run: `make conformance` runs the matrix only; `make mutants` and `make test MUTANTS=1` run it"
+const notRunReason = "the mutation run was not part of this run: `make conformance` runs the matrix only; `make mutants` runs it, and `make test` runs it after the matrix and judges CONF-4 by it"
 
 // Mutation is the outcome of the mutation run (conformance/mutation), which
 // runs the matrix once per mutant outside this report's go test stream.
