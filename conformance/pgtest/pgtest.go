@@ -197,39 +197,50 @@ func buildTemplate(ctx context.Context, adminURL string) (string, error) {
 		return "", err
 	}
 	name := "mentordb_tmpl_" + hash
+	return name, buildOnce(ctx, adminURL, name, `CREATE DATABASE `+name, func() error {
+		if err := platform.Prepare(ctx, WithDatabase(adminURL, name)); err != nil {
+			return fmt.Errorf("prepare %s: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// buildOnce makes the template database name, unless it is there already:
+// create (the CREATE DATABASE statement), then fill, then mark it a template
+// that accepts no connections. It holds templateLock throughout, so binaries
+// sharing the server build it once, and starts over from a build that died
+// half-way (a database not yet marked a template).
+func buildOnce(ctx context.Context, adminURL, name, create string, fill func() error) error {
 	admin, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
-		return "", err
+		return err
 	}
-	defer admin.Close(ctx)
+	defer admin.Close(context.Background())
 	if _, err := admin.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(templateLock)); err != nil {
-		return "", err
+		return err
 	}
-	defer admin.Exec(ctx, `SELECT pg_advisory_unlock($1)`, int64(templateLock))
+	defer admin.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, int64(templateLock))
 
 	var ready bool
 	err = admin.QueryRow(ctx, `SELECT datistemplate FROM pg_database WHERE datname = $1`, name).Scan(&ready)
 	switch {
 	case err == nil && ready:
-		return name, nil
+		return nil
 	case err == nil:
-		// A build that died half-way: start over.
 		if _, err := admin.Exec(ctx, fmt.Sprintf(`DROP DATABASE %s WITH (FORCE)`, name)); err != nil {
-			return "", err
+			return err
 		}
 	case err != pgx.ErrNoRows:
-		return "", err
+		return err
 	}
-	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s`, name)); err != nil {
-		return "", err
+	if _, err := admin.Exec(ctx, create); err != nil {
+		return err
 	}
-	if err := platform.Prepare(ctx, WithDatabase(adminURL, name)); err != nil {
-		return "", fmt.Errorf("prepare %s: %w", name, err)
+	if err := fill(); err != nil {
+		return err
 	}
-	if _, err := admin.Exec(ctx, fmt.Sprintf(`ALTER DATABASE %s WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`, name)); err != nil {
-		return "", err
-	}
-	return name, nil
+	_, err = admin.Exec(ctx, fmt.Sprintf(`ALTER DATABASE %s WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`, name))
+	return err
 }
 
 // WithDatabase returns url with its database replaced.

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -50,8 +49,7 @@ type seeded struct {
 
 var seededTemplates sync.Map // key → *seeded
 
-// buildSeeded finds or builds the seeded template for key, under the
-// template lock so that binaries sharing the server build it once.
+// buildSeeded finds or builds the seeded template for key (see buildOnce).
 func buildSeeded(t testing.TB, adminURL, base, key string, load func(context.Context, *pgxpool.Pool) error) (string, error) {
 	id, err := binaryHash()
 	if err != nil {
@@ -61,50 +59,26 @@ func buildSeeded(t testing.TB, adminURL, base, key string, load func(context.Con
 	name := "mentordb_seed_" + hex.EncodeToString(sum[:8])
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	admin, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return "", err
-	}
-	defer admin.Close(context.Background())
-	if _, err := admin.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(templateLock)); err != nil {
-		return "", err
-	}
-	defer admin.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, int64(templateLock))
-	var ready bool
-	err = admin.QueryRow(ctx, `SELECT datistemplate FROM pg_database WHERE datname = $1`, name).Scan(&ready)
-	switch {
-	case err == nil && ready:
-		return name, nil
-	case err == nil:
-		if _, err := admin.Exec(ctx, fmt.Sprintf(`DROP DATABASE %s WITH (FORCE)`, name)); err != nil {
-			return "", err
+	create := fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s STRATEGY FILE_COPY`, name, base)
+	return name, buildOnce(ctx, adminURL, name, create, func() error {
+		start := time.Now()
+		pool, err := pgxpool.New(ctx, WithDatabase(adminURL, name))
+		if err != nil {
+			return err
 		}
-	case err != pgx.ErrNoRows:
-		return "", err
-	}
-	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s STRATEGY FILE_COPY`, name, base)); err != nil {
-		return "", err
-	}
-	start := time.Now()
-	pool, err := pgxpool.New(ctx, WithDatabase(adminURL, name))
-	if err != nil {
-		return "", err
-	}
-	err = load(ctx, pool)
-	pool.Close()
-	if err != nil {
-		return "", fmt.Errorf("load: %w", err)
-	}
-	t.Logf("seeded template %s (%s) built in %s", name, key, time.Since(start).Round(time.Millisecond))
-	// What the functions executed while seeding counts for PS-COV-1, as it
-	// did when every test seeded its own clone.
-	if err := harvest(WithDatabase(adminURL, name), true); err != nil {
-		profile.AddError(fmt.Errorf("harvest %s (seed %s): %w", name, key, err))
-	}
-	if _, err := admin.Exec(ctx, fmt.Sprintf(`ALTER DATABASE %s WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`, name)); err != nil {
-		return "", err
-	}
-	return name, nil
+		err = load(ctx, pool)
+		pool.Close()
+		if err != nil {
+			return fmt.Errorf("load: %w", err)
+		}
+		t.Logf("seeded template %s (%s) built in %s", name, key, time.Since(start).Round(time.Millisecond))
+		// What the functions executed while seeding counts for PS-COV-1, as
+		// it did when every test seeded its own clone.
+		if err := harvest(WithDatabase(adminURL, name), true); err != nil {
+			profile.AddError(fmt.Errorf("harvest %s (seed %s): %w", name, key, err))
+		}
+		return nil
+	})
 }
 
 var (
