@@ -1,6 +1,7 @@
 package mutation
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -77,18 +78,9 @@ func level4(test string) string {
 func without(tests, drop []string) []string {
 	var out []string
 	for _, t := range tests {
-		if !contains(drop, t) {
+		if !slices.Contains(drop, t) {
 			out = append(out, t)
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

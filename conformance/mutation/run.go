@@ -18,7 +18,6 @@ import (
 
 	"github.com/mentordb/mentordb/conformance/pgserver"
 	"github.com/mentordb/mentordb/conformance/pgtest"
-	"github.com/mentordb/mentordb/conformance/platform"
 )
 
 // Status of a mutant after the run.
@@ -156,11 +155,10 @@ func Execute(ctx context.Context, o Options) (*Run, error) {
 		return nil, fmt.Errorf("mutation: trace: %w", err)
 	}
 
-	hash, err := platform.Hash()
+	template, err := pgtest.BuildTemplate(ctx, srv.URL)
 	if err != nil {
 		return nil, err
 	}
-	template := "mentordb_tmpl_" + hash
 	mutants, err := generateFrom(ctx, srv.URL, admin, template)
 	if err != nil {
 		return nil, err
@@ -389,18 +387,9 @@ func List(ctx context.Context) ([]Mutant, error) {
 		return nil, err
 	}
 	defer admin.Close(context.Background())
-	const name = "mentordb_mutation_list"
-	if _, err := admin.Exec(ctx, `CREATE DATABASE `+name); err != nil {
-		return nil, err
-	}
-	url := pgtest.WithDatabase(srv.URL, name)
-	if err := platform.Prepare(ctx, url); err != nil {
-		return nil, err
-	}
-	c, err := pgx.Connect(ctx, url)
+	template, err := pgtest.BuildTemplate(ctx, srv.URL)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close(context.Background())
-	return Generate(ctx, c)
+	return generateFrom(ctx, srv.URL, admin, template)
 }

@@ -229,38 +229,36 @@ type Selection struct {
 // whose name mentions the focused object (the access matrix names its
 // subtests after the objects).
 func Select(m *Mutant, trace Trace, tests []string) Selection {
-	level4, focus := map[string]bool{}, map[string]bool{}
+	observed, focus := map[string]bool{}, map[string]bool{}
 	for owner, stmts := range trace {
 		if !strings.HasPrefix(owner, matrixPrefix) || !observes(m, stmts) {
 			continue
 		}
 		objects := focused(m, stmts)
-		parts := strings.Split(owner, "/")
-		switch {
-		case len(parts) >= 4:
-			t := strings.Join(parts[:4], "/")
-			level4[t] = true
-			if len(objects) > 0 {
-				focus[t] = true
-			}
-		case len(parts) == 3:
+		switch strings.Count(owner, "/") {
+		case 2:
 			for _, t := range tests {
-				p := strings.Split(t, "/")
-				if len(p) < 4 || !strings.HasPrefix(t, owner+"/") {
+				if !strings.HasPrefix(t, owner+"/") || strings.Count(t, "/") < 3 {
 					continue
 				}
-				t4 := strings.Join(p[:4], "/")
-				level4[t4] = true
+				t4 := level4(t)
+				observed[t4] = true
 				for _, o := range objects {
-					if mentions(p[3], o) {
+					if mentions(t4[len(owner)+1:], o) {
 						focus[t4] = true
 					}
 				}
 			}
+		default:
+			t := level4(owner)
+			observed[t] = true
+			if len(objects) > 0 {
+				focus[t] = true
+			}
 		}
 	}
 	var sel Selection
-	for t := range level4 {
+	for t := range observed {
 		if snap, _ := IsSnapshot(t); snap {
 			if !slowSnapshot.MatchString(t + "/") {
 				sel.Snapshots = append(sel.Snapshots, t)

@@ -106,7 +106,7 @@ func NewEmpty(t testing.TB) *DB {
 func template(t testing.TB, s *pgserver.Server) string {
 	t.Helper()
 	tmplOnce.Do(func() {
-		tmplName, tmplErr = buildTemplate(context.Background(), s.URL)
+		tmplName, tmplErr = BuildTemplate(context.Background(), s.URL)
 	})
 	if tmplErr != nil {
 		t.Fatalf("build template: %v", tmplErr)
@@ -191,7 +191,10 @@ func create(t testing.TB, s *pgserver.Server, template string, migrated bool) *D
 // server (CONFORMANCE_DATABASE_URL), so the first builds and the rest reuse.
 const templateLock = 0x6d656e746f72 // "mentor"
 
-func buildTemplate(ctx context.Context, adminURL string) (string, error) {
+// BuildTemplate builds the migrated template on the server at adminURL, or
+// finds it built, and returns its name (it carries the migration hash). The
+// mutation run uses it to find the template its unmutated run built.
+func BuildTemplate(ctx context.Context, adminURL string) (string, error) {
 	hash, err := platform.Hash()
 	if err != nil {
 		return "", err
