@@ -130,3 +130,35 @@ func registerCode(class error, codes ...string) {
 		codeKinds[c] = class
 	}
 }
+
+// Outcomes of a request whose connection failed. Every such error has Class
+// ErrConnection and one of the three kinds below, so a caller knows whether
+// the request's work committed without guessing from a network error.
+var (
+	// ErrConnection: the connection to the server failed or was closed
+	// (a killed backend, a restart, a network error, a cancelled context).
+	// The kind says what became of the request.
+	ErrConnection = errors.New("db: connection failed")
+	// ErrNotSent: nothing of the request reached the server; it is safe to
+	// retry as it is.
+	ErrNotSent = errors.New("db: request not sent (safe to retry)")
+	// ErrRolledBack: the request was sent but its COMMIT was not; the
+	// server rolls back a transaction whose connection ends, so nothing of
+	// it committed.
+	ErrRolledBack = errors.New("db: request rolled back (its connection failed before COMMIT)")
+	// ErrOutcomeUnknown: COMMIT was sent and no answer came: the request may
+	// have committed or not. Retry only in a way that is safe either way
+	// (a Create with the same ID returns the row the first try made).
+	ErrOutcomeUnknown = errors.New("db: request sent, outcome unknown (it may have committed)")
+	// ErrCanceled: the caller's context ended, or the caller cancelled the
+	// statement (SQLSTATE 57014 "due to user request"), before the request
+	// finished; nothing of it committed. A server-side timeout is
+	// ErrStatementTimeout instead.
+	ErrCanceled = errors.New("db: request cancelled")
+	// ErrCallerTxLost (DoTx only): the request failed and its savepoint
+	// could not be rolled back, nor the caller's role and claims restored,
+	// so DoTx closed the caller's connection rather than leave the caller's
+	// transaction acting as the request's user: the caller's transaction is
+	// gone and nothing of it commits.
+	ErrCallerTxLost = errors.New("db: the caller's transaction was closed (the request could not be undone in it)")
+)
