@@ -88,11 +88,8 @@ func PoolConfig(url string, opts ...Option) (*pgxpool.Config, error) {
 		return idle > 0 && p.IdleDuration > idle
 	}
 	next := cfg.AfterConnect
-	pooler := o.pooler
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
 		registerWireTypes(c.TypeMap())
-		// A request sends its statements unnamed on such a connection.
-		c.PgConn().CustomData()[poolerKey] = pooler
 		if next != nil {
 			return next(ctx, c)
 		}

@@ -3,8 +3,8 @@ package db
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -91,25 +91,24 @@ func (d *DB) Pool() *pgxpool.Pool { return d.pool }
 // commits or rolls back together. Get one from Do, DoReadOnly or DoTx; it is
 // valid only inside the function it was passed to.
 //
-// The repositories bound to a request (Activities, Templates, Pauses) take
-// no claims: they act as the request's caller, in its transaction, next to
-// the caller's own SQL on Tx. After a database error the transaction is
+// The repositories bound to a request (Activities, Templates, Pauses, Admin)
+// take no claims: they act as the request's caller, in its transaction, next
+// to the caller's own SQL on Tx. After a database error the transaction is
 // aborted: return the error, as PostgreSQL refuses further statements.
-//
-// Every repository has these two layers: a small type holding the *Request,
-// returned by a method of Request, whose methods use r.tx and r.claims and
-// return interpreted errors; and its one-call form on DB, whose methods take
-// claims and run the request-bound method in a request of their own
-// (doValue). An admin repository belongs here the same way (Request.Admin
-// and DB.Admin).
 type Request struct {
-	tx     pgx.Tx
+	tx     *requestTx
 	claims Claims
 }
 
-// Tx is the request's transaction, for the caller's own SQL. It runs as the
-// request's caller (role and claims), so RLS applies to it as to the
-// repositories. Commit and Rollback belong to Do and DoTx: do not call them.
+// Tx is the request's transaction, for the caller's own SQL. Everything
+// reached through it (its statements, batches, copies, savepoints, large
+// objects and its Conn) runs inside the request as the request's caller
+// (role and claims), so RLS applies to it as to the repositories. It keeps
+// pgx's contract, errors included (a *pgconn.PgError; Interpret gives the
+// typed form), except that Commit and Rollback belong to Do and DoTx, which
+// end the request when fn returns. It is trusted code's transaction, not a
+// sandbox: SQL run on it can change its own claims (set_config), so never
+// run SQL a caller supplied on it.
 func (r *Request) Tx() pgx.Tx { return r.tx }
 
 // Claims are the claims the request acts as.
@@ -118,28 +117,29 @@ func (r *Request) Claims() Claims { return r.claims }
 // Do runs fn as the caller described by claims, exactly as PostgREST runs
 // one request: one READ COMMITTED transaction whose first statement sets,
 // locally, the role from the role claim, request.jwt.claims and search_path;
-// then fn; then commit. An error from fn, or a panic, rolls everything back;
-// database errors come back interpreted (see Error). Claims outside the API
-// roles, or authenticated claims without sub, are ErrInvalidClaims before
-// the database is asked anything.
+// then fn; then commit. An error from fn, or a panic, rolls everything back.
+// Database errors of the repositories come back interpreted (see Error); an
+// error fn returns comes back as fn returned it, and errors.As finds the
+// interpreted *Error in it when it holds a database error. Claims outside
+// the API roles, or authenticated claims without sub, are ErrInvalidClaims
+// before the database is asked anything. When the connection fails the
+// error's class is ErrConnection and its kind says whether anything may
+// have committed (ErrNotSent, ErrRolledBack, ErrOutcomeUnknown).
 func (d *DB) Do(ctx context.Context, claims Claims, fn func(r *Request) error) error {
-	return d.do(ctx, claims, pgx.ReadWrite, fn)
+	return d.run(ctx, claims, pgx.ReadWrite, false, fn)
 }
 
 // DoReadOnly is Do in a READ ONLY transaction, as PostgREST runs GET
 // requests and STABLE functions.
 func (d *DB) DoReadOnly(ctx context.Context, claims Claims, fn func(r *Request) error) error {
-	return d.do(ctx, claims, pgx.ReadOnly, fn)
+	return d.run(ctx, claims, pgx.ReadOnly, false, fn)
 }
 
-func (d *DB) do(ctx context.Context, claims Claims, mode pgx.TxAccessMode, fn func(r *Request) error) error {
-	return d.run(ctx, claims, mode, false, fn)
-}
-
-// run is a request on a connection of the pool, sent by wireTx: BEGIN and
-// the preamble travel with the first statement, and when one is set (a
-// one-statement request) so does COMMIT, so such a request costs one round
-// trip (DB-WIRE-1). An error from fn, or a panic, rolls back.
+// run is a request on a connection of the pool (requestTx): BEGIN and the
+// preamble travel with the first statement, and in a one-statement request
+// (one) so does COMMIT, so such a request costs one round trip
+// (DB-WIRE-1). An error from fn, or a panic, rolls back, within the
+// caller's deadline plus cleanupTimeout.
 func (d *DB) run(ctx context.Context, claims Claims, mode pgx.TxAccessMode, one bool, fn func(r *Request) error) error {
 	raw, err := claims.encode()
 	if err != nil {
@@ -147,100 +147,167 @@ func (d *DB) run(ctx context.Context, claims Claims, mode pgx.TxAccessMode, one 
 	}
 	conn, err := d.pool.Acquire(ctx)
 	if err != nil {
-		return interpretError(err)
+		return notSent(err)
 	}
 	defer conn.Release() // a connection left inside a transaction is closed by the pool, not reused
-	begin := "BEGIN ISOLATION LEVEL READ COMMITTED"
-	if mode == pgx.ReadOnly {
-		begin += " READ ONLY"
+	t := &requestTx{
+		ctx:   ctx,
+		conn:  conn.Conn(),
+		opts:  pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: mode},
+		setup: []queuedStmt{{sql: preamble.Statement, args: []any{claims.Role, hiddenText(raw)}}},
+		one:   one,
 	}
-	tx := &wireTx{conn: conn.Conn(), begin: begin, setup: preamble.Statement, setupArgs: []any{claims.Role, raw}, one: one, readOnly: mode == pgx.ReadOnly}
 	err = func() (err error) {
 		defer func() {
 			if p := recover(); p != nil {
-				_ = tx.Rollback(context.WithoutCancel(ctx))
+				t.abort(ctx)
 				panic(p)
 			}
 		}()
-		if err := fn(&Request{tx: tx, claims: claims}); err != nil {
-			if rbErr := tx.Rollback(context.WithoutCancel(ctx)); rbErr != nil {
-				return errors.Join(err, fmt.Errorf("db: roll back: %w", rbErr))
-			}
+		if err := fn(&Request{tx: t, claims: claims}); err != nil {
+			t.abort(ctx)
 			return err
 		}
-		return tx.Commit(ctx)
+		return t.commit(ctx)
 	}()
-	return interpretError(err)
+	return t.outcome(ctx, err)
+}
+
+// abort rolls a request of its own back on a cleanup context: if that
+// fails, pgx closes the connection, and the server rolls the transaction
+// back when it sees it gone.
+func (t *requestTx) abort(ctx context.Context) {
+	cctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	if err := t.rollback(cctx); err != nil && !t.conn.IsClosed() {
+		_ = t.conn.Close(cctx)
+	}
+}
+
+// cleanupTimeout is how long past the caller's deadline (or past now, when
+// the caller's context has none or has ended) a request may take to undo
+// itself: a ROLLBACK is one short round trip, and a stalled connection must
+// not hold the caller, or a pool connection, until TCP gives up.
+const cleanupTimeout = time.Second
+
+// cleanupContext is the context a request undoes itself on: detached from
+// ctx's cancellation, so the rollback is sent even when ctx has ended, and
+// bounded by ctx's deadline plus cleanupTimeout.
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline := time.Now()
+	if d, ok := ctx.Deadline(); ok && d.After(deadline) {
+		deadline = d
+	}
+	return context.WithDeadline(context.WithoutCancel(ctx), deadline.Add(cleanupTimeout))
 }
 
 // DoTx runs fn as the caller described by claims inside tx, a transaction
 // the caller already holds (a job queue's transaction, an outbox write), so
 // the request's work commits or rolls back with the caller's. The request
-// runs in a savepoint: when fn fails, the savepoint is rolled back, which
-// undoes the request's work and settings and leaves tx usable; the error is
-// returned. When fn succeeds, role, request.jwt.claims, search_path and
-// request.method are set back to what they were before the request, so the
-// caller's next statement in tx runs as the caller again. A setting that did
-// not exist before reads as ” afterwards (PostgreSQL keeps a custom setting
-// once it was set in a session); auth.uid() and auth.jwt() read ” as no
-// claims. DoTx neither commits nor rolls back tx.
+// runs in a savepoint, sent with its first statement (with the preamble and
+// the read of the caller's settings: one round trip, as in Do). When fn
+// succeeds, role, request.jwt.claims, search_path, request.method and
+// plan_cache_mode are set back to what they were before the request and the
+// savepoint is released, in one round trip, so the caller's next statement
+// in tx runs as the caller again. A setting that did not exist before reads
+// as '' afterwards (PostgreSQL keeps a custom setting once it was set in a
+// session); auth.uid() and auth.jwt() read '' as no claims.
+//
+// When fn fails (an error, a panic, or ctx ended), the savepoint is rolled
+// back, which undoes the request's work and settings and leaves tx usable,
+// on a cleanup context (ctx's deadline plus cleanupTimeout, even when ctx
+// has ended). If that cannot be done either (the connection failed or the
+// cleanup deadline passed), DoTx closes tx's connection rather than leave tx
+// acting as the request's caller or holding its writes, and returns an
+// error that is ErrCallerTxLost: tx is gone and nothing of it commits.
+// DoTx neither commits nor rolls back tx.
 func DoTx(ctx context.Context, tx pgx.Tx, claims Claims, fn func(r *Request) error) error {
 	raw, err := claims.encode()
 	if err != nil {
 		return err
 	}
 	var before callerSettings
-	if err := tx.QueryRow(ctx, readCallerSettings).Scan(&before.role, &before.claims, &before.searchPath, &before.method); err != nil {
-		return interpretError(err)
-	}
-	sp, err := tx.Begin(ctx) // SAVEPOINT
-	if err != nil {
-		return interpretError(err)
+	t := &requestTx{
+		ctx:    ctx,
+		caller: tx,
+		setup: []queuedStmt{
+			{sql: readCallerSettings, scan: func(row pgx.Row) error {
+				return row.Scan(&before.role, &before.claims, &before.searchPath, &before.method, &before.planCacheMode)
+			}},
+			{sql: "SAVEPOINT mentordb_request"},
+			{sql: preamble.Statement, args: []any{claims.Role, hiddenText(raw)}},
+		},
 	}
 	err = func() (err error) {
 		defer func() {
 			if p := recover(); p != nil {
-				_ = sp.Rollback(ctx)
+				_ = t.undo(ctx)
 				panic(p)
 			}
 		}()
-		if err := preamble.Apply(ctx, sp, claims.Role, raw); err != nil {
+		if err := fn(&Request{tx: t, claims: claims}); err != nil {
 			return err
 		}
-		if err := fn(&Request{tx: sp, claims: claims}); err != nil {
-			return err
+		if t.state == wirePending {
+			return nil // nothing was sent: nothing to restore
 		}
-		_, err = sp.Exec(ctx, restoreCallerSettings, before.role, before.claims, before.searchPath, before.method)
-		return err
+		b := &pgx.Batch{}
+		b.Queue(restoreCallerSettings, before.role, hiddenPtr(before.claims), before.searchPath, before.method, before.planCacheMode)
+		b.Queue("RELEASE SAVEPOINT mentordb_request")
+		return tx.SendBatch(ctx, b).Close()
 	}()
-	if err != nil {
-		// ROLLBACK TO SAVEPOINT also undoes the preamble's settings.
-		if rbErr := sp.Rollback(ctx); rbErr != nil {
-			return errors.Join(interpretError(err), fmt.Errorf("db: roll back the request's savepoint: %w", rbErr))
-		}
-		return interpretError(err)
+	if err == nil {
+		return nil
 	}
-	return interpretError(sp.Commit(ctx)) // RELEASE SAVEPOINT
+	if uerr := t.undo(ctx); uerr != nil {
+		return &Error{Kind: ErrCallerTxLost, Class: ErrConnection, Message: "the request failed (" + err.Error() + ") and could not be undone in the caller's transaction (" + uerr.Error() + "); its connection was closed", Err: err}
+	}
+	return t.outcome(ctx, err)
+}
+
+// undo rolls DoTx's savepoint back on a cleanup context. If nothing was
+// sent there is nothing to undo; if the rollback fails, the caller's
+// connection is closed (see DoTx).
+func (t *requestTx) undo(ctx context.Context) error {
+	if t.state == wirePending && !t.sent {
+		return nil
+	}
+	conn := t.caller.Conn()
+	cctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	err := conn.PgConn().Exec(cctx, "ROLLBACK TO SAVEPOINT mentordb_request; RELEASE SAVEPOINT mentordb_request").Close()
+	if err == nil && conn.PgConn().TxStatus() == 'T' {
+		return nil
+	}
+	if err == nil {
+		err = fmt.Errorf("db: the caller's transaction is not usable after the rollback (status %q)", conn.PgConn().TxStatus())
+	}
+	if !conn.IsClosed() {
+		_ = conn.Close(cctx)
+	}
+	return err
 }
 
 // callerSettings are the settings a request changes, as they were before it
 // (nil: not set in this session).
 type callerSettings struct {
-	role, searchPath string
-	claims, method   *string
+	role, searchPath, planCacheMode string
+	claims, method                  *string
 }
 
 const readCallerSettings = `SELECT current_setting('role'),
        current_setting('request.jwt.claims', true),
        current_setting('search_path'),
-       current_setting('request.method', true)`
+       current_setting('request.method', true),
+       current_setting('plan_cache_mode')`
 
 // restoreCallerSettings sets them back, locally, as DoTx found them; a NULL
 // resets a custom setting to its empty default.
 const restoreCallerSettings = `SELECT set_config('role', $1, true),
        set_config('request.jwt.claims', $2, true),
        set_config('search_path', $3, true),
-       set_config('request.method', $4, true)`
+       set_config('request.method', $4, true),
+       set_config('plan_cache_mode', $5, true)`
 
 // As is Do for callers that need only the transaction: fn gets the request's
 // transaction. It is the same request as Do's.

@@ -2,8 +2,6 @@ package db
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -11,41 +9,54 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// wireTx is a request's transaction as it travels on the wire. PostgREST's
-// shape of a request (BEGIN; set role and claims; the statement; COMMIT)
-// costs four round trips when each is sent and awaited in turn, and at a
-// few milliseconds of latency those dominate a call whose server work is a
-// fraction of a millisecond. wireTx sends nothing at Begin: BEGIN and the
-// request setup travel in one pipeline with the first statement (and with
-// the statements queued before it, see queue), and in a one-statement
-// request (one) so does COMMIT. Everything still runs in one explicit
-// transaction, in the same order; only the waiting between them is gone.
+// requestTx is the pgx.Tx a request hands out (Request.Tx) and the one its
+// repositories use. PostgREST's shape of a request (BEGIN; set role and
+// claims; the statement; COMMIT) costs four round trips when each is sent
+// and awaited in turn, and at a few milliseconds of latency those dominate a
+// call whose server work is a fraction of a millisecond. requestTx sends
+// nothing until the request's first statement, and then sends BEGIN, the
+// request's setup (the preamble), the statements queued before it (queue),
+// the statement and, in a one-statement request (one), COMMIT, as one pgx
+// batch: one pipeline, one round trip. From then on it is a plain pgx
+// transaction: every call goes to the pgx.Tx the batch began (pgx's
+// Batch.BeginTx), or, in DoTx, to the caller's own transaction.
 //
-// A statement is prepared under a name once per connection (prepared), so
-// its plan is cached as with pgx's statement cache; the per-call-plan
-// statements (perCallPlan), and every statement on a connection to a
-// transaction-mode pooler (TransactionPooler), go as the unnamed statement
-// with parameter types the connection described once (describe): planned
-// for their arguments, nothing named left on the server session. After the
-// first statement, each statement is a pipeline of its own (one round trip)
-// inside the open transaction.
-type wireTx struct {
-	conn      *pgx.Conn
-	begin     string // BEGIN with isolation level and access mode
-	setup     string // preamble statement
-	setupArgs []any
+// Because every statement goes through pgx (a batch or the transaction's
+// own methods), the connection's query exec mode, statement cache (bounded,
+// deallocates what it evicts, drops an entry that failed) and tracer apply
+// to all of them exactly as to a plain pgx transaction. A statement pgx
+// cannot send in a batch (no arguments, which pgx sends with the simple
+// protocol so it may hold several statements; an exec-mode or result-format
+// option) is sent after the request is opened on its own, one round trip
+// more, as are operations outside Exec and Query (CopyFrom, Prepare,
+// SendBatch, savepoints, large objects, Conn).
+type requestTx struct {
+	// ctx is the request's context: Conn and LargeObjects, which take
+	// none, open the request with it.
+	ctx context.Context
+	// conn is the connection of a request of its own (Do); caller is the
+	// caller's transaction of DoTx. Exactly one is set.
+	conn   *pgx.Conn
+	caller pgx.Tx
+	opts   pgx.TxOptions
+	// setup is sent before everything of the caller's: the preamble (and
+	// in DoTx what saves and undoes the caller's settings).
+	setup []queuedStmt
 	// one: the request is one statement; COMMIT travels with it. A further
 	// statement of a read-write request is a programming error
 	// (errOneStatement): its first statement is committed. In a READ ONLY
 	// request it is a transaction of its own with the same role and claims,
 	// which is what READ COMMITTED gives it anyway (each statement its own
-	// snapshot): the path that needs it (a lookup after an empty list)
-	// pays one more round trip, not every call.
-	one      bool
-	readOnly bool
-	state    wireState
-	queued   []queuedStmt
-	sp       int // savepoints made by Begin
+	// snapshot): the path that needs it (a lookup after an empty list) pays
+	// one more round trip, not every call.
+	one    bool
+	queued []queuedStmt
+	tx     pgx.Tx // the open request's transaction
+	state  wireState
+	// sent: something of the request was written to the server; commitSent:
+	// its COMMIT was; committed: COMMIT's answer said it committed. They
+	// decide the outcome of a request whose connection failed (outcome).
+	sent, commitSent, committed bool
 }
 
 type wireState int
@@ -56,315 +67,281 @@ const (
 	wireDone                     // committed or rolled back (or failed in one)
 )
 
-// queuedStmt is a statement that travels with the next one, its result
-// scanned by scan before the next statement's result is returned.
+// queuedStmt is a statement that travels with the next one; scan reads its
+// one row (nil: its result is only checked for an error).
 type queuedStmt struct {
 	sql  string
 	args []any
 	scan func(pgx.Row) error
 }
 
-// ErrStatementTimeout: the server cancelled the statement (SQLSTATE 57014),
-// in a request because it ran past the statement_timeout of the request's
-// role (Supabase: 8s for authenticated, 3s for anon), which the request
-// applies as PostgREST does. Nothing of the request is committed.
-var ErrStatementTimeout = errors.New("db: statement cancelled (statement_timeout of the request's role)")
-
-func init() { codeKinds["57014"] = ErrStatementTimeout } // query_canceled
-
-var errOneStatement = errors.New("db: a one-statement request sent a second statement after its commit")
-
-func (t *wireTx) Conn() *pgx.Conn { return t.conn }
+var (
+	errOneStatement = errors.New("db: a one-statement request sent a second statement after its commit")
+	// errRequestOwned: Commit and Rollback of a request's transaction belong
+	// to Do and DoTx, which end it when fn returns.
+	errRequestOwned = errors.New("db: a request's transaction is committed or rolled back by Do or DoTx when fn returns, not by its Tx")
+)
 
 // queue makes sql travel with the next statement; scan reads its one row.
 // The queued statement runs first. An error scanning it is returned by the
 // next statement.
-func (t *wireTx) queue(sql string, args []any, scan func(pgx.Row) error) {
+func (t *requestTx) queue(sql string, args []any, scan func(pgx.Row) error) {
 	t.queued = append(t.queued, queuedStmt{sql: sql, args: args, scan: scan})
 }
 
-// open sends BEGIN and the setup, and any queued statements, on their own
-// (one round trip), for the operations that cannot join a pipeline
-// (CopyFrom, Prepare, large objects, savepoints).
-func (t *wireTx) open(ctx context.Context) error {
-	switch t.state {
-	case wireOpen:
-		return t.flushQueued(ctx)
-	case wireDone:
+// batchable reports whether pgx sends sql with args the same way in a batch
+// as alone: not when there are no arguments (Exec then uses the simple
+// protocol, which allows several statements in one string) and not with an
+// option other than a QueryRewriter (pgx.NamedArgs), which batches ignore.
+func batchable(exec bool, args []any) bool {
+	if exec && len(args) == 0 {
+		return false
+	}
+	if len(args) > 0 {
+		switch args[0].(type) {
+		case pgx.QueryExecMode, pgx.QueryResultFormats, pgx.QueryResultFormatsByOID:
+			return false
+		}
+	}
+	return true
+}
+
+// usable makes the request ready for a further statement: false when a
+// one-statement request already ended (see one).
+func (t *requestTx) usable() bool {
+	if t.state != wireDone {
+		return true
+	}
+	if !t.one || t.opts.AccessMode != pgx.ReadOnly || t.caller != nil || t.conn.PgConn().TxStatus() != 'I' {
+		return false
+	}
+	t.state, t.tx, t.committed, t.commitSent = wirePending, nil, false, false
+	return true
+}
+
+// open sends BEGIN, the setup and the queued statements on their own, for
+// what cannot travel with a statement.
+func (t *requestTx) open(ctx context.Context) error {
+	if !t.usable() {
 		return errOneStatement
 	}
+	if t.state == wireOpen {
+		if len(t.queued) == 0 {
+			return nil
+		}
+		br, err := t.send(ctx, nil)
+		if err != nil {
+			return err
+		}
+		return br.Close()
+	}
 	one := t.one
-	t.one = false // an operation outside the pipeline: commit separately
-	_, finish, err := t.pipeline(ctx, nil, false)
+	t.one = false // an operation outside the batch: commit separately
+	br, err := t.send(ctx, nil)
 	t.one = one
 	if err != nil {
 		return err
 	}
-	return finish()
+	return br.Close()
 }
 
-// flushQueued runs queued statements on an open transaction, one round trip.
-func (t *wireTx) flushQueued(ctx context.Context) error {
-	if len(t.queued) == 0 {
-		return nil
-	}
-	_, finish, err := t.pipeline(ctx, nil, false)
-	if err != nil {
-		return err
-	}
-	return finish()
-}
-
-// pipeline sends, in one pipeline with one Sync: BEGIN and setup (when
-// pending), the queued statements, stmt (when not nil), and COMMIT (when
-// one and pending). It reads results up to stmt's and returns stmt's
-// result reader; finish reads the rest (COMMIT) and ends the pipeline,
-// returning the first error of anything after stmt.
-func (t *wireTx) pipeline(ctx context.Context, stmt *queuedStmt, wantRows bool) (*pgconn.ResultReader, func() error, error) {
-	pg := t.conn.PgConn()
-	m := t.conn.TypeMap()
-	registerWireTypes(m)
+// send sends, as one batch: BEGIN and the setup (when pending), the queued
+// statements, stmt (when not nil) and COMMIT (when one and pending). It
+// reads every result before stmt's and returns the batch with stmt's result
+// next; the caller reads it and closes the batch, which reads COMMIT's.
+func (t *requestTx) send(ctx context.Context, stmt *queuedStmt) (*sentBatch, error) {
 	first := t.state == wirePending
-	commit := first && t.one && stmt != nil
-
-	// Describe, before the pipeline, each statement this connection has
-	// not described yet (once per connection and statement), so every
-	// parameter is sent with its type; then one pipeline.
-	queued := t.queued
+	commit := first && t.one && stmt != nil && t.caller == nil
+	b := &pgx.Batch{}
+	var pre []queuedStmt // results read before stmt's, in order
+	if first && t.caller == nil {
+		b.BeginTx(t.opts)
+		pre = append(pre, queuedStmt{})
+	}
+	if first {
+		for _, q := range t.setup {
+			b.Queue(q.sql, q.args...)
+		}
+		pre = append(pre, t.setup...)
+	}
+	for _, q := range t.queued {
+		b.Queue(q.sql, q.args...)
+	}
+	pre = append(pre, t.queued...)
 	t.queued = nil
-	stmts := make([]queuedStmt, 0, len(queued)+2)
-	if first {
-		stmts = append(stmts, queuedStmt{sql: t.setup, args: t.setupArgs})
-	}
-	stmts = append(stmts, queued...)
 	if stmt != nil {
-		stmts = append(stmts, *stmt)
-	}
-	// Statements sent for a per-call plan (perCallPlan marks them with an
-	// exec mode) and every statement behind a transaction-mode pooler go
-	// unnamed; the rest are prepared once per connection under a name, so
-	// PostgreSQL keeps their plans as pgx's statement cache would.
-	pooler, _ := pg.CustomData()[poolerKey].(bool)
-	descs := make([]*pgconn.StatementDescription, len(stmts))
-	for i, q := range stmts {
-		var sd *pgconn.StatementDescription
-		var err error
-		if pooler || perCall(q.args) {
-			sd, err = describe(ctx, pg, q.sql)
-		} else {
-			sd, err = prepared(ctx, pg, q.sql)
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		descs[i] = sd
-	}
-
-	p := pg.StartPipeline(ctx)
-	var eqb pgx.ExtendedQueryBuilder
-	n := 0
-	send := func(sql string, args []any) error {
-		sd := descs[n]
-		n++
-		if err := eqb.Build(m, sd, stripMode(args)); err != nil {
-			return err
-		}
-		// The builder reuses its buffers: the pipeline keeps references
-		// until it is flushed, so each statement gets copies.
-		vals := make([][]byte, len(eqb.ParamValues))
-		for i, v := range eqb.ParamValues {
-			if v != nil {
-				vals[i] = append([]byte{}, v...)
-			}
-		}
-		if sd.Name != "" {
-			p.SendQueryPrepared(sd.Name, vals, append([]int16(nil), eqb.ParamFormats...), append([]int16(nil), eqb.ResultFormats...))
-			return nil
-		}
-		p.SendQueryParams(sql, vals, sd.ParamOIDs, append([]int16(nil), eqb.ParamFormats...), append([]int16(nil), eqb.ResultFormats...))
-		return nil
-	}
-	var sendErr error
-	if first {
-		p.SendQueryParams(t.begin, nil, nil, nil, nil)
-		sendErr = send(t.setup, t.setupArgs)
-	}
-	for _, q := range queued {
-		if sendErr == nil {
-			sendErr = send(q.sql, q.args)
-		}
-	}
-	if stmt != nil && sendErr == nil {
-		sendErr = send(stmt.sql, stmt.args)
+		b.Queue(stmt.sql, stmt.args...)
 	}
 	if commit {
-		p.SendQueryParams("COMMIT", nil, nil, nil, nil)
+		b.Queue("COMMIT")
 	}
-	if sendErr != nil {
-		// Nothing was written yet (the pipeline buffers until Sync): the
-		// connection is as it was.
-		_ = p.Close()
-		return nil, nil, sendErr
-	}
-	if err := p.Sync(); err != nil {
-		_ = p.Close()
-		t.state = wireDone
-		return nil, nil, err
-	}
+	var br pgx.BatchResults
+	t.sent = true
 	switch {
-	case commit:
-		t.state = wireDone
+	case t.caller != nil && first:
+		br = t.caller.SendBatch(ctx, b)
+		t.tx = t.caller
 	case first:
-		t.state = wireOpen
-	}
-
-	// failed: the first error; after it the server skips everything up to
-	// the Sync, and the pipeline reports it on Close.
-	var failed error
-	next := func() (*pgconn.ResultReader, error) {
-		if failed != nil {
-			return nil, failed
-		}
-		res, err := p.GetResults()
-		if err != nil {
-			failed = err
-			return nil, err
-		}
-		rr, ok := res.(*pgconn.ResultReader)
-		if !ok {
-			failed = fmt.Errorf("db: pipeline: unexpected result %T", res)
-			return nil, failed
-		}
-		return rr, nil
-	}
-	exec := func() error {
-		rr, err := next()
-		if err != nil {
-			return err
-		}
-		if _, err := rr.Close(); err != nil {
-			failed = err
-			return err
-		}
-		return nil
-	}
-	finish := func() error {
-		err := p.Close()
-		if failed != nil {
-			return failed
-		}
-		return err
-	}
-	fail := func(err error) (*pgconn.ResultReader, func() error, error) {
-		if cerr := p.Close(); failed == nil && cerr != nil {
-			err = cerr
-		}
-		return nil, nil, err
+		br = t.conn.SendBatch(ctx, b)
+		t.tx = br.Tx()
+	default:
+		br = t.tx.SendBatch(ctx, b)
 	}
 	if first {
-		if err := exec(); err != nil { // BEGIN
-			return fail(err)
-		}
-		if err := exec(); err != nil { // setup
-			return fail(err)
-		}
+		t.state = wireOpen
 	}
-	var scanErr error
-	for _, q := range queued {
-		rr, err := next()
+	if commit {
+		t.commitSent = true
+	}
+	sb := &sentBatch{t: t, br: br, commit: commit, first: first}
+	for _, q := range pre {
+		var err error
+		if q.scan == nil {
+			_, err = br.Exec()
+		} else {
+			err = q.scan(br.QueryRow())
+		}
 		if err != nil {
-			return fail(err)
-		}
-		rows := pgx.RowsFromResultReader(m, rr)
-		if err := q.scan(rowOf(rows)); err != nil && scanErr == nil {
-			scanErr = err
-		}
-		if rows.Err() != nil {
-			failed = rows.Err()
-			return fail(failed)
+			return nil, sb.fail(err)
 		}
 	}
-	if scanErr != nil && stmt == nil {
-		return fail(scanErr)
-	}
-	if stmt == nil {
-		return nil, finish, nil
-	}
-	rr, err := next()
-	if err != nil {
-		return fail(err)
-	}
-	if scanErr != nil {
-		// The statement ran; the queued statement's error comes first.
-		_, _ = rr.Close()
-		return fail(scanErr)
-	}
-	return rr, finish, nil
+	return sb, nil
 }
 
-// describeKey holds, in a connection's CustomData, the descriptions (types
-// of parameters and result columns) of the statements sent on it.
-const describeKey = "mentordb.descriptions"
+// sentBatch is a batch on its way: its statement's result is next, then
+// COMMIT's when commit.
+type sentBatch struct {
+	t      *requestTx
+	br     pgx.BatchResults
+	commit bool
+	first  bool
+	closed bool
+}
 
-// describe returns sql's description, asking the server once per
-// connection. It describes the unnamed statement, so nothing is left on the
-// server session (a transaction-mode pooler may hand the next statement to
-// another one; descriptions depend on the schema only).
-func describe(ctx context.Context, pg *pgconn.PgConn, sql string) (*pgconn.StatementDescription, error) {
-	cache, _ := pg.CustomData()[describeKey].(map[string]*pgconn.StatementDescription)
-	if cache == nil {
-		cache = map[string]*pgconn.StatementDescription{}
-		pg.CustomData()[describeKey] = cache
+// fail closes the batch after err and returns err; a one-statement request
+// that failed is done (its COMMIT was skipped).
+func (s *sentBatch) fail(err error) error {
+	if s.first && pgconn.SafeToRetry(err) {
+		// Nothing of the batch was written.
+		s.t.sent, s.t.commitSent = false, false
 	}
-	if sd, ok := cache[sql]; ok {
-		return sd, nil
+	_ = s.Close()
+	if s.commit {
+		s.t.state = wireDone
 	}
-	sd, err := pg.Prepare(ctx, "", sql, nil)
+	return err
+}
+
+// Close reads what is left (COMMIT) and ends the batch, returning the first
+// error of what followed the statement.
+func (s *sentBatch) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var err error
+	if s.commit {
+		s.t.state = wireDone
+		var tag pgconn.CommandTag
+		if tag, err = s.br.Exec(); err == nil {
+			if tag.String() == "ROLLBACK" {
+				err = pgx.ErrTxCommitRollback
+			} else {
+				s.t.committed = true
+			}
+		}
+	}
+	if cerr := s.br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (t *requestTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if !t.usable() {
+		return pgconn.CommandTag{}, errOneStatement
+	}
+	if t.state == wireOpen && len(t.queued) == 0 || !batchable(true, args) {
+		if err := t.open(ctx); err != nil {
+			return pgconn.CommandTag{}, err
+		}
+		return t.tx.Exec(ctx, sql, args...)
+	}
+	sb, err := t.send(ctx, &queuedStmt{sql: sql, args: args})
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := sb.br.Exec()
+	if err != nil {
+		return tag, sb.fail(err)
+	}
+	return tag, sb.Close()
+}
+
+func (t *requestTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if !t.usable() {
+		return nil, errOneStatement
+	}
+	if t.state == wireOpen && len(t.queued) == 0 || !batchable(false, args) {
+		if err := t.open(ctx); err != nil {
+			return nil, err
+		}
+		return t.tx.Query(ctx, sql, args...)
+	}
+	sb, err := t.send(ctx, &queuedStmt{sql: sql, args: args})
 	if err != nil {
 		return nil, err
 	}
-	if len(cache) >= 1024 { // statements are a fixed set; bound it anyway
-		clear(cache)
+	rows, err := sb.br.Query()
+	if err != nil {
+		if rows != nil {
+			rows.Close()
+		}
+		return nil, sb.fail(err)
 	}
-	cache[sql] = sd
-	return sd, nil
+	return &batchRows{Rows: rows, batch: sb}, nil
 }
 
-// poolerKey marks, in a connection's CustomData, a connection to a
-// transaction-mode pooler (set by PoolConfig with TransactionPooler).
-const poolerKey = "mentordb.pooler"
-
-// preparedKey holds a connection's named statements.
-const preparedKey = "mentordb.prepared"
-
-// perCall reports whether args carry an exec mode, which is how perCallPlan
-// asks for a plan made for the call's own arguments.
-func perCall(args []any) bool {
-	if len(args) > 0 {
-		m, ok := args[0].(pgx.QueryExecMode)
-		return ok && (m == pgx.QueryExecModeExec || m == pgx.QueryExecModeDescribeExec)
+func (t *requestTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	rows, err := t.Query(ctx, sql, args...)
+	if err != nil {
+		return errRow{err}
 	}
+	return rowOf(rows)
+}
+
+// batchRows ends the batch when the statement's rows are closed, so an
+// error of what followed (COMMIT) surfaces in Err.
+type batchRows struct {
+	pgx.Rows
+	batch *sentBatch
+	err   error
+}
+
+func (r *batchRows) Close() {
+	r.Rows.Close()
+	if !r.batch.closed {
+		if r.Rows.Err() != nil {
+			_ = r.batch.fail(r.Rows.Err())
+			return
+		}
+		r.err = r.batch.Close()
+	}
+}
+
+func (r *batchRows) Next() bool {
+	if r.Rows.Next() {
+		return true
+	}
+	r.Close()
 	return false
 }
 
-// prepared returns sql prepared under a name on this connection, preparing
-// it on first use (one round trip, once per connection and statement).
-func prepared(ctx context.Context, pg *pgconn.PgConn, sql string) (*pgconn.StatementDescription, error) {
-	cache, _ := pg.CustomData()[preparedKey].(map[string]*pgconn.StatementDescription)
-	if cache == nil {
-		cache = map[string]*pgconn.StatementDescription{}
-		pg.CustomData()[preparedKey] = cache
+func (r *batchRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
 	}
-	if sd, ok := cache[sql]; ok {
-		return sd, nil
-	}
-	sum := sha256.Sum256([]byte(sql))
-	sd, err := pg.Prepare(ctx, "mentordb_"+hex.EncodeToString(sum[:12]), sql, nil)
-	if err != nil {
-		return nil, err
-	}
-	cache[sql] = sd
-	return sd, nil
+	return r.err
 }
 
 // rowOf is pgx's QueryRow behaviour over rows.
@@ -387,194 +364,117 @@ func (r wireRow) Scan(dest ...any) error {
 	return r.rows.Err()
 }
 
-// again reopens a READ ONLY one-statement request for a further statement
-// (see one); false for anything else after the request ended.
-func (t *wireTx) again() bool {
-	if t.state != wireDone || !t.one || !t.readOnly || t.conn.PgConn().TxStatus() != 'I' {
-		return false
-	}
-	t.state = wirePending
-	return true
-}
-
-// simple reports whether the caller asked for the simple protocol (pgx's
-// QueryExecModeSimpleProtocol as the first argument): such a statement is
-// sent as asked, on its own, after BEGIN and the preamble.
-func simple(args []any) bool {
-	if len(args) > 0 {
-		m, ok := args[0].(pgx.QueryExecMode)
-		return ok && m == pgx.QueryExecModeSimpleProtocol
-	}
-	return false
-}
-
-func (t *wireTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if t.state == wireDone && !t.again() {
-		return pgconn.CommandTag{}, errOneStatement
-	}
-	if simple(args) {
-		if err := t.open(ctx); err != nil {
-			return pgconn.CommandTag{}, err
-		}
-		return t.conn.Exec(ctx, sql, args...)
-	}
-	rr, finish, err := t.pipeline(ctx, &queuedStmt{sql: sql, args: args}, false)
-	if err != nil {
-		return pgconn.CommandTag{}, err
-	}
-	tag, err := rr.Close()
-	ferr := finish()
-	if err != nil {
-		return tag, err
-	}
-	return tag, ferr
-}
-
-func (t *wireTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if t.state == wireDone && !t.again() {
-		return nil, errOneStatement
-	}
-	if simple(args) {
-		if err := t.open(ctx); err != nil {
-			return nil, err
-		}
-		return t.conn.Query(ctx, sql, args...)
-	}
-	rr, finish, err := t.pipeline(ctx, &queuedStmt{sql: sql, args: args}, true)
-	if err != nil {
-		return nil, err
-	}
-	return &wireRows{Rows: pgx.RowsFromResultReader(t.conn.TypeMap(), rr), finish: finish}, nil
-}
-
-func (t *wireTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	rows, err := t.Query(ctx, sql, args...)
-	if err != nil {
-		return errRow{err}
-	}
-	return rowOf(rows)
-}
-
-func stripMode(args []any) []any {
-	if len(args) > 0 {
-		if _, ok := args[0].(pgx.QueryExecMode); ok {
-			return args[1:]
-		}
-	}
-	return args
-}
-
 type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
 
-// wireRows ends the pipeline when the statement's rows are closed, so an
-// error of what followed (COMMIT) surfaces in Err.
-type wireRows struct {
-	pgx.Rows
-	finish func() error
-	done   bool
-	err    error
-}
-
-func (r *wireRows) Close() {
-	r.Rows.Close()
-	if !r.done {
-		r.done = true
-		if err := r.finish(); err != nil && r.Rows.Err() == nil {
-			r.err = err
-		}
-	}
-}
-
-func (r *wireRows) Next() bool {
-	if r.Rows.Next() {
-		return true
-	}
-	r.Close()
-	return false
-}
-
-func (r *wireRows) Err() error {
-	if err := r.Rows.Err(); err != nil {
-		return err
-	}
-	return r.err
-}
-
-func (t *wireTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+func (t *requestTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	if err := t.open(ctx); err != nil {
-		return errBatch{err}
+		return pgx.FailedBatchResults(b, err)
 	}
-	return t.conn.SendBatch(ctx, b)
+	return t.tx.SendBatch(ctx, b)
 }
 
-func (t *wireTx) CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error) {
+func (t *requestTx) CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error) {
 	if err := t.open(ctx); err != nil {
 		return 0, err
 	}
-	return t.conn.CopyFrom(ctx, table, cols, src)
+	return t.tx.CopyFrom(ctx, table, cols, src)
 }
 
-// LargeObjects is not available in a request: pgx builds it only on its
-// own transaction type, and mentordb stores no large objects. Its methods
-// fail (nil transaction) rather than run outside the request.
-func (t *wireTx) LargeObjects() pgx.LargeObjects { return pgx.LargeObjects{} }
-
-func (t *wireTx) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error) {
+func (t *requestTx) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error) {
 	if err := t.open(ctx); err != nil {
 		return nil, err
 	}
-	return t.conn.Prepare(ctx, name, sql)
+	return t.tx.Prepare(ctx, name, sql)
 }
 
-// Begin starts a savepoint inside the request.
-func (t *wireTx) Begin(ctx context.Context) (pgx.Tx, error) {
+// Begin starts a savepoint inside the request (pgx's pseudo nested
+// transaction).
+func (t *requestTx) Begin(ctx context.Context) (pgx.Tx, error) {
 	if err := t.open(ctx); err != nil {
 		return nil, err
 	}
-	t.sp++
-	name := fmt.Sprintf("wire_sp_%d", t.sp)
-	if _, err := t.conn.Exec(ctx, "SAVEPOINT "+name); err != nil {
-		return nil, err
-	}
-	return &wireSavepoint{parent: t, name: name}, nil
+	return t.tx.Begin(ctx)
 }
 
-// Commit ends the request. Nothing is sent when nothing was (no statement)
-// or when COMMIT already travelled with the one statement.
-func (t *wireTx) Commit(ctx context.Context) error {
+// LargeObjects opens the request (with its context) and returns the large
+// objects of its transaction.
+func (t *requestTx) LargeObjects() pgx.LargeObjects {
+	if err := t.open(t.ctx); err != nil {
+		t.poison(err)
+	}
+	return t.tx.LargeObjects()
+}
+
+// Conn opens the request (with its context) and returns its connection, so
+// whatever runs on it runs inside the request, as its caller. If the
+// request cannot be opened, the connection is closed rather than returned
+// usable outside it.
+func (t *requestTx) Conn() *pgx.Conn {
+	if err := t.open(t.ctx); err != nil {
+		t.poison(err)
+	}
+	if t.tx != nil {
+		return t.tx.Conn()
+	}
+	return t.conn
+}
+
+// poison closes the request's connection after it failed to open where no
+// error can be returned (Conn, LargeObjects): a connection outside the
+// request must not be handed out. The request then fails.
+func (t *requestTx) poison(error) {
+	c := t.conn
+	if t.caller != nil {
+		c = t.caller.Conn()
+	}
+	if t.tx == nil {
+		t.tx = closedTx{conn: c}
+	}
+	if c != nil && !c.IsClosed() {
+		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+		defer cancel()
+		_ = c.Close(ctx)
+	}
+}
+
+// Commit and Rollback belong to Do and DoTx (errRequestOwned).
+func (t *requestTx) Commit(context.Context) error   { return errRequestOwned }
+func (t *requestTx) Rollback(context.Context) error { return errRequestOwned }
+
+// commit ends a request of its own (Do): nothing is sent when nothing was
+// (no statement) or when COMMIT already travelled with the one statement.
+func (t *requestTx) commit(ctx context.Context) error {
 	switch t.state {
 	case wirePending:
 		t.state = wireDone
 		return nil
 	case wireDone:
-		if t.conn.PgConn().TxStatus() != 'I' {
-			// The one statement failed: its COMMIT was skipped.
-			_, _ = t.conn.Exec(ctx, "ROLLBACK")
-			return pgx.ErrTxCommitRollback
+		if t.committed {
+			return nil
 		}
-		return nil
-	}
-	if err := t.flushQueued(ctx); err != nil {
-		return err
-	}
-	t.state = wireDone
-	tag, err := t.conn.Exec(ctx, "COMMIT")
-	if err != nil {
-		return err
-	}
-	if tag.String() == "ROLLBACK" {
 		return pgx.ErrTxCommitRollback
 	}
+	if len(t.queued) > 0 {
+		if err := t.open(ctx); err != nil {
+			return err
+		}
+	}
+	t.state = wireDone
+	t.commitSent = true
+	if err := t.tx.Commit(ctx); err != nil {
+		return err
+	}
+	t.committed = true
 	return nil
 }
 
-// Rollback ends the request without its changes; after a one-statement
-// request that failed it ends the aborted transaction.
-func (t *wireTx) Rollback(ctx context.Context) error {
+// rollback ends a request of its own without its changes. ctx is a cleanup
+// context (cleanupContext).
+func (t *requestTx) rollback(ctx context.Context) error {
 	t.queued = nil
-	if t.state == wirePending {
+	if t.tx == nil || t.committed {
 		t.state = wireDone
 		return nil
 	}
@@ -582,94 +482,42 @@ func (t *wireTx) Rollback(ctx context.Context) error {
 	if t.conn.PgConn().TxStatus() == 'I' {
 		return nil
 	}
-	_, err := t.conn.Exec(ctx, "ROLLBACK")
+	err := t.tx.Rollback(ctx)
+	if errors.Is(err, pgx.ErrTxClosed) {
+		// pgx closed it when its batch ended outside a transaction.
+		if t.conn.PgConn().TxStatus() != 'I' && !t.conn.IsClosed() {
+			_, err = t.conn.Exec(ctx, "ROLLBACK")
+			return err
+		}
+		return nil
+	}
 	return err
 }
 
-type errBatch struct{ err error }
+// closedTx stands for a request that could not be opened where no error
+// could be returned: everything fails.
+type closedTx struct{ conn *pgx.Conn }
 
-func (b errBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, b.err }
-func (b errBatch) Query() (pgx.Rows, error)         { return nil, b.err }
-func (b errBatch) QueryRow() pgx.Row                { return errRow{b.err} }
-func (b errBatch) Close() error                     { return b.err }
-func (b errBatch) Tx() pgx.Tx                       { return nil }
+var errClosedRequest = fmt.Errorf("db: the request could not be opened; its connection was closed")
 
-// wireSavepoint is a savepoint of a wireTx (pgx's nested transaction).
-type wireSavepoint struct {
-	parent *wireTx
-	name   string
-	done   bool
+func (c closedTx) Begin(context.Context) (pgx.Tx, error) { return nil, errClosedRequest }
+func (c closedTx) Commit(context.Context) error          { return errClosedRequest }
+func (c closedTx) Rollback(context.Context) error        { return errClosedRequest }
+func (c closedTx) CopyFrom(context.Context, pgx.Identifier, []string, pgx.CopyFromSource) (int64, error) {
+	return 0, errClosedRequest
 }
-
-func (s *wireSavepoint) Begin(ctx context.Context) (pgx.Tx, error) { return s.parent.Begin(ctx) }
-func (s *wireSavepoint) Commit(ctx context.Context) error {
-	if s.done {
-		return pgx.ErrTxClosed
-	}
-	s.done = true
-	_, err := s.parent.conn.Exec(ctx, "RELEASE SAVEPOINT "+s.name)
-	return err
+func (c closedTx) SendBatch(_ context.Context, b *pgx.Batch) pgx.BatchResults {
+	return pgx.FailedBatchResults(b, errClosedRequest)
 }
-func (s *wireSavepoint) Rollback(ctx context.Context) error {
-	if s.done {
-		return pgx.ErrTxClosed
-	}
-	s.done = true
-	_, err := s.parent.conn.Exec(ctx, "ROLLBACK TO SAVEPOINT "+s.name)
-	return err
+func (c closedTx) LargeObjects() pgx.LargeObjects { return pgx.LargeObjects{} }
+func (c closedTx) Prepare(context.Context, string, string) (*pgconn.StatementDescription, error) {
+	return nil, errClosedRequest
 }
-func (s *wireSavepoint) CopyFrom(ctx context.Context, t pgx.Identifier, c []string, src pgx.CopyFromSource) (int64, error) {
-	return s.parent.CopyFrom(ctx, t, c, src)
+func (c closedTx) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
+	return pgconn.CommandTag{}, errClosedRequest
 }
-func (s *wireSavepoint) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	return s.parent.SendBatch(ctx, b)
+func (c closedTx) Query(context.Context, string, ...any) (pgx.Rows, error) {
+	return nil, errClosedRequest
 }
-func (s *wireSavepoint) LargeObjects() pgx.LargeObjects { return s.parent.LargeObjects() }
-func (s *wireSavepoint) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error) {
-	return s.parent.Prepare(ctx, name, sql)
-}
-func (s *wireSavepoint) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	return s.parent.Exec(ctx, sql, args...)
-}
-func (s *wireSavepoint) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	return s.parent.Query(ctx, sql, args...)
-}
-func (s *wireSavepoint) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return s.parent.QueryRow(ctx, sql, args...)
-}
-func (s *wireSavepoint) Conn() *pgx.Conn { return s.parent.conn }
-
-// checkFirst is the DBTX of a check statement (one row: true, or an error)
-// that guards the request's next statement: on a wireTx, QueryRow queues it
-// to travel with that statement and returns a row that reports nothing
-// (the check's failure comes back as the next statement's error); on any
-// other transaction it runs at once.
-type checkFirst struct{ r *Request }
-
-func (c checkFirst) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if t, ok := c.r.tx.(*wireTx); ok {
-		t.queue(sql, args, func(row pgx.Row) error {
-			var ok bool
-			return row.Scan(&ok)
-		})
-		return okRow{}
-	}
-	return c.r.tx.QueryRow(ctx, sql, args...)
-}
-
-func (c checkFirst) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	return c.r.tx.Exec(ctx, sql, args...)
-}
-
-func (c checkFirst) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	return c.r.tx.Query(ctx, sql, args...)
-}
-
-func (c checkFirst) CopyFrom(ctx context.Context, t pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error) {
-	return c.r.tx.CopyFrom(ctx, t, cols, src)
-}
-
-// okRow is a queued check's row: nothing to report yet.
-type okRow struct{}
-
-func (okRow) Scan(...any) error { return nil }
+func (c closedTx) QueryRow(context.Context, string, ...any) pgx.Row { return errRow{errClosedRequest} }
+func (c closedTx) Conn() *pgx.Conn                                  { return c.conn }
