@@ -22,6 +22,7 @@ import (
 // (server_round_robin), as Supabase's pooler on port 6543 is used.
 func testPooler(t *testing.T) {
 	t.Parallel()
+	poolerModeCases(t)
 
 	t.Run("DB-POOL-1 many users of different orgs interleaved on two server connections see only their own rows and claims, and leave nothing on the connection", func(t *testing.T) {
 		t.Parallel()

@@ -45,6 +45,7 @@ func tripsOf(t *testing.T, c *roundtrip.Counter, call func() error) int64 {
 
 func testWire(t *testing.T) {
 	t.Parallel()
+	wireDoTxCases(t)
 
 	t.Run("DB-WIRE-1 every single-call repository method costs one round trip on a warm connection, read or write; the exceptions are listed with their reason", func(t *testing.T) {
 		t.Parallel()
