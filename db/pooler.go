@@ -38,17 +38,20 @@ type openOptions struct {
 // transaction mode (Supabase's pooler on port 6543, PgBouncer with
 // pool_mode = transaction), where one client's consecutive transactions may
 // run on different server connections and a server connection serves other
-// clients in between. A request then sends every statement unnamed (with
-// parameter types described once per connection) instead of preparing it
-// under a name, and the pool's own statements use pgx's QueryExecModeExec:
-// the unnamed statement with its parameters in one round trip, so nothing
-// named outlives the transaction. pgx's default
+// clients in between. It sets pgx's QueryExecModeExec on the pool: every
+// statement is the unnamed statement with its parameters, in one round
+// trip, so nothing named outlives the transaction; and, with nothing to
+// cache, no statement or description cache. pgx's default
 // (QueryExecModeCacheStatement) prepares named statements once per
-// connection, which such a pooler breaks (ErrPooler); the simple protocol
-// would also work, but interpolates parameters on the client, and
-// QueryExecModeCacheDescribe costs a describe round trip on first use of
-// every statement. A request's role and claims need nothing from the pooler:
-// they are transaction-local (DB-POOL-1).
+// connection, which such a pooler breaks (ErrPooler).
+//
+// A request follows whatever exec mode its connection has, so pgx's own
+// ways of saying the same thing (default_query_exec_mode=exec,
+// cache_describe or simple_protocol in the URL or the ConnConfig) work as
+// well, and a service may replace AfterConnect: nothing of the decision
+// lives anywhere else. DoTx, on the caller's transaction, follows that
+// transaction's connection. A request's role and claims need nothing from
+// the pooler: they are transaction-local (DB-POOL-1).
 func TransactionPooler() Option { return func(o *openOptions) { o.pooler = true } }
 
 // PingIdleAfter sets how long a connection may sit idle in the pool before

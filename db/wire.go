@@ -179,9 +179,14 @@ func (t *requestTx) send(ctx context.Context, stmt *queuedStmt) (*sentBatch, err
 	t.sent = true
 	switch {
 	case t.caller != nil && first:
+		registerWireTypes(t.caller.Conn().TypeMap())
 		br = t.caller.SendBatch(ctx, b)
 		t.tx = t.caller
 	case first:
+		// In the exec modes that send no describe (a pooler's), the
+		// parameter types come from the Go types, which registerWireTypes
+		// teaches the connection whoever configured it.
+		registerWireTypes(t.conn.TypeMap())
 		br = t.conn.SendBatch(ctx, b)
 		t.tx = br.Tx()
 	default:
