@@ -35,6 +35,7 @@ var suites = []struct {
 	{"Admin", testAdmin},
 	{"Locks", testLocks},
 	{"Wire", testWire},
+	{"TxContract", testTxContract},
 	{"OwnerGuarantees", testOwner},
 	{"Mutation", testMutation},
 }
