@@ -36,6 +36,7 @@ var suites = []struct {
 	{"Locks", testLocks},
 	{"Wire", testWire},
 	{"TxContract", testTxContract},
+	{"Trace", testTrace},
 	{"OwnerGuarantees", testOwner},
 	{"Mutation", testMutation},
 }
