@@ -35,6 +35,8 @@ var suites = []struct {
 	{"Admin", testAdmin},
 	{"Locks", testLocks},
 	{"Wire", testWire},
+	{"TxContract", testTxContract},
+	{"Trace", testTrace},
 	{"OwnerGuarantees", testOwner},
 	{"Mutation", testMutation},
 }
