@@ -31,6 +31,12 @@ var (
 	ErrIssuer = errors.New("wrong issuer")
 	// ErrAudience: aud does not hold "authenticated".
 	ErrAudience = errors.New("wrong audience")
+	// ErrRole: a user token (aud "authenticated") whose role is not
+	// "authenticated": service_role, anon, postgres, empty or missing, or
+	// anything else. A user token never chooses its role; a service acts
+	// as service_role with db.ServiceRole() and as anon with db.Anon(), on
+	// its own authority.
+	ErrRole = errors.New("a user token's role must be authenticated")
 	// ErrClaims: role is not an API role, or sub is missing or not a
 	// UUID where the role needs one.
 	ErrClaims = errors.New("invalid claims")
