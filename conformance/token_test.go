@@ -152,4 +152,92 @@ func testToken(t *testing.T) {
 			return nil
 		}))
 	})
+
+	t.Run("DB-JWT-1 a signed user token whose role is not authenticated is refused before the database: as service_role a coordinator of one org would read another org's activities", func(t *testing.T) {
+		t.Parallel()
+		ctx := pgtest.Ctx(t)
+		d := pgtest.New(t)
+		orgA, orgB := d.NewOrg(t), d.NewOrg(t)
+		coordA := d.NewMember(t, orgA, "coordinator")
+		coordB, mentorB := d.NewMember(t, orgB, "coordinator"), d.NewMember(t, orgB, "peer_mentor")
+		today := time.Now().UTC().Truncate(24 * time.Hour)
+		inB, err := d.App.ProxyActivities().Create(ctx, db.User(coordB, orgB), db.NewProxyActivity{
+			OrgID: orgB, AttributedMentorID: mentorB, ActivityType: "visit", Date: today, DurationMinutes: 30})
+		require.NoError(t, err)
+		period := db.Period{From: today.AddDate(0, 0, -1), To: today.AddDate(0, 0, 1)}
+		listB := func(claims db.Claims) []db.ProxyActivity {
+			page, err := d.App.ProxyActivities().ListForOrg(ctx, claims, orgB, period, nil, 100)
+			require.NoError(t, err)
+			return page.Items
+		}
+
+		// The harm: coordinator A's token with role service_role used to
+		// verify into these claims (its sub and org context, role
+		// service_role). They read org B's activity; coordinator A's own
+		// claims read nothing of org B.
+		asServiceRole := db.Claims{Sub: coordA, Role: db.RoleServiceRole, UserMetadata: map[string]any{db.OrgClaim: orgA.String()}}
+		require.Len(t, listB(asServiceRole), 1, "service_role claims bypass org B's policies")
+		require.Equal(t, inB.ID, listB(asServiceRole)[0].ID)
+		require.Empty(t, listB(db.User(coordA, orgA)), "coordinator A's user claims see nothing of org B")
+
+		auth := newAuthServer(t)
+		v, err := token.New(ctx, token.Config{ProjectURL: auth.URL, JWKS: true})
+		require.NoError(t, err)
+		// The service: token in, org B's activities out, as the token's
+		// caller.
+		var reached atomic.Int32
+		svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			claims, err := v.FromRequest(r)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusUnauthorized)
+				return
+			}
+			reached.Add(1)
+			page, err := d.App.ProxyActivities().ListForOrg(r.Context(), claims, orgB, period, nil, 100)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusForbidden)
+				return
+			}
+			_ = json.NewEncoder(w).Encode(page.Items)
+		}))
+		t.Cleanup(svc.Close)
+		get := func(bearer string) (int, string) {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, svc.URL, nil)
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer "+bearer)
+			res, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			defer res.Body.Close()
+			b, err := io.ReadAll(res.Body)
+			require.NoError(t, err)
+			return res.StatusCode, string(b)
+		}
+
+		// Coordinator A's real token reaches the database and reads nothing
+		// of org B.
+		code, body := get(auth.accessToken(t, auth.key, coordA, orgA, nil))
+		require.Equal(t, http.StatusOK, code, body)
+		var items []db.ProxyActivity
+		require.NoError(t, json.Unmarshal([]byte(body), &items))
+		require.Empty(t, items, "coordinator A reads nothing of org B")
+		require.EqualValues(t, 1, reached.Load())
+
+		// The same token, signed by the project, with any role but
+		// authenticated: refused with ErrRole, and the database never sees it.
+		for _, role := range []any{db.RoleServiceRole, db.RoleAnon, "postgres", "supabase_admin", "authenticator", "", nil} {
+			bearer := auth.accessToken(t, auth.key, coordA, orgA, func(c jwt.MapClaims) {
+				if role == nil {
+					delete(c, "role")
+				} else {
+					c["role"] = role
+				}
+			})
+			code, body := get(bearer)
+			require.Equal(t, http.StatusUnauthorized, code, "role %v: coordinator A's token got past the verifier; org B as it saw it: %s", role, body)
+			claims, err := v.Verify(ctx, bearer)
+			require.ErrorIs(t, err, token.ErrRole, "role %v", role)
+			require.Equal(t, db.Claims{}, claims, "role %v: no claims come with a rejection", role)
+		}
+		require.EqualValues(t, 1, reached.Load(), "only coordinator A's authenticated token got past the verifier")
+	})
 }

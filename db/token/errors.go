@@ -31,8 +31,14 @@ var (
 	ErrIssuer = errors.New("wrong issuer")
 	// ErrAudience: aud does not hold "authenticated".
 	ErrAudience = errors.New("wrong audience")
-	// ErrClaims: role is not an API role, or sub is missing or not a
-	// UUID where the role needs one.
+	// ErrRole: a user token (aud "authenticated") whose role is not
+	// "authenticated": service_role, anon, postgres, empty or missing, or
+	// anything else. A user token never chooses its role; a service acts
+	// as service_role with db.ServiceRole() and as anon with db.Anon(), on
+	// its own authority.
+	ErrRole = errors.New("a user token's role must be authenticated")
+	// ErrClaims: a user token's sub is missing or not a user id (a UUID,
+	// not the nil one).
 	ErrClaims = errors.New("invalid claims")
 	// ErrPublicAPIKey: the token is one of the project's public API keys
 	// (the legacy anon key, or a publishable key sb_publishable_...). It

@@ -1,9 +1,9 @@
 // Package token turns a Supabase access token into db.Claims, only after
-// verifying it the way Supabase's own services do: the signature (the
-// project's asymmetric signing keys from its JWKS, and the legacy shared
-// HS256 secret), exp and nbf with a small leeway, iss, aud and the role.
-// Without this, every policy in the database is only as good as the
-// hand-written check in front of it.
+// verifying it: the signature (the project's asymmetric signing keys from
+// its JWKS, and the legacy shared HS256 secret), exp and nbf with a small
+// leeway, iss and aud, as Supabase's own services do, and then the role and
+// sub of a user. Without this, every policy in the database is only as good
+// as the hand-written check in front of it.
 //
 //	v, err := token.New(ctx, token.Config{ProjectURL: "https://<ref>.supabase.co", JWKS: true})
 //	...
@@ -11,14 +11,20 @@
 //	if err != nil { http.Error(w, "unauthorized", http.StatusUnauthorized); return }
 //	err = d.As(r.Context(), claims, func(tx pgx.Tx) error { ... })
 //
-// It accepts user access tokens only: aud "authenticated". The project's
-// API keys are never an identity: the legacy anon key and the publishable
-// keys (sb_publishable_...) are public and get ErrPublicAPIKey, which a
-// service that serves anonymous callers may treat as "no token"
+// It accepts user access tokens only: aud "authenticated", role
+// "authenticated" and a user id in sub; the claims it returns always have
+// role authenticated. A user token never chooses its role: one signed by the
+// project that names any other role (service_role, anon, postgres, an empty
+// or missing one, ...) gets ErrRole, so a signed-in user cannot turn into
+// service_role, which bypasses row level security.
+//
+// The project's API keys are never an identity: the legacy anon key and the
+// publishable keys (sb_publishable_...) are public and get ErrPublicAPIKey,
+// which a service that serves anonymous callers may treat as "no token"
 // (db.Anon()); the legacy service_role key and the secret keys
 // (sb_secret_...) get ErrSecretAPIKey, because a secret key that arrives in
-// a request has leaked, and a service acts as service_role on its own
-// authority (db.ServiceRole()), never a caller's.
+// a request has leaked. service_role comes only from the service's own
+// configuration (db.ServiceRole()), never from a caller's token.
 //
 // Signature checks are github.com/golang-jwt/jwt/v5's and the JWKS cache is
 // github.com/MicahParks/keyfunc/v3's: no cryptography is written here.
@@ -161,8 +167,9 @@ type supabaseClaims struct {
 	AppMetadata  map[string]any `json:"app_metadata"`
 }
 
-// Verify returns the claims of raw, an access token, or an *Error saying
-// why it is rejected.
+// Verify returns the claims of raw, a user's access token, or an *Error
+// saying why it is rejected. The claims it returns always have role
+// authenticated and a non-nil Sub.
 func (v *Verifier) Verify(ctx context.Context, raw string) (db.Claims, error) {
 	switch {
 	case raw == "":
@@ -193,21 +200,20 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (db.Claims, error) {
 	if !slices.Contains([]string(c.Audience), Audience) {
 		return db.Claims{}, reject(ErrAudience, "aud %q, want %q", []string(c.Audience), Audience)
 	}
-	out := db.Claims{Role: c.Role, Email: c.Email, UserMetadata: c.UserMetadata, AppMetadata: c.AppMetadata}
-	switch c.Role {
-	case db.RoleAnon, db.RoleAuthenticated, db.RoleServiceRole:
-	default:
-		return db.Claims{}, reject(ErrClaims, "role %q is not an API role", c.Role)
+	// A user token is a user, whatever role it names: the project's
+	// signature on it proves who signed in, not that the caller may act as
+	// service_role (which bypasses row level security) or as anyone else.
+	if c.Role != db.RoleAuthenticated {
+		return db.Claims{}, reject(ErrRole, "role %q", c.Role)
 	}
-	if c.Subject != "" {
-		if out.Sub, err = uuid.Parse(c.Subject); err != nil {
-			return db.Claims{}, reject(ErrClaims, "sub %q is not a user id", c.Subject)
-		}
+	if c.Subject == "" {
+		return db.Claims{}, reject(ErrClaims, "a user token without sub")
 	}
-	if c.Role == db.RoleAuthenticated && out.Sub == uuid.Nil {
-		return db.Claims{}, reject(ErrClaims, "an authenticated token without sub")
+	sub, err := uuid.Parse(c.Subject)
+	if err != nil || sub == uuid.Nil {
+		return db.Claims{}, reject(ErrClaims, "sub %q is not a user id", c.Subject)
 	}
-	return out, nil
+	return db.Claims{Sub: sub, Role: db.RoleAuthenticated, Email: c.Email, UserMetadata: c.UserMetadata, AppMetadata: c.AppMetadata}, nil
 }
 
 // key picks the key for the token's alg: HS256 only with the secret, ES256

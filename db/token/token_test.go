@@ -222,7 +222,6 @@ func TestVerifyRejects(t *testing.T) {
 		{"wrong audience", v, sign(t, es, with("aud", "anon")), token.ErrAudience},
 		{"no audience, user role", v, sign(t, es, with("aud", nil)), token.ErrAudience},
 		{"wrong issuer", v, sign(t, es, with("iss", "https://other.supabase.co/auth/v1")), token.ErrIssuer},
-		{"role outside the API roles", v, sign(t, es, with("role", "postgres")), token.ErrClaims},
 		{"authenticated without sub", v, sign(t, es, with("sub", nil)), token.ErrClaims},
 		{"sub not a uuid", v, sign(t, es, with("sub", "admin")), token.ErrClaims},
 		{"wrong key under the project's kid", v, sign(t, attacker, p.claims(sub)), token.ErrSignature},
@@ -244,6 +243,56 @@ func TestVerifyRejects(t *testing.T) {
 			requireRejected(t, err, c.reason)
 			require.Equal(t, db.Claims{}, got, "no claims come with a rejection")
 		})
+	}
+}
+
+// A user token is signed by the project and still cannot choose its role:
+// it yields authenticated or nothing. service_role comes only from the
+// service's own configuration (db.ServiceRole()), anon only from the
+// service's choice to serve a caller without a user (db.Anon()).
+func TestVerifyUserTokenRole(t *testing.T) {
+	t.Parallel()
+	es := newECKey(t, "es-1")
+	p := newProject(t, es)
+	v := p.verifier(t, token.Config{JWKS: true, Secret: p.secret})
+	signers := map[string]func(jwt.MapClaims) string{
+		"ES256 from the JWKS":   func(c jwt.MapClaims) string { return sign(t, es, c) },
+		"HS256 with the secret": func(c jwt.MapClaims) string { return hs256(t, p.secret, c) },
+	}
+	sub := uuid.New()
+	roles := map[string]any{
+		"service_role":          db.RoleServiceRole,
+		"anon":                  db.RoleAnon,
+		"postgres":              "postgres",
+		"supabase_admin":        "supabase_admin",
+		"authenticator":         "authenticator",
+		"empty":                 "",
+		"missing":               nil,
+		"another case":          "Authenticated",
+		"service_role, no sub":  db.RoleServiceRole,
+		"service_role, aud set": db.RoleServiceRole,
+	}
+	for signedWith, signed := range signers {
+		for name, role := range roles {
+			t.Run(signedWith+"/"+name, func(t *testing.T) {
+				t.Parallel()
+				c := p.claims(sub)
+				if role == nil {
+					delete(c, "role")
+				} else {
+					c["role"] = role
+				}
+				switch name {
+				case "service_role, no sub":
+					delete(c, "sub")
+				case "service_role, aud set":
+					c["aud"] = []string{"authenticated", "service_role"}
+				}
+				got, err := v.Verify(t.Context(), signed(c))
+				requireRejected(t, err, token.ErrRole)
+				require.Equal(t, db.Claims{}, got, "no claims come with a rejection")
+			})
+		}
 	}
 }
 
