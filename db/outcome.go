@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -39,6 +40,9 @@ func (t *requestTx) outcome(ctx context.Context, err error) error {
 	}
 	switch {
 	case t.commitSent && !t.committed && !pgconn.SafeToRetry(err):
+		if t.resolve(ctx) == "aborted" {
+			return connError(ErrRolledBack, err)
+		}
 		return connError(ErrOutcomeUnknown, err)
 	case !t.sent && ended:
 		return &Error{Kind: ErrCanceled, Class: ErrCanceled, Message: err.Error(), Err: err}
@@ -86,4 +90,56 @@ func notSent(err error) error {
 		return &Error{Kind: ErrCanceled, Class: ErrCanceled, Message: err.Error(), Err: err}
 	}
 	return connError(ErrNotSent, err)
+}
+
+// currentXact assigns the request's transaction its id and reads it with
+// the backend's pid; currentXactIfAssigned reads it only if the request
+// wrote something (NULL otherwise: nothing to commit).
+const (
+	currentXact           = `SELECT pg_current_xact_id()::text, pg_backend_pid()`
+	currentXactIfAssigned = `SELECT pg_current_xact_id_if_assigned()::text, pg_backend_pid()`
+)
+
+// resolveTimeout bounds how long outcome may spend finding out what became
+// of a request whose COMMIT was sent and not answered.
+const resolveTimeout = 2 * time.Second
+
+// resolve finds out, on another connection of the pool, what became of a
+// request whose COMMIT went unanswered: "committed", "aborted", or "" when
+// it cannot tell (no transaction id read, the server unreachable, the id
+// too old). A request that wrote nothing (no id assigned) changed nothing:
+// "aborted". While its backend still runs (the answer was lost on the
+// way, or the COMMIT is stuck behind a stalled network), the backend is
+// terminated, which leaves the transaction aborted unless it had
+// committed, and asked again.
+func (t *requestTx) resolve(ctx context.Context) string {
+	if t.pool == nil || t.pid == 0 {
+		return ""
+	}
+	if t.xid == nil {
+		return "aborted"
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), resolveTimeout)
+	defer cancel()
+	status := func() string {
+		var s *string
+		if err := t.pool.QueryRow(ctx, `SELECT pg_xact_status($1::text::xid8)`, *t.xid).Scan(&s); err != nil || s == nil {
+			return ""
+		}
+		return *s
+	}
+	s := status()
+	if s != "in progress" {
+		return s
+	}
+	// The backend holding the transaction is ours: match the pid and the
+	// transaction (the pid of a dead backend may be reused).
+	if _, err := t.pool.Exec(ctx, `SELECT pg_terminate_backend(pid, 1000) FROM pg_stat_activity
+		WHERE pid = $1 AND backend_xid::text = ($2::text::numeric % 4294967296)::text`, int32(t.pid), *t.xid); err != nil {
+		return ""
+	}
+	if s = status(); s == "in progress" {
+		return ""
+	}
+	return s
 }

@@ -156,6 +156,13 @@ func (d *DB) run(ctx context.Context, claims Claims, mode pgx.TxAccessMode, one 
 		opts:  pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: mode},
 		setup: []queuedStmt{{sql: preamble.Statement, args: []any{claims.Role, hiddenText(raw)}}},
 		one:   one,
+		pool:  d.pool,
+	}
+	if one && mode == pgx.ReadWrite {
+		// A one-statement write sends COMMIT with its statement, so a lost
+		// answer leaves its outcome open; its transaction id, read first,
+		// lets outcome resolve it.
+		t.setup = append(t.setup, queuedStmt{sql: currentXact, scan: func(row pgx.Row) error { return row.Scan(&t.xid, &t.pid) }})
 	}
 	err = func() (err error) {
 		defer func() {
