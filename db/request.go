@@ -217,8 +217,8 @@ func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
 // plan_cache_mode are set back to what they were before the request and the
 // savepoint is released, in one round trip, so the caller's next statement
 // in tx runs as the caller again. A setting that did not exist before reads
-// as ” afterwards (PostgreSQL keeps a custom setting once it was set in a
-// session); auth.uid() and auth.jwt() read ” as no claims.
+// as an empty string afterwards (PostgreSQL keeps a custom setting once it was set in a
+// session); auth.uid() and auth.jwt() read that as no claims.
 //
 // When fn fails (an error, a panic, or ctx ended), the savepoint is rolled
 // back, which undoes the request's work and settings and leaves tx usable,
