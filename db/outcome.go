@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -30,13 +29,18 @@ func (t *requestTx) outcome(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
+	// A repository method has interpreted the error already (inside fn);
+	// what the request's own state knows (what was written) decides the
+	// kind all the same.
 	var typed *Error
-	if errors.As(err, &typed) && (typed.Class == ErrConnection || typed.Kind == ErrCanceled) {
-		return err
-	}
-	ended := ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err))
-	if !t.connClosed() && !fatal(err) && !ended {
+	interpreted := errors.As(err, &typed) && (typed.Class == ErrConnection || typed.Kind == ErrCanceled)
+	ended := ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) || interpreted)
+	if !t.connClosed() && !fatal(err) && !ended && !interpreted {
 		return interpretError(err)
+	}
+	if interpreted && typed.Err != nil {
+		// Wrap the cause, not the earlier kind, which may differ.
+		err = typed.Err
 	}
 	switch {
 	case t.commitSent && !t.committed && !pgconn.SafeToRetry(err):
@@ -100,15 +104,12 @@ const (
 	currentXactIfAssigned = `SELECT pg_current_xact_id_if_assigned()::text, pg_backend_pid()`
 )
 
-// resolveTimeout bounds how long outcome may spend finding out what became
-// of a request whose COMMIT was sent and not answered.
-const resolveTimeout = 2 * time.Second
-
 // resolve finds out, on another connection of the pool, what became of a
 // request whose COMMIT went unanswered: "committed", "aborted", or "" when
 // it cannot tell (no transaction id read, the server unreachable, the id
 // too old). A request that wrote nothing (no id assigned) changed nothing:
-// "aborted". While its backend still runs (the answer was lost on the
+// "aborted". It runs on a cleanup context (the caller's deadline plus
+// cleanupTimeout). While its backend still runs (the answer was lost on the
 // way, or the COMMIT is stuck behind a stalled network), the backend is
 // terminated, which leaves the transaction aborted unless it had
 // committed, and asked again.
@@ -119,7 +120,7 @@ func (t *requestTx) resolve(ctx context.Context) string {
 	if t.xid == nil {
 		return "aborted"
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), resolveTimeout)
+	ctx, cancel := cleanupContext(ctx)
 	defer cancel()
 	status := func() string {
 		var s *string
