@@ -31,6 +31,18 @@ var (
 	ErrInvalidInput = errors.New("db: invalid input")
 	// ErrConflict: a serialization failure or deadlock; safe to retry.
 	ErrConflict = errors.New("db: conflict, retry")
+	// ErrInvalidText: a text holds a NUL byte or is not valid UTF-8, which
+	// PostgreSQL text cannot store (SQLSTATE 22021, and 22P05 for a
+	// "\u0000" in JSON cast to jsonb). Its class is ErrInvalidInput.
+	ErrInvalidText = errors.New("db: text holds a NUL byte or invalid UTF-8")
+	// ErrLockTimeout: a lock was not granted within lock_timeout (SQLSTATE
+	// 55P03). Its class is ErrConflict: the request rolled back and may be
+	// retried.
+	ErrLockTimeout = errors.New("db: lock not granted within lock_timeout")
+	// ErrTxAborted: a statement was sent after an earlier one of the same
+	// request failed (SQLSTATE 25P02); PostgreSQL refuses everything up to
+	// the rollback. It is its own class: return the first error instead.
+	ErrTxAborted = errors.New("db: statement after an error in the same request")
 )
 
 // Error is a database error interpreted: Kind is the most specific sentinel
@@ -72,6 +84,11 @@ func registerConstraint(kind error, names ...string) {
 		constraintKinds[n] = kind
 	}
 }
+
+// Interpret returns the typed form of err (see Error): what db's own calls
+// return, for errors of the caller's own SQL on Request.Tx, which keeps
+// pgx's contract and returns pgx's errors as they are.
+func Interpret(err error) error { return interpretError(err) }
 
 // interpretError is the one place that turns database errors into typed
 // errors. Errors that are not from PostgreSQL pass through unchanged.
