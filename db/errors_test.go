@@ -1,14 +1,27 @@
 package db
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/stretchr/testify/require"
 )
+
+// withMetadata is a user's claims with metadata as user_metadata.
+func withMetadata(metadata map[string]any) Claims {
+	c := User(uuid.New(), uuid.Nil)
+	c.UserMetadata = metadata
+	return c
+}
 
 // requireTyped checks that err is an *Error with exactly kind and class.
 func requireTyped(t *testing.T, err error, kind, class error) *Error {
@@ -68,6 +81,18 @@ func TestInvalidClaimsAreTypedBeforeTheDatabase(t *testing.T) {
 		"metadata that is not JSON":   {Role: RoleServiceRole, UserMetadata: map[string]any{"f": func() {}}},
 		"service_role in other case":  {Role: "Service_Role"},
 		"authenticated with nil user": User(uuid.Nil, uuid.New()),
+		// PostgreSQL text holds neither; a user can edit user_metadata.
+		"NUL in user_metadata":                 withMetadata(map[string]any{"nickname": "a\x00b"}),
+		"NUL in a nested user_metadata value":  withMetadata(map[string]any{"a": []any{map[string]any{"b": "\x00"}}}),
+		"NUL in a user_metadata key":           withMetadata(map[string]any{"a\x00": "b"}),
+		"invalid UTF-8 in user_metadata":       withMetadata(map[string]any{"nickname": "a\xffb"}),
+		"invalid UTF-8 in a user_metadata key": withMetadata(map[string]any{"\xff": "b"}),
+		"NUL in email":                         {Role: RoleServiceRole, Email: "a\x00@example.test"},
+		"NUL in app_metadata":                  {Role: RoleServiceRole, AppMetadata: map[string]any{"p": "\x00"}},
+		"NUL escaped in a raw JSON value":      withMetadata(map[string]any{"raw": json.RawMessage(`"\u0000"`)}),
+		"invalid UTF-8 in a raw JSON value":    withMetadata(map[string]any{"raw": json.RawMessage("\"\xff\"")}),
+		"a cut rune in a user_metadata value":  withMetadata(map[string]any{"n": "å"[:1]}),
+		"NUL after a backslash":                withMetadata(map[string]any{"n": "\\\x00"}),
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -78,9 +103,184 @@ func TestInvalidClaimsAreTypedBeforeTheDatabase(t *testing.T) {
 			require.Equal(t, err, interpretError(err), "passes interpretError unchanged")
 		})
 	}
-	for _, c := range []Claims{Anon(), ServiceRole(), User(uuid.New(), uuid.Nil), User(uuid.New(), uuid.New())} {
+	for _, c := range []Claims{Anon(), ServiceRole(), User(uuid.New(), uuid.Nil), User(uuid.New(), uuid.New()),
+		// Text that only looks like an escape, and U+FFFD itself, are text.
+		withMetadata(map[string]any{"n": `\u0000 \\u0000 \ufffd`, "r": "\uFFFD"})} {
 		raw, err := c.encode()
 		require.NoError(t, err, c.Role)
 		require.Contains(t, raw, `"role":"`+c.Role+`"`)
 	}
+}
+
+// The SQLSTATEs a caller can cause with its input, its own SQL or its
+// locks, each with the Kind and Class it must come back as.
+func TestCallerCausedCodesAreTyped(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		code, msg   string
+		kind, class error
+	}{
+		{"22021", `invalid byte sequence for encoding "UTF8": 0x00`, ErrInvalidText, ErrInvalidInput},
+		{"22P05", "unsupported Unicode escape sequence", ErrInvalidText, ErrInvalidInput},
+		{"55P03", "canceling statement due to lock timeout", ErrLockTimeout, ErrConflict},
+		{"25P02", "current transaction is aborted, commands ignored until end of transaction block", ErrTxAborted, ErrTxAborted},
+	}
+	for _, c := range cases {
+		t.Run(c.code, func(t *testing.T) {
+			t.Parallel()
+			pgErr := &pgconn.PgError{Code: c.code, Message: c.msg}
+			e := requireTyped(t, interpretError(pgErr), c.kind, c.class)
+			require.Equal(t, c.code, e.Code)
+			require.ErrorIs(t, e, pgErr, "the server's error stays reachable")
+		})
+	}
+}
+
+// A server error that ends the connection (or says there is none) is
+// ErrConnection. A bare server error was an answer to something sent, so
+// the request's transaction is gone: ErrRolledBack.
+func TestConnectionCodesAreTyped(t *testing.T) {
+	t.Parallel()
+	for _, code := range []string{"57P01", "57P02", "57P03", "57P05", "25P03", "08000", "08003", "08006", "08P01"} {
+		t.Run(code, func(t *testing.T) {
+			t.Parallel()
+			e := requireTyped(t, interpretError(&pgconn.PgError{Severity: "FATAL", Code: code, Message: "m"}), ErrRolledBack, ErrConnection)
+			require.Equal(t, code, e.Code)
+		})
+	}
+}
+
+// startupServer accepts pgconn connections on a local port and completes
+// their startup without authentication (or refuses it with refuse), then
+// hands each connection to serve. It is a peer on a real socket, so the
+// errors pgconn returns are the ones it returns for a real server.
+func startupServer(t *testing.T, refuse *pgconn.PgError, serve func(b *pgproto3.Backend)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				b := pgproto3.NewBackend(c, c)
+				for {
+					msg, err := b.ReceiveStartupMessage()
+					if err != nil {
+						return
+					}
+					if _, ok := msg.(*pgproto3.StartupMessage); ok {
+						break
+					}
+					if _, err := c.Write([]byte("N")); err != nil { // no SSL, no GSS encryption
+						return
+					}
+				}
+				if refuse != nil {
+					b.Send(&pgproto3.ErrorResponse{Severity: refuse.Severity, Code: refuse.Code, Message: refuse.Message})
+					_ = b.Flush()
+					return
+				}
+				b.Send(&pgproto3.AuthenticationOk{})
+				b.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+				if b.Flush() != nil {
+					return
+				}
+				serve(b)
+			}()
+		}
+	}()
+	return "postgres://u@" + ln.Addr().String() + "/d?sslmode=disable&connect_timeout=5"
+}
+
+// closedPort returns the address of a local port nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+func TestConnectionErrorsAreTyped(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	t.Run("a net error from dialing a closed port: nothing sent", func(t *testing.T) {
+		t.Parallel()
+		_, err := net.Dial("tcp", closedPort(t))
+		var netErr net.Error
+		require.ErrorAs(t, err, &netErr, "precondition: a real net.Error")
+		e := requireTyped(t, interpretError(err), ErrNotSent, ErrConnection)
+		require.ErrorIs(t, e, err)
+	})
+
+	t.Run("pgconn's ConnectError: nothing sent", func(t *testing.T) {
+		t.Parallel()
+		_, err := pgconn.Connect(ctx, "postgres://u@"+closedPort(t)+"/d?sslmode=disable")
+		var ce *pgconn.ConnectError
+		require.ErrorAs(t, err, &ce, "precondition")
+		e := requireTyped(t, interpretError(err), ErrNotSent, ErrConnection)
+		require.ErrorAs(t, e, &ce, "the cause stays reachable")
+	})
+
+	t.Run("57P03 at startup (cannot connect now): nothing sent, with its code", func(t *testing.T) {
+		t.Parallel()
+		url := startupServer(t, &pgconn.PgError{Severity: "FATAL", Code: "57P03", Message: "the database system is starting up"}, nil)
+		_, err := pgconn.Connect(ctx, url)
+		var ce *pgconn.ConnectError
+		require.ErrorAs(t, err, &ce, "precondition")
+		e := requireTyped(t, interpretError(err), ErrNotSent, ErrConnection)
+		require.Equal(t, "57P03", e.Code)
+	})
+
+	t.Run("the server closes the connection under a pipeline, then the closed connection", func(t *testing.T) {
+		t.Parallel()
+		url := startupServer(t, nil, func(b *pgproto3.Backend) { // read the statement, hang up
+			for range 3 { // Parse, Bind, Describe
+				_, _ = b.Receive()
+			}
+		})
+		conn, err := pgconn.Connect(ctx, url)
+		require.NoError(t, err)
+		defer conn.Close(ctx)
+		// A request's statements travel in a pipeline (see wireTx).
+		p := conn.StartPipeline(ctx)
+		p.SendQueryParams("SELECT 1", nil, nil, nil, nil)
+		require.NoError(t, p.Sync())
+		_, err = p.GetResults()
+		require.Error(t, err)
+		require.False(t, pgconn.SafeToRetry(err), "precondition: the statement was sent: %#v", err)
+		requireTyped(t, interpretError(err), ErrRolledBack, ErrConnection)
+		_ = p.Close()
+
+		_, err = conn.ExecParams(ctx, "SELECT 1", nil, nil, nil, nil).Close()
+		require.ErrorIs(t, err, pgconn.ErrConnClosed, "precondition")
+		require.True(t, pgconn.SafeToRetry(err), "precondition: nothing was sent")
+		requireTyped(t, interpretError(err), ErrNotSent, ErrConnection)
+	})
+
+	t.Run("io.EOF and io.ErrUnexpectedEOF", func(t *testing.T) {
+		t.Parallel()
+		requireTyped(t, interpretError(io.EOF), ErrRolledBack, ErrConnection)
+		requireTyped(t, interpretError(fmt.Errorf("read: %w", io.ErrUnexpectedEOF)), ErrRolledBack, ErrConnection)
+	})
+
+	t.Run("a joined rollback error that was not sent does not make the request's error 'not sent'", func(t *testing.T) {
+		t.Parallel()
+		closed := &pgconn.PgError{Severity: "FATAL", Code: "57P01", Message: "terminating connection due to administrator command"}
+		url := startupServer(t, nil, func(b *pgproto3.Backend) {})
+		conn, err := pgconn.Connect(ctx, url)
+		require.NoError(t, err)
+		require.NoError(t, conn.Close(ctx))
+		_, rbErr := conn.Exec(ctx, "ROLLBACK").ReadAll()
+		require.True(t, pgconn.SafeToRetry(rbErr), "precondition")
+		e := requireTyped(t, interpretError(errors.Join(closed, fmt.Errorf("db: roll back: %w", rbErr))), ErrRolledBack, ErrConnection)
+		require.Equal(t, "57P01", e.Code)
+	})
 }
