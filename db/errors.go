@@ -1,8 +1,12 @@
 package db
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -91,24 +95,98 @@ func registerConstraint(kind error, names ...string) {
 func Interpret(err error) error { return interpretError(err) }
 
 // interpretError is the one place that turns database errors into typed
-// errors. Errors that are not from PostgreSQL pass through unchanged.
+// errors. It finds the first database error in err's tree (in the order
+// errors.As searches it): a *pgconn.PgError, pgx.ErrNoRows,
+// pgx.ErrTxCommitRollback, or a failed connection (see connectionError).
+// An err that already holds an *Error, or holds no database error, is
+// returned unchanged.
 func interpretError(err error) error {
 	if err == nil {
 		return nil
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return &Error{Kind: ErrNotFound, Class: ErrNotFound, Message: "no rows", Err: err}
 	}
 	var done *Error
 	if errors.As(err, &done) {
 		return err
 	}
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
+	var found *Error
+	walk(err, nil, func(node error, path []error) bool {
+		found = interpretNode(node, path, err)
+		return found != nil
+	})
+	if found == nil {
 		return err
 	}
+	return found
+}
+
+// walk visits err's tree depth first, as errors.As does, with the path
+// from the root to each node; it stops when visit returns true.
+func walk(err error, path []error, visit func(node error, path []error) bool) bool {
+	if err == nil {
+		return false
+	}
+	path = append(path, err)
+	if visit(err, path) {
+		return true
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		return walk(u.Unwrap(), path, visit)
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if walk(e, path, visit) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// interpretNode is the typed form of node, one error of root's tree (path
+// leads to it), or nil when node is not a database error itself.
+func interpretNode(node error, path []error, root error) *Error {
+	switch n := node.(type) {
+	case *pgconn.PgError:
+		return fromPgError(n, path, root)
+	case *pgconn.ConnectError:
+		// A connection that was never made sent nothing of the request.
+		e := connectionError(root, true)
+		var pgErr *pgconn.PgError
+		if errors.As(n, &pgErr) {
+			e.Code = pgErr.Code // the server refused it: 57P03, 53300, 28P01...
+		}
+		return e
+	case *net.OpError:
+		return connectionError(root, n.Op == "dial" || notSent(path))
+	}
+	switch node {
+	case pgx.ErrNoRows:
+		return &Error{Kind: ErrNotFound, Class: ErrNotFound, Message: "no rows", Err: root}
+	case pgx.ErrTxCommitRollback:
+		return &Error{Kind: ErrTxAborted, Class: ErrTxAborted, Message: "the transaction had failed; COMMIT rolled it back", Err: root}
+	case context.Canceled, context.DeadlineExceeded:
+		return nil // not a connection failure (context.DeadlineExceeded is a net.Error)
+	case pgconn.ErrConnClosed, io.EOF, io.ErrUnexpectedEOF:
+		return connectionError(root, notSent(path))
+	}
+	if _, ok := node.(net.Error); ok {
+		return connectionError(root, notSent(path))
+	}
+	return nil
+}
+
+// fromPgError types an error the server sent.
+func fromPgError(pgErr *pgconn.PgError, path []error, root error) *Error {
 	class := kindOfCode(pgErr.Code)
-	e := &Error{Kind: class, Class: class, Constraint: pgErr.ConstraintName, Code: pgErr.Code, Message: pgErr.Message, Err: err}
+	if class == ErrConnection {
+		e := connectionError(root, notSent(path))
+		e.Code, e.Message = pgErr.Code, pgErr.Message
+		return e
+	}
+	e := &Error{Kind: class, Class: class, Constraint: pgErr.ConstraintName, Code: pgErr.Code, Message: pgErr.Message, Err: root}
+	if k, ok := codeSpecificKinds[pgErr.Code]; ok {
+		e.Kind = k
+	}
 	if k, ok := constraintKinds[pgErr.ConstraintName]; ok {
 		e.Kind = k
 		if e.Class == nil {
@@ -116,14 +194,42 @@ func interpretError(err error) error {
 		}
 	}
 	if e.Kind == nil {
-		return err
+		return nil
 	}
 	return e
 }
 
-// codeKinds maps SQLSTATEs to sentinels. Custom codes raised by mentordb's own
-// functions use class MD (see the migrations) and are registered by the
-// feature files (registerCode).
+// connectionError is a failed connection: Class ErrConnection, Kind
+// ErrNotSent when nothing of the request was sent, else ErrRolledBack (the
+// server rolls back a transaction whose connection ends; the request layer
+// makes it ErrOutcomeUnknown when COMMIT was in flight, see outcomeUnknown).
+// Message is err's whole text, so a caller's context in it is kept.
+func connectionError(err error, unsent bool) *Error {
+	kind := ErrRolledBack
+	if unsent {
+		kind = ErrNotSent
+	}
+	return &Error{Kind: kind, Class: ErrConnection, Message: err.Error(), Err: err}
+}
+
+// notSent is pgconn.SafeToRetry for the branch of the tree that path
+// follows: pgconn marks errors that happened before anything was written
+// (a closed connection, a context that ended before the send). Asked of the
+// whole tree, a joined error of a later step (a rollback on the closed
+// connection) would speak for the request's own error.
+func notSent(path []error) bool {
+	for _, e := range path {
+		if r, ok := e.(interface{ SafeToRetry() bool }); ok {
+			return r.SafeToRetry()
+		}
+	}
+	return pgconn.SafeToRetry(path[len(path)-1])
+}
+
+// codeKinds maps SQLSTATEs to sentinels (the Class; codeSpecificKinds names
+// a narrower Kind). Custom codes raised by mentordb's own functions use
+// class MD (see the migrations) and are registered by the feature files
+// (registerCode). Class 08 (connection exception) is ErrConnection too.
 var codeKinds = map[string]error{
 	"23514": ErrCheck,
 	"23503": ErrForeignKey,
@@ -134,11 +240,36 @@ var codeKinds = map[string]error{
 	"22003": ErrInvalidInput,
 	"22007": ErrInvalidInput,
 	"22008": ErrInvalidInput,
+	"22021": ErrInvalidInput, // character_not_in_repertoire: NUL or invalid UTF-8 in text
+	"22P05": ErrInvalidInput, // untranslatable_character: "\u0000" in JSON cast to jsonb
 	"40001": ErrConflict,
 	"40P01": ErrConflict,
+	"55P03": ErrConflict,   // lock_not_available: lock_timeout, NOWAIT
+	"25P02": ErrTxAborted,  // in_failed_sql_transaction
+	"57P01": ErrConnection, // admin_shutdown (pg_terminate_backend, a shutdown)
+	"57P02": ErrConnection, // crash_shutdown
+	"57P03": ErrConnection, // cannot_connect_now (starting up, shutting down)
+	"57P05": ErrConnection, // idle_session_timeout
+	"25P03": ErrConnection, // idle_in_transaction_session_timeout ends the session
+	"25P04": ErrConnection, // transaction_timeout (PostgreSQL 17) ends the session
 }
 
-func kindOfCode(code string) error { return codeKinds[code] }
+// codeSpecificKinds are the Kinds narrower than their code's Class.
+var codeSpecificKinds = map[string]error{
+	"22021": ErrInvalidText,
+	"22P05": ErrInvalidText,
+	"55P03": ErrLockTimeout,
+}
+
+func kindOfCode(code string) error {
+	if k, ok := codeKinds[code]; ok {
+		return k
+	}
+	if strings.HasPrefix(code, "08") {
+		return ErrConnection
+	}
+	return nil
+}
 
 // registerCode is how each feature file declares the class of the custom
 // SQLSTATEs its functions raise.
