@@ -1,8 +1,10 @@
 package conformance
 
 import (
+	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -186,6 +188,81 @@ func requestErrorCases(t *testing.T) {
 		require.NoError(t, d.Pool.QueryRow(ctx, `SELECT count(*) FROM organizations WHERE name = $1`, name).Scan(&n))
 		require.Zero(t, n, "the request's write did not commit")
 	})
+
+	t.Run("DB-2 a cancel by the caller is ErrCanceled, the statement timeout ErrStatementTimeout", func(t *testing.T) {
+		t.Parallel()
+		d := pgtest.New(t)
+		ctx := pgtest.Ctx(t)
+		// sleep runs pg_sleep(5) in a request on ctx; while (the backend's
+		// pid) runs once the statement is sleeping on the server.
+		sleep := func(ctx context.Context, setup string, while func(pid int)) (error, time.Duration) {
+			t0 := time.Now()
+			err := d.App.Do(ctx, db.ServiceRole(), func(r *db.Request) error {
+				var pid int
+				if err := r.Tx().QueryRow(context.WithoutCancel(ctx), `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+					return err
+				}
+				if setup != "" {
+					if _, err := r.Tx().Exec(ctx, setup); err != nil {
+						return err
+					}
+				}
+				if while != nil {
+					go func() { waitSleeping(t, d, pid); while(pid) }()
+				}
+				_, err := r.Tx().Exec(ctx, `SELECT pg_sleep(5)`)
+				return err
+			})
+			return err, time.Since(t0)
+		}
+
+		cctx, cancel := context.WithCancel(ctx)
+		err, took := sleep(cctx, "", func(int) { cancel() })
+		requireProxyErr(t, err, db.ErrCanceled, db.ErrCanceled, "", "")
+		require.ErrorIs(t, err, context.Canceled)
+		require.NotErrorIs(t, err, db.ErrStatementTimeout)
+		require.Less(t, took, 4*time.Second, "cut off, not run to the end")
+
+		dctx, stop := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer stop()
+		err, took = sleep(dctx, "", nil)
+		requireProxyErr(t, err, db.ErrCanceled, db.ErrCanceled, "", "")
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.Less(t, took, 4*time.Second)
+
+		// Another session cancels the statement: 57014 "due to user request".
+		err, took = sleep(ctx, "", func(pid int) {
+			var ok bool
+			if err := d.Pool.QueryRow(ctx, `SELECT pg_cancel_backend($1)`, pid).Scan(&ok); err != nil || !ok {
+				t.Errorf("cancel %d: %v %v", pid, ok, err)
+			}
+		})
+		requireProxyErr(t, err, db.ErrCanceled, db.ErrCanceled, "57014", "")
+		require.NotErrorIs(t, err, db.ErrStatementTimeout)
+		require.Less(t, took, 4*time.Second)
+
+		err, took = sleep(ctx, `SET LOCAL statement_timeout = '200ms'`, nil)
+		requireProxyErr(t, err, db.ErrStatementTimeout, db.ErrStatementTimeout, "57014", "")
+		require.NotErrorIs(t, err, db.ErrCanceled)
+		require.Less(t, took, 4*time.Second)
+	})
+}
+
+// waitSleeping returns once backend pid is in pg_sleep.
+func waitSleeping(t *testing.T, d *pgtest.DB, pid int) {
+	for range 400 {
+		var n int
+		if err := d.Pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+			WHERE pid = $1 AND wait_event = 'PgSleep'`, pid).Scan(&n); err != nil {
+			t.Errorf("pg_stat_activity: %v", err)
+			return
+		}
+		if n == 1 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Errorf("backend %d never slept", pid)
 }
 
 // codeOf is the SQLSTATE of err's server error, "" for none (a connection

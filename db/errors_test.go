@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -282,5 +283,79 @@ func TestConnectionErrorsAreTyped(t *testing.T) {
 		require.True(t, pgconn.SafeToRetry(rbErr), "precondition")
 		e := requireTyped(t, interpretError(errors.Join(closed, fmt.Errorf("db: roll back: %w", rbErr))), ErrRolledBack, ErrConnection)
 		require.Equal(t, "57P01", e.Code)
+	})
+}
+
+// A cancel the caller asked for is ErrCanceled; the server's timeout is
+// ErrStatementTimeout. Both answer SQLSTATE 57014; only the message tells
+// them apart.
+func TestCancelIsNotATimeout(t *testing.T) {
+	t.Parallel()
+	user := &pgconn.PgError{Code: "57014", Message: "canceling statement due to user request"}
+	requireTyped(t, interpretError(user), ErrCanceled, ErrCanceled)
+	timeout := &pgconn.PgError{Code: "57014", Message: "canceling statement due to statement timeout"}
+	requireTyped(t, interpretError(timeout), ErrStatementTimeout, ErrStatementTimeout)
+	for _, err := range []error{context.Canceled, context.DeadlineExceeded, fmt.Errorf("wrapped: %w", context.Canceled)} {
+		e := requireTyped(t, interpretError(err), ErrCanceled, ErrCanceled)
+		require.ErrorIs(t, e, err, "the context's error stays reachable")
+		require.Empty(t, e.Code)
+	}
+}
+
+// What pgconn returns when the caller's context ends: before the send, while
+// it waits for an answer, by cancel or by deadline.
+func TestEndedContextIsCanceled(t *testing.T) {
+	t.Parallel()
+	url := startupServer(t, nil, func(b *pgproto3.Backend) { // never answers
+		for {
+			if _, err := b.Receive(); err != nil {
+				return
+			}
+		}
+	})
+	connect := func(t *testing.T) *pgconn.PgConn {
+		conn, err := pgconn.Connect(context.Background(), url)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = conn.Close(context.Background()) })
+		return conn
+	}
+	exec := func(ctx context.Context, conn *pgconn.PgConn) error {
+		_, err := conn.ExecParams(ctx, "SELECT pg_sleep(5)", nil, nil, nil, nil).Close()
+		return err
+	}
+
+	t.Run("cancelled while waiting", func(t *testing.T) {
+		t.Parallel()
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(50*time.Millisecond, cancel)
+		err := exec(ctx, connect(t))
+		require.ErrorIs(t, err, context.Canceled, "precondition")
+		requireTyped(t, interpretError(err), ErrCanceled, ErrCanceled)
+	})
+	t.Run("deadline while waiting", func(t *testing.T) {
+		t.Parallel()
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		err := exec(ctx, connect(t))
+		require.True(t, pgconn.Timeout(err), "precondition: %v", err)
+		e := requireTyped(t, interpretError(err), ErrCanceled, ErrCanceled)
+		require.ErrorIs(t, e, context.DeadlineExceeded)
+	})
+	t.Run("ended before the send", func(t *testing.T) {
+		t.Parallel()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		err := exec(ctx, connect(t))
+		require.True(t, pgconn.SafeToRetry(err), "precondition: nothing sent: %v", err)
+		requireTyped(t, interpretError(err), ErrCanceled, ErrCanceled)
+	})
+	t.Run("cancelled while connecting", func(t *testing.T) {
+		t.Parallel()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err := pgconn.Connect(ctx, url)
+		var ce *pgconn.ConnectError
+		require.ErrorAs(t, err, &ce, "precondition")
+		requireTyped(t, interpretError(err), ErrCanceled, ErrCanceled)
 	})
 }
