@@ -149,7 +149,12 @@ func interpretNode(node error, path []error, root error) *Error {
 	case *pgconn.PgError:
 		return fromPgError(n, path, root)
 	case *pgconn.ConnectError:
-		// A connection that was never made sent nothing of the request.
+		if errors.Is(n, context.Canceled) {
+			return canceledError(root)
+		}
+		// A connection that was never made sent nothing of the request;
+		// that includes one that did not finish within connect_timeout or
+		// the caller's deadline (context.DeadlineExceeded stays in Err).
 		e := connectionError(root, true)
 		var pgErr *pgconn.PgError
 		if errors.As(n, &pgErr) {
@@ -159,13 +164,19 @@ func interpretNode(node error, path []error, root error) *Error {
 	case *net.OpError:
 		return connectionError(root, n.Op == "dial" || notSent(path))
 	}
+	// pgconn's timeout wraps an ended context, or a network timeout when
+	// the context had not ended; asked only of a plain chain, so a timeout
+	// on a later branch of a joined error does not speak for an earlier one.
+	if pgconn.Timeout(node) && plainChain(node) {
+		return canceledError(root)
+	}
 	switch node {
+	case context.Canceled, context.DeadlineExceeded:
+		return canceledError(root)
 	case pgx.ErrNoRows:
 		return &Error{Kind: ErrNotFound, Class: ErrNotFound, Message: "no rows", Err: root}
 	case pgx.ErrTxCommitRollback:
 		return &Error{Kind: ErrTxAborted, Class: ErrTxAborted, Message: "the transaction had failed; COMMIT rolled it back", Err: root}
-	case context.Canceled, context.DeadlineExceeded:
-		return nil // not a connection failure (context.DeadlineExceeded is a net.Error)
 	case pgconn.ErrConnClosed, io.EOF, io.ErrUnexpectedEOF:
 		return connectionError(root, notSent(path))
 	}
@@ -178,6 +189,12 @@ func interpretNode(node error, path []error, root error) *Error {
 // fromPgError types an error the server sent.
 func fromPgError(pgErr *pgconn.PgError, path []error, root error) *Error {
 	class := kindOfCode(pgErr.Code)
+	// query_canceled is the server's statement_timeout or a cancel request
+	// (pg_cancel_backend, a client's cancel): PostgreSQL tells them apart
+	// only in the message, in English unless lc_messages says otherwise.
+	if pgErr.Code == "57014" && !strings.Contains(pgErr.Message, "statement timeout") {
+		class = ErrCanceled
+	}
 	if class == ErrConnection {
 		e := connectionError(root, notSent(path))
 		e.Code, e.Message = pgErr.Code, pgErr.Message
@@ -210,6 +227,22 @@ func connectionError(err error, unsent bool) *Error {
 		kind = ErrNotSent
 	}
 	return &Error{Kind: kind, Class: ErrConnection, Message: err.Error(), Err: err}
+}
+
+// canceledError is the caller's cancel: ErrCanceled, its own class.
+func canceledError(err error) *Error {
+	return &Error{Kind: ErrCanceled, Class: ErrCanceled, Message: err.Error(), Err: err}
+}
+
+// plainChain tells whether err's tree is one chain (no joined errors).
+func plainChain(err error) bool {
+	for err != nil {
+		if _, ok := err.(interface{ Unwrap() []error }); ok {
+			return false
+		}
+		err = errors.Unwrap(err)
+	}
+	return true
 }
 
 // notSent is pgconn.SafeToRetry for the branch of the tree that path
