@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -245,6 +246,39 @@ func requestErrorCases(t *testing.T) {
 		requireProxyErr(t, err, db.ErrStatementTimeout, db.ErrStatementTimeout, "57014", "")
 		require.NotErrorIs(t, err, db.ErrCanceled)
 		require.Less(t, took, 4*time.Second)
+	})
+
+	t.Run("DB-2 an error fn returns keeps its message and chain, and errors.As finds the *db.Error in it", func(t *testing.T) {
+		t.Parallel()
+		d := pgtest.New(t)
+		ctx := pgtest.Ctx(t)
+		errOutbox := errors.New("outbox: write refused")
+		tx, err := d.Pool.Begin(ctx)
+		require.NoError(t, err)
+		defer func() { _ = tx.Rollback(ctx) }()
+		for name, run := range map[string]func(fn func(r *db.Request) error) error{
+			"Do":         func(fn func(r *db.Request) error) error { return d.App.Do(ctx, db.ServiceRole(), fn) },
+			"DoReadOnly": func(fn func(r *db.Request) error) error { return d.App.DoReadOnly(ctx, db.ServiceRole(), fn) },
+			"DoTx":       func(fn func(r *db.Request) error) error { return db.DoTx(ctx, tx, db.ServiceRole(), fn) },
+		} {
+			var want string
+			err := run(func(r *db.Request) error {
+				_, err := r.Tx().Exec(ctx, `SELECT 'not a uuid'::text::uuid`)
+				wrapped := fmt.Errorf("%w: %w", errOutbox, err)
+				want = wrapped.Error()
+				return wrapped
+			})
+			require.Error(t, err, name)
+			require.Equal(t, want, err.Error(), "%s: the caller's message", name)
+			require.ErrorIs(t, err, errOutbox, name)
+			dbErr := requireProxyErr(t, err, db.ErrInvalidInput, db.ErrInvalidInput, "22P02", "")
+			require.Contains(t, dbErr.Message, "not a uuid", name)
+			var pgErr *pgconn.PgError
+			require.ErrorAs(t, err, &pgErr, name)
+		}
+		// DoTx left the caller's transaction usable.
+		_, err = tx.Exec(ctx, `SELECT 1`)
+		require.NoError(t, err)
 	})
 }
 

@@ -359,3 +359,54 @@ func TestEndedContextIsCanceled(t *testing.T) {
 		requireTyped(t, interpretError(err), ErrCanceled, ErrCanceled)
 	})
 }
+
+// refusal is a caller's own error type around a database error.
+type refusal struct{ err error }
+
+func (r refusal) Error() string { return "outbox refused: " + r.err.Error() }
+func (r refusal) Unwrap() error { return r.err }
+
+// An error the caller built around a database error keeps the caller's
+// message and chain; the typed form is added to the chain.
+func TestCallerErrorsKeepTheirMessageAndChain(t *testing.T) {
+	t.Parallel()
+	errSaving := errors.New("outbox: saving failed")
+	pgErr := &pgconn.PgError{Code: "23505", ConstraintName: "outbox_pkey", Message: "duplicate key value violates unique constraint"}
+	for _, err := range []error{
+		fmt.Errorf("%w: %w", errSaving, pgErr),
+		refusal{fmt.Errorf("%w: %w", errSaving, pgErr)},
+		errors.Join(errSaving, pgErr),
+	} {
+		got := Interpret(err)
+		require.Equal(t, err.Error(), got.Error(), "the caller's message")
+		require.ErrorIs(t, got, errSaving, "the caller's sentinel")
+		require.ErrorIs(t, got, ErrUnique)
+		var e *Error
+		require.ErrorAs(t, got, &e)
+		require.Equal(t, ErrUnique, e.Kind)
+		require.Equal(t, "23505", e.Code)
+		require.Equal(t, "outbox_pkey", e.Constraint)
+		var p *pgconn.PgError
+		require.ErrorAs(t, got, &p)
+		if _, ok := err.(refusal); ok {
+			var r refusal
+			require.ErrorAs(t, got, &r, "the caller's own type")
+		}
+		require.Equal(t, got, Interpret(got), "interpreting twice changes nothing")
+	}
+	// A caller's context around a failed connection is kept the same way.
+	got := Interpret(fmt.Errorf("%w: %w", errSaving, io.ErrUnexpectedEOF))
+	require.Equal(t, "outbox: saving failed: unexpected EOF", got.Error())
+	require.ErrorIs(t, got, errSaving)
+	requireTyped(t, got, ErrRolledBack, ErrConnection)
+
+	// The database's own error, as pgx returns it, becomes the *Error.
+	e, ok := Interpret(pgErr).(*Error)
+	require.True(t, ok, "an *Error at the top")
+	require.Same(t, pgErr, e.Err)
+	// Errors that hold no database error, and typed ones, pass unchanged.
+	require.Same(t, errSaving, Interpret(errSaving))
+	typed := fmt.Errorf("creating: %w", Interpret(pgErr))
+	require.Same(t, typed, Interpret(typed))
+	require.NoError(t, Interpret(nil))
+}
