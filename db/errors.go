@@ -109,15 +109,32 @@ func interpretError(err error) error {
 		return err
 	}
 	var found *Error
+	var cause error
 	walk(err, nil, func(node error, path []error) bool {
-		found = interpretNode(node, path, err)
+		found, cause = interpretNode(node, path), node
 		return found != nil
 	})
-	if found == nil {
+	switch {
+	case found == nil:
 		return err
+	case cause == err:
+		return found
 	}
-	return found
+	return &callerError{err: err, typed: found}
 }
+
+// callerError is an error that holds a database error under layers of its
+// own (a caller's fmt.Errorf around what pgx returned, pgx's own wrapping,
+// a rollback error joined to it): it keeps err's message and chain, so
+// errors.Is and errors.As on the caller's own errors and types still work,
+// and adds the typed form, which errors.As(err, &dbErr) finds.
+type callerError struct {
+	err   error
+	typed *Error
+}
+
+func (e *callerError) Error() string   { return e.err.Error() }
+func (e *callerError) Unwrap() []error { return []error{e.err, e.typed} }
 
 // walk visits err's tree depth first, as errors.As does, with the path
 // from the root to each node; it stops when visit returns true.
@@ -142,52 +159,52 @@ func walk(err error, path []error, visit func(node error, path []error) bool) bo
 	return false
 }
 
-// interpretNode is the typed form of node, one error of root's tree (path
-// leads to it), or nil when node is not a database error itself.
-func interpretNode(node error, path []error, root error) *Error {
+// interpretNode is the typed form of node, one error of a tree (path leads
+// to it), or nil when node is not a database error itself. Err is node.
+func interpretNode(node error, path []error) *Error {
 	switch n := node.(type) {
 	case *pgconn.PgError:
-		return fromPgError(n, path, root)
+		return fromPgError(n, path)
 	case *pgconn.ConnectError:
 		if errors.Is(n, context.Canceled) {
-			return canceledError(root)
+			return canceledError(n)
 		}
 		// A connection that was never made sent nothing of the request;
 		// that includes one that did not finish within connect_timeout or
 		// the caller's deadline (context.DeadlineExceeded stays in Err).
-		e := connectionError(root, true)
+		e := connectionError(n, true)
 		var pgErr *pgconn.PgError
 		if errors.As(n, &pgErr) {
 			e.Code = pgErr.Code // the server refused it: 57P03, 53300, 28P01...
 		}
 		return e
 	case *net.OpError:
-		return connectionError(root, n.Op == "dial" || notSent(path))
+		return connectionError(n, n.Op == "dial" || notSent(path))
 	}
 	// pgconn's timeout wraps an ended context, or a network timeout when
 	// the context had not ended; asked only of a plain chain, so a timeout
 	// on a later branch of a joined error does not speak for an earlier one.
 	if pgconn.Timeout(node) && plainChain(node) {
-		return canceledError(root)
+		return canceledError(node)
 	}
 	switch node {
 	case context.Canceled, context.DeadlineExceeded:
-		return canceledError(root)
+		return canceledError(node)
 	case pgx.ErrNoRows:
-		return &Error{Kind: ErrNotFound, Class: ErrNotFound, Message: "no rows", Err: root}
+		return &Error{Kind: ErrNotFound, Class: ErrNotFound, Message: "no rows", Err: node}
 	case pgx.ErrTxCommitRollback:
-		return &Error{Kind: ErrTxAborted, Class: ErrTxAborted, Message: "the transaction had failed; COMMIT rolled it back", Err: root}
+		return &Error{Kind: ErrTxAborted, Class: ErrTxAborted, Message: "the transaction had failed; COMMIT rolled it back", Err: node}
 	case pgconn.ErrConnClosed, io.EOF, io.ErrUnexpectedEOF:
-		return connectionError(root, notSent(path))
+		return connectionError(node, notSent(path))
 	}
 	if _, ok := node.(net.Error); ok {
-		return connectionError(root, notSent(path))
+		return connectionError(node, notSent(path))
 	}
 	return nil
 }
 
 // fromPgError types an error the server sent.
-func fromPgError(pgErr *pgconn.PgError, path []error, root error) *Error {
+func fromPgError(pgErr *pgconn.PgError, path []error) *Error {
 	class := kindOfCode(pgErr.Code)
 	// query_canceled is the server's statement_timeout or a cancel request
 	// (pg_cancel_backend, a client's cancel): PostgreSQL tells them apart
@@ -196,11 +213,11 @@ func fromPgError(pgErr *pgconn.PgError, path []error, root error) *Error {
 		class = ErrCanceled
 	}
 	if class == ErrConnection {
-		e := connectionError(root, notSent(path))
+		e := connectionError(pgErr, notSent(path))
 		e.Code, e.Message = pgErr.Code, pgErr.Message
 		return e
 	}
-	e := &Error{Kind: class, Class: class, Constraint: pgErr.ConstraintName, Code: pgErr.Code, Message: pgErr.Message, Err: root}
+	e := &Error{Kind: class, Class: class, Constraint: pgErr.ConstraintName, Code: pgErr.Code, Message: pgErr.Message, Err: pgErr}
 	if k, ok := codeSpecificKinds[pgErr.Code]; ok {
 		e.Kind = k
 	}
@@ -220,7 +237,6 @@ func fromPgError(pgErr *pgconn.PgError, path []error, root error) *Error {
 // ErrNotSent when nothing of the request was sent, else ErrRolledBack (the
 // server rolls back a transaction whose connection ends; the request layer
 // makes it ErrOutcomeUnknown when COMMIT was in flight, see outcomeUnknown).
-// Message is err's whole text, so a caller's context in it is kept.
 func connectionError(err error, unsent bool) *Error {
 	kind := ErrRolledBack
 	if unsent {

@@ -296,8 +296,9 @@ func TestCancelIsNotATimeout(t *testing.T) {
 	timeout := &pgconn.PgError{Code: "57014", Message: "canceling statement due to statement timeout"}
 	requireTyped(t, interpretError(timeout), ErrStatementTimeout, ErrStatementTimeout)
 	for _, err := range []error{context.Canceled, context.DeadlineExceeded, fmt.Errorf("wrapped: %w", context.Canceled)} {
-		e := requireTyped(t, interpretError(err), ErrCanceled, ErrCanceled)
-		require.ErrorIs(t, e, err, "the context's error stays reachable")
+		got := interpretError(err)
+		e := requireTyped(t, got, ErrCanceled, ErrCanceled)
+		require.ErrorIs(t, got, err, "the context's error stays reachable")
 		require.Empty(t, e.Code)
 	}
 }
