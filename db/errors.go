@@ -245,6 +245,32 @@ func connectionError(err error, unsent bool) *Error {
 	return &Error{Kind: kind, Class: ErrConnection, Message: err.Error(), Err: err}
 }
 
+// outcomeUnknown is err as the error of a COMMIT that was written and got
+// no answer: a failed connection (whatever its kind: pgconn can report a
+// read that failed after the send as a closed connection, "safe to
+// retry") or an ended context then leaves the outcome unknown, so it becomes
+// Kind ErrOutcomeUnknown, Class ErrConnection, with the same Code, Message
+// and cause (errors.Is(err, context.Canceled) still holds). Any other error
+// is an answer and comes back as interpretError returns it. The request
+// layer calls it for its own COMMIT, whose error no caller has wrapped; an
+// *Error a caller wrapped is replaced, not rewritten inside the wrapping.
+func outcomeUnknown(err error) error {
+	typed := interpretError(err)
+	var e *Error
+	if !errors.As(typed, &e) || !(e.Class == ErrConnection || e.Kind == ErrCanceled && e.Code == "") {
+		return typed
+	}
+	u := &Error{Kind: ErrOutcomeUnknown, Class: ErrConnection, Code: e.Code, Message: e.Message, Err: e.Err}
+	switch t := typed.(type) {
+	case *Error:
+		return u
+	case *callerError:
+		return &callerError{err: t.err, typed: u}
+	}
+	u.Message = typed.Error()
+	return u
+}
+
 // canceledError is the caller's cancel: ErrCanceled, its own class.
 func canceledError(err error) *Error {
 	return &Error{Kind: ErrCanceled, Class: ErrCanceled, Message: err.Error(), Err: err}
