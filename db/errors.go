@@ -13,12 +13,14 @@ import (
 )
 
 // Sentinel errors. Every database error a caller can cause comes back as an
-// *Error whose Kind is one of these, so callers branch with errors.Is and
-// never parse messages or SQLSTATEs themselves.
+// *Error (or, when it came wrapped, with one in its chain: see Error) whose
+// Kind is one of these, so callers branch with errors.Is and never parse
+// messages or SQLSTATEs themselves.
 var (
 	// ErrInvalidClaims: claims a request cannot act as (a role outside the
-	// API roles, authenticated without sub, a missing or malformed
-	// organization_id where one is needed). Its class is ErrInvalidInput.
+	// API roles, authenticated without sub, a NUL or invalid UTF-8 anywhere
+	// in their JSON, a missing or malformed organization_id where one is
+	// needed). Its class is ErrInvalidInput.
 	ErrInvalidClaims = errors.New("db: invalid claims")
 	ErrNotFound      = errors.New("db: not found")
 	// ErrNotPermitted: a policy, grant or in-function permission check refused.
@@ -37,7 +39,8 @@ var (
 	ErrConflict = errors.New("db: conflict, retry")
 	// ErrInvalidText: a text holds a NUL byte or is not valid UTF-8, which
 	// PostgreSQL text cannot store (SQLSTATE 22021, and 22P05 for a
-	// "\u0000" in JSON cast to jsonb). Its class is ErrInvalidInput.
+	// "\u0000" in JSON cast to jsonb). Its class is ErrInvalidInput. The
+	// repositories refuse such a text before the database, with Code 22021.
 	ErrInvalidText = errors.New("db: text holds a NUL byte or invalid UTF-8")
 	// ErrLockTimeout: a lock was not granted within lock_timeout (SQLSTATE
 	// 55P03). Its class is ErrConflict: the request rolled back and may be
@@ -51,10 +54,18 @@ var (
 
 // Error is a database error interpreted: Kind is the most specific sentinel
 // (ErrSelfAttribution), Class the generic one of its SQLSTATE (ErrCheck),
-// Constraint the constraint (or rule) that fired, Code the SQLSTATE. errors.Is
-// matches both Kind and Class. Every Error db returns has both; where no
-// more specific sentinel applies, Kind is the Class. Errors db finds before
-// asking the database (ErrInvalidClaims) have no Code.
+// Constraint the constraint (or rule) that fired, Code the SQLSTATE (empty
+// when no server error carried one: ErrNotFound, a network or context
+// error), Err the error it was made from. errors.Is matches both Kind and Class.
+// Every Error db returns has both; where no more specific sentinel applies,
+// Kind is the Class. ErrInvalidClaims has no Code; a repository's pre-check
+// has the Code the database would report.
+//
+// An error that holds a database error under layers of its own (what fn
+// returns from Do, DoReadOnly or DoTx, with the caller's message around it)
+// keeps its own Error() text and chain, and the *Error is added to that
+// chain: errors.As(err, &dbErr) with dbErr a *Error finds it, and errors.Is
+// matches its Kind and Class as well as the caller's own errors.
 type Error struct {
 	Kind       error
 	Class      error
@@ -89,9 +100,12 @@ func registerConstraint(kind error, names ...string) {
 	}
 }
 
-// Interpret returns the typed form of err (see Error): what db's own calls
-// return, for errors of the caller's own SQL on Request.Tx, which keeps
-// pgx's contract and returns pgx's errors as they are.
+// Interpret returns the typed form of err, as db's own calls return it, for
+// the errors of the caller's own SQL on Request.Tx (which keeps pgx's
+// contract and returns pgx's errors as they are). A database error as pgx
+// returns it becomes an *Error; an error with layers of its own around one
+// keeps its text and chain with the *Error added (see Error); an error that
+// already holds an *Error, or holds no database error, comes back as it is.
 func Interpret(err error) error { return interpretError(err) }
 
 // interpretError is the one place that turns database errors into typed
@@ -358,12 +372,16 @@ func registerCode(class error, codes ...string) {
 // ErrConnection and one of the three kinds below, so a caller knows whether
 // the request's work committed without guessing from a network error.
 var (
-	// ErrConnection: the connection to the server failed or was closed
-	// (a killed backend, a restart, a network error, a cancelled context).
-	// The kind says what became of the request.
+	// ErrConnection: the connection to the server failed or was closed: the
+	// server ended or refused the session (SQLSTATE class 08, 57P01
+	// terminated, 57P02, 57P03 cannot connect now, 57P05, 25P03 and 25P04
+	// timeouts), a connection could not be made (pgconn's ConnectError), a
+	// network error, an EOF, pgconn's closed connection. The kind says what
+	// became of the request. A cancel is ErrCanceled instead.
 	ErrConnection = errors.New("db: connection failed")
-	// ErrNotSent: nothing of the request reached the server; it is safe to
-	// retry as it is.
+	// ErrNotSent: nothing of the request reached the server, as pgconn
+	// reports it (pgconn.SafeToRetry), or the connection was never made; it
+	// is safe to retry as it is.
 	ErrNotSent = errors.New("db: request not sent (safe to retry)")
 	// ErrRolledBack: the request was sent but its COMMIT was not; the
 	// server rolls back a transaction whose connection ends, so nothing of
@@ -373,10 +391,12 @@ var (
 	// have committed or not. Retry only in a way that is safe either way
 	// (a Create with the same ID returns the row the first try made).
 	ErrOutcomeUnknown = errors.New("db: request sent, outcome unknown (it may have committed)")
-	// ErrCanceled: the caller's context ended, or the caller cancelled the
-	// statement (SQLSTATE 57014 "due to user request"), before the request
-	// finished; nothing of it committed. A server-side timeout is
-	// ErrStatementTimeout instead.
+	// ErrCanceled: the caller's context ended (context.Canceled or
+	// context.DeadlineExceeded, which stay in the chain), or the statement
+	// was cancelled (SQLSTATE 57014 "due to user request": pg_cancel_backend
+	// or a client's cancel request), before the request finished; nothing
+	// of it committed. It is its own class. A server-side timeout (57014
+	// "due to statement timeout") is ErrStatementTimeout instead.
 	ErrCanceled = errors.New("db: request cancelled")
 	// ErrCallerTxLost (DoTx only): the request failed and its savepoint
 	// could not be rolled back, nor the caller's role and claims restored,
