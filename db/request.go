@@ -343,7 +343,7 @@ func (c Claims) encode() (string, error) {
 	if err != nil {
 		return "", invalidClaims("claims do not encode as JSON: " + err.Error())
 	}
-	return string(raw), nil
+	return claimsText(raw)
 }
 
 // invalidClaims is ErrInvalidClaims for claims refused before the database.
