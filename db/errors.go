@@ -250,7 +250,7 @@ func fromPgError(pgErr *pgconn.PgError, path []error) *Error {
 // connectionError is a failed connection: Class ErrConnection, Kind
 // ErrNotSent when nothing of the request was sent, else ErrRolledBack (the
 // server rolls back a transaction whose connection ends; the request layer
-// makes it ErrOutcomeUnknown when COMMIT was in flight, see outcomeUnknown).
+// decides the kind from what it wrote, see withOutcome).
 func connectionError(err error, unsent bool) *Error {
 	kind := ErrRolledBack
 	if unsent {
@@ -259,22 +259,25 @@ func connectionError(err error, unsent bool) *Error {
 	return &Error{Kind: kind, Class: ErrConnection, Message: err.Error(), Err: err}
 }
 
-// outcomeUnknown is err as the error of a COMMIT that was written and got
-// no answer: a failed connection (whatever its kind: pgconn can report a
-// read that failed after the send as a closed connection, "safe to
-// retry") or an ended context then leaves the outcome unknown, so it becomes
-// Kind ErrOutcomeUnknown, Class ErrConnection, with the same Code, Message
-// and cause (errors.Is(err, context.Canceled) still holds). Any other error
-// is an answer and comes back as interpretError returns it. The request
-// layer calls it for its own COMMIT, whose error no caller has wrapped; an
-// *Error a caller wrapped is replaced, not rewritten inside the wrapping.
-func outcomeUnknown(err error) error {
+// withOutcome is err typed as a request whose connection failed, with kind
+// the outcome the request layer knows from what it wrote (ErrNotSent,
+// ErrRolledBack, ErrOutcomeUnknown; ErrCanceled for a context that ended
+// before anything was sent). An err that is the server's answer (a
+// constraint, a permission: the request rolled back) comes back as
+// interpretError returns it: only a failed connection or an ended context
+// takes the kind. A caller's wrapping is kept (callerError), with the typed
+// form replaced.
+func withOutcome(kind, err error) error {
 	typed := interpretError(err)
 	var e *Error
 	if !errors.As(typed, &e) || !(e.Class == ErrConnection || e.Kind == ErrCanceled && e.Code == "") {
 		return typed
 	}
-	u := &Error{Kind: ErrOutcomeUnknown, Class: ErrConnection, Code: e.Code, Message: e.Message, Err: e.Err}
+	class := ErrConnection
+	if kind == ErrCanceled {
+		class = ErrCanceled
+	}
+	u := &Error{Kind: kind, Class: class, Code: e.Code, Message: e.Message, Err: e.Err}
 	switch t := typed.(type) {
 	case *Error:
 		return u

@@ -415,7 +415,7 @@ func TestCallerErrorsKeepTheirMessageAndChain(t *testing.T) {
 // outcomeUnknown is what the request layer makes of its COMMIT's error.
 func TestOutcomeUnknown(t *testing.T) {
 	t.Parallel()
-	require.NoError(t, outcomeUnknown(nil))
+	require.NoError(t, withOutcome(ErrOutcomeUnknown, nil))
 	for _, err := range []error{
 		io.ErrUnexpectedEOF,
 		&pgconn.PgError{Severity: "FATAL", Code: "57P01", Message: "terminating connection due to administrator command"},
@@ -424,26 +424,26 @@ func TestOutcomeUnknown(t *testing.T) {
 		interpretError(io.EOF), // typed already, as a repository returns it
 		pgconn.ErrConnClosed,   // not sent, says pgconn; see outcomeUnknown
 	} {
-		got := outcomeUnknown(err)
+		got := withOutcome(ErrOutcomeUnknown, err)
 		requireTyped(t, got, ErrOutcomeUnknown, ErrConnection)
 		require.NotErrorIs(t, got, ErrRolledBack, "%v: one outcome", err)
 		require.NotErrorIs(t, got, ErrNotSent, "%v: one outcome", err)
 		require.NotErrorIs(t, got, ErrCanceled, "%v: one outcome", err)
 	}
-	require.ErrorIs(t, outcomeUnknown(context.Canceled), context.Canceled, "the cause stays reachable")
-	e := requireTyped(t, outcomeUnknown(&pgconn.PgError{Code: "57P01", Message: "m"}), ErrOutcomeUnknown, ErrConnection)
+	require.ErrorIs(t, withOutcome(ErrOutcomeUnknown, context.Canceled), context.Canceled, "the cause stays reachable")
+	e := requireTyped(t, withOutcome(ErrOutcomeUnknown, &pgconn.PgError{Code: "57P01", Message: "m"}), ErrOutcomeUnknown, ErrConnection)
 	require.Equal(t, "57P01", e.Code)
 
 	// A joined rollback error keeps its message, as interpretError keeps it.
 	joined := errors.Join(io.ErrUnexpectedEOF, errors.New("db: roll back: conn closed"))
-	got := outcomeUnknown(joined)
+	got := withOutcome(ErrOutcomeUnknown, joined)
 	require.Equal(t, joined.Error(), got.Error())
 	requireTyped(t, got, ErrOutcomeUnknown, ErrConnection)
 	require.NotErrorIs(t, got, ErrRolledBack)
 
 	// An answer is an outcome: the server refused the COMMIT, or cancelled it.
-	requireTyped(t, outcomeUnknown(&pgconn.PgError{Code: "23505", Message: "m"}), ErrUnique, ErrUnique)
-	requireTyped(t, outcomeUnknown(&pgconn.PgError{Code: "57014", Message: "canceling statement due to user request"}), ErrCanceled, ErrCanceled)
+	requireTyped(t, withOutcome(ErrOutcomeUnknown, &pgconn.PgError{Code: "23505", Message: "m"}), ErrUnique, ErrUnique)
+	requireTyped(t, withOutcome(ErrOutcomeUnknown, &pgconn.PgError{Code: "57014", Message: "canceling statement due to user request"}), ErrCanceled, ErrCanceled)
 	plain := errors.New("not a database error")
-	require.Same(t, plain, outcomeUnknown(plain))
+	require.Same(t, plain, withOutcome(ErrOutcomeUnknown, plain))
 }

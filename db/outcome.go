@@ -21,39 +21,37 @@ func init() { codeKinds["57014"] = ErrStatementTimeout } // query_canceled
 // error ended the session, or the caller's context ended while the request
 // was on the wire) the error says what became of the request, from what was
 // written before it failed:
-//   - nothing: ErrNotSent (or ErrCanceled when the context ended first);
+//   - COMMIT, with no answer: ErrOutcomeUnknown, unless resolve finds the
+//     transaction aborted (ErrRolledBack);
+//   - not COMMIT, and the caller's context ended: ErrCanceled;
+//   - nothing: ErrNotSent;
 //   - statements but not COMMIT: ErrRolledBack, as the server rolls back a
-//     transaction whose session ends;
-//   - COMMIT, with no answer: ErrOutcomeUnknown.
+//     transaction whose session ends.
 func (t *requestTx) outcome(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
-	// A repository method has interpreted the error already (inside fn);
-	// what the request's own state knows (what was written) decides the
-	// kind all the same.
-	var typed *Error
-	interpreted := errors.As(err, &typed) && (typed.Class == ErrConnection || typed.Kind == ErrCanceled)
-	ended := ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) || interpreted)
-	if !t.connClosed() && !fatal(err) && !ended && !interpreted {
+	// The kind of a failed connection comes from what the request wrote,
+	// even when a repository method (inside fn) interpreted the error
+	// already; withOutcome keeps a server's answer as it is.
+	ended := ctx.Err() != nil
+	if !t.connClosed() && !fatal(err) && !ended {
 		return interpretError(err)
-	}
-	if interpreted && typed.Err != nil {
-		// Wrap the cause, not the earlier kind, which may differ.
-		err = typed.Err
 	}
 	switch {
 	case t.commitSent && !t.committed && !pgconn.SafeToRetry(err):
 		if t.resolve(ctx) == "aborted" {
-			return connError(ErrRolledBack, err)
+			return withOutcome(ErrRolledBack, err)
 		}
-		return connError(ErrOutcomeUnknown, err)
-	case !t.sent && ended:
-		return &Error{Kind: ErrCanceled, Class: ErrCanceled, Message: err.Error(), Err: err}
+		return withOutcome(ErrOutcomeUnknown, err)
+	case ended:
+		// COMMIT was not sent: nothing committed, because the caller's
+		// context ended.
+		return withOutcome(ErrCanceled, err)
 	case !t.sent:
-		return connError(ErrNotSent, err)
+		return withOutcome(ErrNotSent, err)
 	default:
-		return connError(ErrRolledBack, err)
+		return withOutcome(ErrRolledBack, err)
 	}
 }
 
@@ -79,21 +77,13 @@ func fatal(err error) bool {
 	return s == "FATAL" || s == "PANIC"
 }
 
-func connError(kind, err error) *Error {
-	e := &Error{Kind: kind, Class: ErrConnection, Message: err.Error(), Err: err}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		e.Code = pgErr.Code
-	}
-	return e
-}
-
-// notSent is the error of a request that could not get a connection.
-func notSent(err error) error {
+// acquireError is the error of a request that could not get a connection:
+// nothing was sent.
+func acquireError(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Kind: ErrCanceled, Class: ErrCanceled, Message: err.Error(), Err: err}
+		return withOutcome(ErrCanceled, err)
 	}
-	return connError(ErrNotSent, err)
+	return withOutcome(ErrNotSent, err)
 }
 
 // currentXact assigns the request's transaction its id and reads it with

@@ -147,7 +147,7 @@ func (d *DB) run(ctx context.Context, claims Claims, mode pgx.TxAccessMode, one 
 	}
 	conn, err := d.pool.Acquire(ctx)
 	if err != nil {
-		return notSent(err)
+		return acquireError(err)
 	}
 	defer conn.Release() // a connection left inside a transaction is closed by the pool, not reused
 	t := &requestTx{
