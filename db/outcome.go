@@ -7,8 +7,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// ErrStatementTimeout: the server cancelled the statement (SQLSTATE 57014)
-// because it ran past the statement_timeout of the request's role
+// ErrStatementTimeout: the server cancelled the statement (SQLSTATE 57014,
+// "due to statement timeout"; any other 57014 is ErrCanceled) because it ran past the statement_timeout of the request's role
 // (Supabase: 8s for authenticated, 3s for anon), which the request applies
 // as PostgREST does. Nothing of the request is committed.
 var ErrStatementTimeout = errors.New("db: statement cancelled (statement_timeout of the request's role)")
