@@ -37,6 +37,7 @@ var suites = []struct {
 	{"Wire", testWire},
 	{"TxContract", testTxContract},
 	{"Trace", testTrace},
+	{"Faults", testFaults},
 	{"OwnerGuarantees", testOwner},
 	{"Mutation", testMutation},
 }
