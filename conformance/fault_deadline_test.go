@@ -21,6 +21,9 @@ const (
 	stallGrace    = time.Second
 )
 
+// errFnFailed is fn's own error: Do and DoTx return it as fn returned it.
+var errFnFailed = errors.New("fn failed")
+
 // stalledEnds are the ways fn ends once the network stalls under it: the
 // end of the request (its rollback or its commit) then cannot reach the
 // server.
@@ -28,7 +31,7 @@ var stalledEnds = []struct {
 	name string
 	fn   func(ctx context.Context) error
 }{
-	{"fn fails at once (the rollback stalls)", func(context.Context) error { return errors.New("fn failed") }},
+	{"fn fails at once (the rollback stalls)", func(context.Context) error { return errFnFailed }},
 	{"fn waits for the deadline and returns its error (the rollback stalls)", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }},
 	{"fn succeeds (the commit stalls)", func(context.Context) error { return nil }},
 }
@@ -59,8 +62,15 @@ func testFaultDeadlines(t *testing.T) {
 			})
 			p.Close()
 			app.quiesce(t, d.Pool)
+			committed := f.committedNotes(t, d.Pool)["stalled do"]
+			if errors.Is(err, errFnFailed) {
+				// fn's own error comes back as fn returned it (Do's
+				// contract): a definite failure, so nothing committed.
+				require.False(t, committed, "d.Do returned fn's error, yet the request committed")
+				return
+			}
 			s := newTally("d.Do, then a stall: " + end.name)
-			s.record(err, f.committedNotes(t, d.Pool)["stalled do"])
+			s.record(err, committed)
 			s.check(t)
 			require.Error(t, err)
 		})
@@ -97,6 +107,9 @@ func testFaultDeadlines(t *testing.T) {
 			require.ErrorIs(t, err, db.ErrCallerTxLost)
 			require.True(t, tx.Conn().IsClosed(), "the caller's connection is closed")
 			p.Close()
+			// The caller ends its transaction (on a closed connection, that
+			// only returns it to the pool), as it would after any error.
+			_ = tx.Rollback(context.Background())
 			caller.quiesce(t, d.Pool)
 			require.False(t, f.committedNotes(t, d.Pool)["stalled dotx"], "nothing of the caller's transaction committed")
 		})

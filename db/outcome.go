@@ -104,13 +104,20 @@ const (
 // terminated, which leaves the transaction aborted unless it had
 // committed, and asked again.
 func (t *requestTx) resolve(ctx context.Context) string {
+	if !t.resolvedOnce {
+		t.resolvedOnce, t.resolved = true, t.resolveNow(ctx)
+	}
+	return t.resolved
+}
+
+func (t *requestTx) resolveNow(ctx context.Context) string {
 	if t.pool == nil || t.pid == 0 {
 		return ""
 	}
 	if t.xid == nil {
 		return "aborted"
 	}
-	ctx, cancel := cleanupContext(ctx)
+	ctx, cancel := t.cleanupContext(ctx)
 	defer cancel()
 	status := func() string {
 		var s *string

@@ -164,6 +164,7 @@ func (d *DB) run(ctx context.Context, claims Claims, mode pgx.TxAccessMode, one 
 		// lets outcome resolve it.
 		t.setup = append(t.setup, queuedStmt{sql: currentXact, scan: func(row pgx.Row) error { return row.Scan(&t.xid, &t.pid) }})
 	}
+	committing := false
 	err = func() (err error) {
 		defer func() {
 			if p := recover(); p != nil {
@@ -175,8 +176,17 @@ func (d *DB) run(ctx context.Context, claims Claims, mode pgx.TxAccessMode, one 
 			t.abort(ctx)
 			return err
 		}
-		return t.commit(ctx)
+		if err := t.commit(ctx); err != nil {
+			committing = true
+			return err
+		}
+		return nil
 	}()
+	if committing && t.commitSent && !t.committed && t.resolve(ctx) == "committed" {
+		// The COMMIT's answer was lost, but the transaction committed: the
+		// request succeeded, and fn has its results.
+		return nil
+	}
 	return t.outcome(ctx, err)
 }
 
@@ -184,7 +194,7 @@ func (d *DB) run(ctx context.Context, claims Claims, mode pgx.TxAccessMode, one 
 // fails, pgx closes the connection, and the server rolls the transaction
 // back when it sees it gone.
 func (t *requestTx) abort(ctx context.Context) {
-	cctx, cancel := cleanupContext(ctx)
+	cctx, cancel := t.cleanupContext(ctx)
 	defer cancel()
 	if err := t.rollback(cctx); err != nil && !t.conn.IsClosed() {
 		_ = t.conn.Close(cctx)
@@ -193,19 +203,25 @@ func (t *requestTx) abort(ctx context.Context) {
 
 // cleanupTimeout is how long past the caller's deadline (or past now, when
 // the caller's context has none or has ended) a request may take to undo
-// itself: a ROLLBACK is one short round trip, and a stalled connection must
-// not hold the caller, or a pool connection, until TCP gives up.
-const cleanupTimeout = time.Second
+// itself and find out what became of it: a ROLLBACK is one short round
+// trip, and a stalled connection must not hold the caller, or a pool
+// connection, until TCP gives up. It stays under a second with room for
+// the call to return.
+const cleanupTimeout = 800 * time.Millisecond
 
-// cleanupContext is the context a request undoes itself on: detached from
-// ctx's cancellation, so the rollback is sent even when ctx has ended, and
-// bounded by ctx's deadline plus cleanupTimeout.
-func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	deadline := time.Now()
-	if d, ok := ctx.Deadline(); ok && d.After(deadline) {
-		deadline = d
+// cleanupContext is the context a request undoes itself on (and resolves
+// an unanswered COMMIT on): detached from ctx's cancellation, so it is sent
+// even when ctx has ended, and bounded by ctx's deadline plus
+// cleanupTimeout, one deadline for all of it.
+func (t *requestTx) cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if t.cleanup.IsZero() {
+		t.cleanup = time.Now()
+		if d, ok := ctx.Deadline(); ok && d.After(t.cleanup) {
+			t.cleanup = d
+		}
+		t.cleanup = t.cleanup.Add(cleanupTimeout)
 	}
-	return context.WithDeadline(context.WithoutCancel(ctx), deadline.Add(cleanupTimeout))
+	return context.WithDeadline(context.WithoutCancel(ctx), t.cleanup)
 }
 
 // DoTx runs fn as the caller described by claims inside tx, a transaction
@@ -280,7 +296,7 @@ func (t *requestTx) undo(ctx context.Context) error {
 		return nil
 	}
 	conn := t.caller.Conn()
-	cctx, cancel := cleanupContext(ctx)
+	cctx, cancel := t.cleanupContext(ctx)
 	defer cancel()
 	err := conn.PgConn().Exec(cctx, "ROLLBACK TO SAVEPOINT mentordb_request; RELEASE SAVEPOINT mentordb_request").Close()
 	if err == nil && conn.PgConn().TxStatus() == 'T' {

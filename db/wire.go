@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -64,6 +65,16 @@ type requestTx struct {
 	xid  *string
 	pid  uint32
 	pool *pgxpool.Pool
+	// commitErr is the error of the COMMIT that travelled with a
+	// one-statement request's statement.
+	commitErr error
+	// cleanup is the deadline of the request's cleanup (cleanupContext),
+	// set when it is first needed so that rolling back and resolving
+	// share one budget.
+	cleanup time.Time
+	// resolved is resolve's answer, asked once.
+	resolved     string
+	resolvedOnce bool
 }
 
 type wireState int
@@ -251,22 +262,26 @@ func (s *sentBatch) Close() error {
 		return nil
 	}
 	s.closed = true
-	var err error
-	if s.commit {
-		s.t.state = wireDone
-		var tag pgconn.CommandTag
-		if tag, err = s.br.Exec(); err == nil {
-			if tag.String() == "ROLLBACK" {
-				err = pgx.ErrTxCommitRollback
-			} else {
-				s.t.committed = true
-			}
-		}
+	if !s.commit {
+		return s.br.Close()
 	}
+	// COMMIT's answer belongs to the request, not to its statement, whose
+	// result the caller has read: its error is the request's (commit),
+	// which can still find out what became of it (outcome).
+	s.t.state = wireDone
+	tag, err := s.br.Exec()
 	if cerr := s.br.Close(); err == nil {
 		err = cerr
 	}
-	return err
+	switch {
+	case err != nil:
+		s.t.commitErr = err
+	case tag.String() == "ROLLBACK":
+		s.t.commitErr = pgx.ErrTxCommitRollback
+	default:
+		s.t.committed = true
+	}
+	return nil
 }
 
 func (t *requestTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
@@ -445,7 +460,7 @@ func (t *requestTx) poison(error) {
 		t.tx = closedTx{conn: c}
 	}
 	if c != nil && !c.IsClosed() {
-		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+		ctx, cancel := t.cleanupContext(context.Background())
 		defer cancel()
 		_ = c.Close(ctx)
 	}
@@ -463,8 +478,11 @@ func (t *requestTx) commit(ctx context.Context) error {
 		t.state = wireDone
 		return nil
 	case wireDone:
-		if t.committed {
+		switch {
+		case t.committed:
 			return nil
+		case t.commitErr != nil:
+			return t.commitErr
 		}
 		return pgx.ErrTxCommitRollback
 	}
