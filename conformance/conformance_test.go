@@ -35,6 +35,7 @@ var suites = []struct {
 	{"Admin", testAdmin},
 	{"Locks", testLocks},
 	{"Wire", testWire},
+	{"Faults", testFaults},
 	{"OwnerGuarantees", testOwner},
 	{"Mutation", testMutation},
 }
