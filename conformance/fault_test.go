@@ -27,6 +27,7 @@ func testFaults(t *testing.T) {
 	testFaultRestarts(t)
 	testFaultCallerTx(t)
 	testFaultDeadlines(t)
+	testFaultRetries(t)
 
 	t.Run("DB-FAULT-1 one-call Create, Pause and Resume under random context deadlines report exactly what committed", func(t *testing.T) {
 		t.Parallel()
