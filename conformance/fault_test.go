@@ -28,6 +28,7 @@ func testFaults(t *testing.T) {
 	testFaultCallerTx(t)
 	testFaultDeadlines(t)
 	testFaultRetries(t)
+	testFaultPauseRetries(t)
 
 	t.Run("DB-FAULT-1 one-call Create, Pause and Resume under random context deadlines report exactly what committed", func(t *testing.T) {
 		t.Parallel()
