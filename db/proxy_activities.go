@@ -121,7 +121,7 @@ type NewProxyActivity struct {
 	// fields is ErrIDConflict. uuid.Nil lets the database pick one. Only
 	// Create uses it: CreateMany and Import refuse an item that sets it
 	// (ErrInvalidInput).
-	ID                 uuid.UUID
+	ID uuid.UUID
 	// CoordinatorID: leave uuid.Nil to register as the caller (claims.Sub),
 	// which is the only value RLS accepts from a signed-in user. service_role
 	// must set it.
