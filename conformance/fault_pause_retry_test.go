@@ -11,9 +11,10 @@ import (
 )
 
 // testFaultPauseRetries: a Pause or Resume retried after a failure whose
-// first try committed reports the state reached, not ErrInvalidTransition;
-// a repeat by someone else, or with another reason, is still refused, and
-// says what state the mentor is in.
+// first try committed reports the state reached (ErrTransitionReached with
+// the status), not a bare ErrInvalidTransition; a repeat by someone else,
+// or with another reason, is ErrInvalidTransition only, and comes with the
+// state the mentor is in.
 func testFaultPauseRetries(t *testing.T) {
 	t.Run("DB-FAULT-1 PS-LOG-1 a Pause and a Resume whose COMMIT's answer was lost, retried by the same caller with the same reason, return the status reached, with one log row each", func(t *testing.T) {
 		t.Parallel()
@@ -28,7 +29,8 @@ func testFaultPauseRetries(t *testing.T) {
 		_, err := app.Pauses().Pause(ctx, f.coordClaims, f.mentor, opts)
 		require.Error(t, err, "the first try's answer was cut")
 		st, err := app.Pauses().Pause(ctx, f.coordClaims, f.mentor, opts)
-		require.NoError(t, err, "the retry finds the pause its first try made")
+		require.ErrorIs(t, err, db.ErrTransitionReached, "the retry finds the pause its first try made")
+		require.ErrorIs(t, err, db.ErrInvalidTransition, "and is still a refused transition for callers that know no more")
 		require.Equal(t, db.PausePaused, st.State)
 		require.Equal(t, f.coord, st.UpdatedBy)
 		require.Equal(t, "exams", st.Reason)
@@ -37,7 +39,7 @@ func testFaultPauseRetries(t *testing.T) {
 		_, err = app.Pauses().Resume(ctx, f.coordClaims, f.mentor, "back")
 		require.Error(t, err, "the first try's answer was cut")
 		st, err = app.Pauses().Resume(ctx, f.coordClaims, f.mentor, "back")
-		require.NoError(t, err, "the retry finds the resume its first try made")
+		require.ErrorIs(t, err, db.ErrTransitionReached, "the retry finds the resume its first try made")
 		require.Equal(t, db.PauseActive, st.State)
 		require.EqualValues(t, 2, p.Fired())
 
@@ -56,17 +58,20 @@ func testFaultPauseRetries(t *testing.T) {
 
 		st, err := d.App.Pauses().Pause(ctx, f.coordClaims, f.mentor, db.PauseOptions{Reason: "holiday"})
 		require.ErrorIs(t, err, db.ErrInvalidTransition, "another reason is another pause, refused")
+		require.NotErrorIs(t, err, db.ErrTransitionReached)
 		require.Equal(t, db.PausePaused, st.State, "the error comes with the state reached")
 		require.Equal(t, "exams", st.Reason)
 		require.Equal(t, f.coord, st.UpdatedBy)
 
 		_, err = d.App.Pauses().Pause(ctx, db.User(f.mentor, f.org), f.mentor, db.PauseOptions{Reason: "exams"})
 		require.ErrorIs(t, err, db.ErrInvalidTransition, "the same reason from another caller is refused")
+		require.NotErrorIs(t, err, db.ErrTransitionReached)
 
 		_, err = d.App.Pauses().Resume(ctx, f.coordClaims, f.mentor, "back")
 		require.NoError(t, err)
 		st, err = d.App.Pauses().Resume(ctx, db.User(f.mentor, f.org), f.mentor, "back")
 		require.ErrorIs(t, err, db.ErrInvalidTransition)
+		require.NotErrorIs(t, err, db.ErrTransitionReached)
 		require.Equal(t, db.PauseActive, st.State)
 
 		var logs int
