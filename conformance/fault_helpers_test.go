@@ -47,7 +47,11 @@ func newFaultApp(t *testing.T, rawURL string, opts ...db.Option) *faultApp {
 	require.NoError(t, err)
 	name := "fault_" + uuid.NewString()[:8]
 	cfg.ConnConfig.RuntimeParams["application_name"] = name
-	cfg.MaxConns = 4
+	// Room for every connection a scenario may leave closing: pgx closes a
+	// connection broken by a context in the background, waiting up to 15 s
+	// for the server's goodbye, which a stalled proxy never forwards, and
+	// the pool counts it until then.
+	cfg.MaxConns = 16
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)

@@ -4,6 +4,11 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mentordb/mentordb/conformance/pgtest"
 )
 
 // faultScenario is a run of one-call requests (Creates, and Pause or
@@ -42,9 +47,10 @@ func (f *faultFixture) run(t *testing.T, sc faultScenario) (creates, pauses *tal
 	}
 	for k := 0; k < max(sc.creates, sc.pauses); k++ {
 		if k < sc.creates {
-			note := f.createMarker(sc.name, k)
+			in := f.newActivity(f.createMarker(sc.name, k))
+			in.ID = uuid.NewSHA1(uuid.NameSpaceOID, []byte(in.Notes))
 			createErrs[k] = sc.each(i, timed(func(ctx context.Context) error {
-				_, err := sc.app.ProxyActivities().Create(ctx, f.coordClaims, f.newActivity(note))
+				_, err := sc.app.ProxyActivities().Create(ctx, f.coordClaims, in)
 				return err
 			}))
 			i++
@@ -64,6 +70,7 @@ func (f *faultFixture) run(t *testing.T, sc faultScenario) (creates, pauses *tal
 	for k, err := range createErrs {
 		creates.record(err, notes[f.createMarker(sc.name, k)])
 	}
+	f.retryCreates(t, sc.name, createErrs)
 	paused := f.committedPauses(t, f.d.Pool)
 	pauses = newTally(sc.name + ": Pause/Resume")
 	for k, err := range pauseErrs {
@@ -77,4 +84,32 @@ func noFault(_ int, req func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return req(ctx)
+}
+
+// retryCreates retries, unbroken, every Create of the scenario that failed,
+// with the same ID and fields, as a caller does after an error: each retry
+// succeeds with that ID, whether or not the first try committed, and
+// afterwards every Create has exactly one row and one INSERT audit row.
+func (f *faultFixture) retryCreates(t *testing.T, scenario string, errs []error) {
+	t.Helper()
+	ctx := pgtest.Ctx(t)
+	ids := make([]uuid.UUID, len(errs))
+	for k, err := range errs {
+		in := f.newActivity(f.createMarker(scenario, k))
+		in.ID = uuid.NewSHA1(uuid.NameSpaceOID, []byte(in.Notes))
+		ids[k] = in.ID
+		if err == nil {
+			continue
+		}
+		got, err := f.d.App.ProxyActivities().Create(ctx, f.coordClaims, in)
+		require.NoError(t, err, "the retry of a failed Create with its ID succeeds")
+		require.Equal(t, in.ID, got.ID)
+	}
+	var rows, audits, ok int
+	f.d.QueryRow(t, `SELECT (SELECT count(*) FROM proxy_activities WHERE id = ANY ($1)),
+		(SELECT count(*) FROM proxy_audit_log WHERE activity_id = ANY ($1) AND action = 'INSERT'),
+		(SELECT count(DISTINCT activity_id) FROM proxy_audit_log WHERE activity_id = ANY ($1) AND action = 'INSERT')`, ids).Scan(t, &rows, &audits, &ok)
+	require.Equal(t, len(ids), rows, "one row per Create after the retries")
+	require.Equal(t, len(ids), audits, "one INSERT audit row per Create after the retries")
+	require.Equal(t, len(ids), ok)
 }

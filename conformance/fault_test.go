@@ -27,6 +27,8 @@ func testFaults(t *testing.T) {
 	testFaultRestarts(t)
 	testFaultCallerTx(t)
 	testFaultDeadlines(t)
+	testFaultRetries(t)
+	testFaultPauseRetries(t)
 
 	t.Run("DB-FAULT-1 one-call Create, Pause and Resume under random context deadlines report exactly what committed", func(t *testing.T) {
 		t.Parallel()
@@ -40,7 +42,7 @@ func testFaults(t *testing.T) {
 		// watches), up to 3 ms later: they end requests while the server
 		// runs them, after COMMIT was sent, whatever the machine's load.
 		creates, pauses := f.run(t, faultScenario{
-			name: "random deadlines", app: app, creates: 120, pauses: 60,
+			name: "random deadlines", app: app, creates: 100, pauses: 50,
 			each: func(i int, req func(context.Context) error) error {
 				if i%2 == 0 {
 					ctx, cancel := context.WithTimeout(context.Background(), randomDelay())
@@ -115,7 +117,7 @@ func testFaults(t *testing.T) {
 			p := startProxy(t, d.URL)
 			app := newFaultApp(t, viaProxy(t, d.URL, p))
 			creates, pauses := f.run(t, faultScenario{
-				name: c.fault.String(), app: app, creates: 40, pauses: 20,
+				name: c.fault.String(), app: app, creates: 30, pauses: 16,
 				each: func(i int, req func(context.Context) error) error {
 					p.Arm(c.fault)
 					defer p.Arm(faultproxy.None)

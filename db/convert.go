@@ -69,6 +69,25 @@ func proxyActivityFromGen(row gen.ProxyActivity) ProxyActivity {
 	}
 }
 
+// proxyActivityFromCreateRow is the row CreateProxyActivity returns (the
+// table's columns and same_payload) as an activity.
+func proxyActivityFromCreateRow(row gen.CreateProxyActivityRow) ProxyActivity {
+	return proxyActivityFromGen(gen.ProxyActivity{
+		ID:                 row.ID,
+		CoordinatorID:      row.CoordinatorID,
+		AttributedMentorID: row.AttributedMentorID,
+		OrgID:              row.OrgID,
+		ActivityType:       row.ActivityType,
+		Date:               row.Date,
+		DurationMinutes:    row.DurationMinutes,
+		Notes:              row.Notes,
+		IsRecurring:        row.IsRecurring,
+		TemplateID:         row.TemplateID,
+		CreatedAt:          row.CreatedAt,
+		UpdatedAt:          row.UpdatedAt,
+	})
+}
+
 func proxyActivitiesFromGen(rows []gen.ProxyActivity) []ProxyActivity {
 	out := make([]ProxyActivity, len(rows))
 	for i, row := range rows {

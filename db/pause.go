@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,6 +38,14 @@ var (
 	// ErrUnknownMentor: resuming a mentor who has no status row in the org
 	// (they were never paused there).
 	ErrUnknownMentor = errors.New("db: no pause status for this peer mentor")
+	// ErrTransitionReached: a Pause or Resume (the one-call forms) found the
+	// mentor already in the state it asked for, set by the same caller
+	// with the same reason (and expected return date): what a retry finds
+	// when its first try committed (after ErrOutcomeUnknown). The status
+	// returned with it is that state; treat it as success. Nothing was
+	// written by this call. It is a refused transition too: errors.Is
+	// matches ErrInvalidTransition (and ErrCheck) as well.
+	ErrTransitionReached = errors.New("db: the mentor is already in the state asked for, set by this caller with the same reason")
 )
 
 // SQLSTATEs raised by the pause functions and triggers (class MD, documented
@@ -282,13 +291,64 @@ func NewPauseRepository(d *DB) *PauseRepository { return d.Pauses() }
 
 // Pause is Pauses.Pause in a request of its own; the org is that of claims'
 // organization_id.
+//
+// Retrying is safe. When the mentor is already paused the call is refused
+// (nothing is written) and Pause reads the status, in a read-only request
+// of its own on this path only, and returns it with the error: the state
+// reached, so the caller sees who paused the mentor and why. When that
+// pause is exactly what this call asked for (made by the same caller,
+// UpdatedBy = claims.Sub, with the same reason and expected return date),
+// which is what a retry after ErrOutcomeUnknown finds when its first try
+// committed, the error is ErrTransitionReached: treat it as success. Any
+// other refusal is ErrInvalidTransition only. Both match
+// ErrInvalidTransition, so callers that only know that one see no change.
 func (r *PauseRepository) Pause(ctx context.Context, claims Claims, peerMentorID uuid.UUID, opts PauseOptions) (PauseStatus, error) {
-	return doOne(ctx, r.db, claims, pgx.ReadWrite, func(q *Request) (PauseStatus, error) { return q.Pauses().Pause(ctx, peerMentorID, opts) })
+	st, err := doOne(ctx, r.db, claims, pgx.ReadWrite, func(q *Request) (PauseStatus, error) { return q.Pauses().Pause(ctx, peerMentorID, opts) })
+	if errors.Is(err, ErrInvalidTransition) {
+		return r.reached(ctx, claims, peerMentorID, PausePaused, opts.Reason, opts.ExpectedReturn, err)
+	}
+	return st, err
 }
 
-// Resume is Pauses.Resume in a request of its own.
+// Resume is Pauses.Resume in a request of its own. Like Pause, resuming an
+// active mentor returns the mentor's status with ErrInvalidTransition, or
+// with ErrTransitionReached when the same caller resumed them with the same
+// reason (a retry whose first try committed).
 func (r *PauseRepository) Resume(ctx context.Context, claims Claims, peerMentorID uuid.UUID, reason string) (PauseStatus, error) {
-	return doOne(ctx, r.db, claims, pgx.ReadWrite, func(q *Request) (PauseStatus, error) { return q.Pauses().Resume(ctx, peerMentorID, reason) })
+	st, err := doOne(ctx, r.db, claims, pgx.ReadWrite, func(q *Request) (PauseStatus, error) { return q.Pauses().Resume(ctx, peerMentorID, reason) })
+	if errors.Is(err, ErrInvalidTransition) {
+		return r.reached(ctx, claims, peerMentorID, PauseActive, reason, nil, err)
+	}
+	return st, err
+}
+
+// reached answers a Pause or Resume refused as ErrInvalidTransition
+// (refused) with the mentor's status (zero if it cannot be read), and
+// ErrTransitionReached, wrapping refused, when that status is exactly what
+// this call would have made.
+func (r *PauseRepository) reached(ctx context.Context, claims Claims, peerMentorID uuid.UUID, target PauseState, reason string, ret *time.Time, refused error) (PauseStatus, error) {
+	raw, _ := claims.UserMetadata[OrgClaim].(string)
+	org, err := uuid.Parse(raw)
+	if err != nil {
+		return PauseStatus{}, refused
+	}
+	st, err := r.Status(ctx, claims, peerMentorID, org)
+	if err != nil {
+		return PauseStatus{}, refused
+	}
+	if st.State == target && claims.Sub != uuid.Nil && st.UpdatedBy == claims.Sub && st.Reason == reason && sameDay(st.ExpectedReturn, ret) {
+		return st, &Error{Kind: ErrTransitionReached, Class: ErrCheck, Constraint: ConstraintPauseTransition, Code: SQLStateInvalidTransition,
+			Message: fmt.Sprintf("peer mentor %s is already %s, set by this caller with the same reason", peerMentorID, target), Err: refused}
+	}
+	return st, refused
+}
+
+// sameDay: both nil, or both the same calendar date.
+func sameDay(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return proxyDate(*a).Equal(proxyDate(*b))
 }
 
 // OwnStatus is Pauses.OwnStatus in a read-only request of its own.

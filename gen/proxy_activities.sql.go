@@ -232,17 +232,34 @@ func (q *Queries) CreateProxyActivities(ctx context.Context, db DBTX, arg Create
 
 const createProxyActivity = `-- name: CreateProxyActivity :one
 
-INSERT INTO proxy_activities (
-  coordinator_id, attributed_mentor_id, org_id, activity_type, date,
-  duration_minutes, notes, is_recurring, template_id
-) VALUES (
-  $1, $2, $3, $4, $5,
-  $6, $7, $8, $9
+WITH ins AS (
+  INSERT INTO proxy_activities (
+    id, coordinator_id, attributed_mentor_id, org_id, activity_type, date,
+    duration_minutes, notes, is_recurring, template_id
+  ) VALUES (
+    coalesce($1::uuid, gen_random_uuid()), $2, $3, $4, $5, $6,
+    $7, $8, $9, $10
+  )
+  ON CONFLICT (id) DO NOTHING
+  RETURNING id, coordinator_id, attributed_mentor_id, org_id, activity_type, date, duration_minutes, notes, is_recurring, template_id, created_at, updated_at
 )
-RETURNING id, coordinator_id, attributed_mentor_id, org_id, activity_type, date, duration_minutes, notes, is_recurring, template_id, created_at, updated_at
+SELECT ins.id, ins.coordinator_id, ins.attributed_mentor_id, ins.org_id, ins.activity_type, ins.date,
+       ins.duration_minutes, ins.notes, ins.is_recurring, ins.template_id, ins.created_at, ins.updated_at,
+       true AS same_payload
+FROM ins
+UNION ALL
+SELECT p.id, p.coordinator_id, p.attributed_mentor_id, p.org_id, p.activity_type, p.date,
+       p.duration_minutes, p.notes, p.is_recurring, p.template_id, p.created_at, p.updated_at,
+       (p.coordinator_id = $2 AND p.attributed_mentor_id = $3
+        AND p.org_id = $4 AND p.activity_type = $5 AND p.date = $6
+        AND p.duration_minutes = $7 AND p.notes IS NOT DISTINCT FROM $8
+        AND p.is_recurring = $9 AND p.template_id IS NOT DISTINCT FROM $10) AS same_payload
+FROM proxy_activities AS p
+WHERE p.id = $1::uuid AND NOT EXISTS (SELECT FROM ins)
 `
 
 type CreateProxyActivityParams struct {
+	ID                 *uuid.UUID `json:"id"`
 	CoordinatorID      uuid.UUID  `json:"coordinator_id"`
 	AttributedMentorID uuid.UUID  `json:"attributed_mentor_id"`
 	OrgID              uuid.UUID  `json:"org_id"`
@@ -254,11 +271,38 @@ type CreateProxyActivityParams struct {
 	TemplateID         *uuid.UUID `json:"template_id"`
 }
 
+type CreateProxyActivityRow struct {
+	ID                 uuid.UUID  `json:"id"`
+	CoordinatorID      uuid.UUID  `json:"coordinator_id"`
+	AttributedMentorID uuid.UUID  `json:"attributed_mentor_id"`
+	OrgID              uuid.UUID  `json:"org_id"`
+	ActivityType       string     `json:"activity_type"`
+	Date               time.Time  `json:"date"`
+	DurationMinutes    int32      `json:"duration_minutes"`
+	Notes              *string    `json:"notes"`
+	IsRecurring        bool       `json:"is_recurring"`
+	TemplateID         *uuid.UUID `json:"template_id"`
+	CreatedAt          *time.Time `json:"created_at"`
+	UpdatedAt          *time.Time `json:"updated_at"`
+	SamePayload        bool       `json:"same_payload"`
+}
+
 // Proxy activities (issue 3). Every query runs inside db.As, so RLS applies:
 // the explicit org filters below are for the planner (an index condition
 // alongside the policy's), never the authorization.
-func (q *Queries) CreateProxyActivity(ctx context.Context, db DBTX, arg CreateProxyActivityParams) (ProxyActivity, error) {
+// CreateProxyActivity inserts one activity, under the caller's id when one
+// is given (@id; NULL: the database picks one), in one statement, so a
+// one-call Create stays one round trip. A retry with the same id finds the
+// row the first try made instead of inserting a second (ON CONFLICT (id) DO
+// NOTHING: no second row, no second audit row), and returns it with
+// same_payload telling whether it holds what this call asked for. The
+// existing row is read through RLS: an id the caller cannot see returns no
+// row, and the repository reports a conflict without saying more. A row
+// committed by a concurrent insert of the same id after this statement's
+// snapshot is not seen either (READ COMMITTED), and also returns no row.
+func (q *Queries) CreateProxyActivity(ctx context.Context, db DBTX, arg CreateProxyActivityParams) (CreateProxyActivityRow, error) {
 	row := db.QueryRow(ctx, createProxyActivity,
+		arg.ID,
 		arg.CoordinatorID,
 		arg.AttributedMentorID,
 		arg.OrgID,
@@ -269,7 +313,7 @@ func (q *Queries) CreateProxyActivity(ctx context.Context, db DBTX, arg CreatePr
 		arg.IsRecurring,
 		arg.TemplateID,
 	)
-	var i ProxyActivity
+	var i CreateProxyActivityRow
 	err := row.Scan(
 		&i.ID,
 		&i.CoordinatorID,
@@ -283,6 +327,7 @@ func (q *Queries) CreateProxyActivity(ctx context.Context, db DBTX, arg CreatePr
 		&i.TemplateID,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SamePayload,
 	)
 	return i, err
 }

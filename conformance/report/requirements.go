@@ -56,6 +56,7 @@ var Requirements = []Requirement{
 	{"DB-POOL-1", "db works through PgBouncer in transaction mode; interleaved users never see another request's role or claims, and nothing is left on a pooled server connection"},
 	{"DB-TX-1", "the pgx.Tx a request hands out keeps pgx's contract (the same probes on it and on a plain pgx.Tx match except the acting role); nothing reached through it runs outside the request"},
 	{"DB-TRACE-1", "every statement of a request reaches the pool's pgx tracer (query and batch events); the claims never reach it in clear"},
+	{"DB-FAULT-1", "under kills, cancels at any point, stalls and restarts, a request's outcome is exact: committed, rolled back, not sent, or a typed outcome unknown; a request on a caller's transaction never leaves its role, claims or writes there after it failed; deadlines hold during rollback"},
 	{"DB-JWT-1", "an access token becomes Claims only after signature (JWKS and legacy secret), expiry, audience and role are verified; every rejection is a typed error"},
 	{"CONF-1", "make conformance boots PostgreSQL itself; each test gets a clone of a template built once per migration hash"},
 	{"CONF-2", "the report (Markdown and JSON) lists every requirement ID with its tests and results"},

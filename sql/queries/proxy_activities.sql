@@ -2,15 +2,41 @@
 -- the explicit org filters below are for the planner (an index condition
 -- alongside the policy's), never the authorization.
 
+-- CreateProxyActivity inserts one activity, under the caller's id when one
+-- is given (@id; NULL: the database picks one), in one statement, so a
+-- one-call Create stays one round trip. A retry with the same id finds the
+-- row the first try made instead of inserting a second (ON CONFLICT (id) DO
+-- NOTHING: no second row, no second audit row), and returns it with
+-- same_payload telling whether it holds what this call asked for. The
+-- existing row is read through RLS: an id the caller cannot see returns no
+-- row, and the repository reports a conflict without saying more. A row
+-- committed by a concurrent insert of the same id after this statement's
+-- snapshot is not seen either (READ COMMITTED), and also returns no row.
 -- name: CreateProxyActivity :one
-INSERT INTO proxy_activities (
-  coordinator_id, attributed_mentor_id, org_id, activity_type, date,
-  duration_minutes, notes, is_recurring, template_id
-) VALUES (
-  @coordinator_id, @attributed_mentor_id, @org_id, @activity_type, @date,
-  @duration_minutes, sqlc.narg(notes), @is_recurring, sqlc.narg(template_id)
+WITH ins AS (
+  INSERT INTO proxy_activities (
+    id, coordinator_id, attributed_mentor_id, org_id, activity_type, date,
+    duration_minutes, notes, is_recurring, template_id
+  ) VALUES (
+    coalesce(sqlc.narg(id)::uuid, gen_random_uuid()), @coordinator_id, @attributed_mentor_id, @org_id, @activity_type, @date,
+    @duration_minutes, sqlc.narg(notes), @is_recurring, sqlc.narg(template_id)
+  )
+  ON CONFLICT (id) DO NOTHING
+  RETURNING *
 )
-RETURNING *;
+SELECT ins.id, ins.coordinator_id, ins.attributed_mentor_id, ins.org_id, ins.activity_type, ins.date,
+       ins.duration_minutes, ins.notes, ins.is_recurring, ins.template_id, ins.created_at, ins.updated_at,
+       true AS same_payload
+FROM ins
+UNION ALL
+SELECT p.id, p.coordinator_id, p.attributed_mentor_id, p.org_id, p.activity_type, p.date,
+       p.duration_minutes, p.notes, p.is_recurring, p.template_id, p.created_at, p.updated_at,
+       (p.coordinator_id = @coordinator_id AND p.attributed_mentor_id = @attributed_mentor_id
+        AND p.org_id = @org_id AND p.activity_type = @activity_type AND p.date = @date
+        AND p.duration_minutes = @duration_minutes AND p.notes IS NOT DISTINCT FROM sqlc.narg(notes)
+        AND p.is_recurring = @is_recurring AND p.template_id IS NOT DISTINCT FROM sqlc.narg(template_id)) AS same_payload
+FROM proxy_activities AS p
+WHERE p.id = sqlc.narg(id)::uuid AND NOT EXISTS (SELECT FROM ins);
 
 -- CreateProxyActivities is the bulk import: one set-based INSERT, so every
 -- row goes through the RLS INSERT policy, the CHECKs, the mentor trigger and
