@@ -27,7 +27,7 @@ func testFaultPauseRetries(t *testing.T) {
 
 		p.Arm(faultproxy.CutBeforeCommitAnswer)
 		_, err := app.Pauses().Pause(ctx, f.coordClaims, f.mentor, opts)
-		require.Error(t, err, "the first try's answer was cut")
+		requireCommittedOrUnknown(t, err)
 		st, err := app.Pauses().Pause(ctx, f.coordClaims, f.mentor, opts)
 		require.ErrorIs(t, err, db.ErrTransitionReached, "the retry finds the pause its first try made")
 		require.ErrorIs(t, err, db.ErrInvalidTransition, "and is still a refused transition for callers that know no more")
@@ -37,7 +37,7 @@ func testFaultPauseRetries(t *testing.T) {
 
 		p.Arm(faultproxy.CutBeforeCommitAnswer)
 		_, err = app.Pauses().Resume(ctx, f.coordClaims, f.mentor, "back")
-		require.Error(t, err, "the first try's answer was cut")
+		requireCommittedOrUnknown(t, err)
 		st, err = app.Pauses().Resume(ctx, f.coordClaims, f.mentor, "back")
 		require.ErrorIs(t, err, db.ErrTransitionReached, "the retry finds the resume its first try made")
 		require.Equal(t, db.PauseActive, st.State)
