@@ -276,13 +276,14 @@ func (w *accessWorld) run(t *testing.T, o *access.Object, p *access.Probe, a *ac
 		}
 		args[i] = v
 	}
-	request := w.d.App.As
+	request := w.d.App.Do
 	if p.IsReadOnly() {
-		request = w.d.App.AsReadOnly
+		request = w.d.App.DoReadOnly
 	}
 	var got access.Outcome
 	var stmtErr error
-	err := request(ctx, w.claims(t, a, user), func(tx pgx.Tx) error {
+	err := request(ctx, w.claims(t, a, user), func(r *db.Request) error {
+		tx := r.Tx()
 		var n int64
 		if p.Counts() {
 			stmtErr = tx.QueryRow(ctx, p.SQL, args...).Scan(&n)

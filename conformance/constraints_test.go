@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mentordb/mentordb/conformance/pgtest"
@@ -49,7 +48,8 @@ func testConstraints(t *testing.T) {
 			if name != "" {
 				using += ", CONSTRAINT = " + quote(name)
 			}
-			return d.App.As(ctx, db.ServiceRole(), func(tx pgx.Tx) error {
+			return d.App.Do(ctx, db.ServiceRole(), func(r *db.Request) error {
+				tx := r.Tx()
 				_, err := tx.Exec(ctx, `DO $$ BEGIN RAISE EXCEPTION 'conformance' USING `+using+`; END $$`)
 				return err
 			})

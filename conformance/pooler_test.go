@@ -66,7 +66,8 @@ func testPooler(t *testing.T) {
 						// Who the server says we are, inside the request.
 						var pid int32
 						var role, sub, org string
-						err = app.AsReadOnly(ctx, claims, func(tx pgx.Tx) error {
+						err = app.DoReadOnly(ctx, claims, func(r *db.Request) error {
+							tx := r.Tx()
 							return tx.QueryRow(ctx, `SELECT pg_backend_pid(), current_user, auth.uid()::text,
 								auth.jwt() -> 'user_metadata' ->> 'organization_id'`).Scan(&pid, &role, &sub, &org)
 						})

@@ -75,7 +75,8 @@ func testRequest(t *testing.T) {
 		require.NoError(t, err)
 		defer pool.Close()
 		var inside string
-		require.NoError(t, db.New(pool).As(ctx, db.User(member, orgA), func(tx pgx.Tx) error {
+		require.NoError(t, db.New(pool).Do(ctx, db.User(member, orgA), func(r *db.Request) error {
+			tx := r.Tx()
 			return tx.QueryRow(ctx, `SELECT current_user`).Scan(&inside)
 		}))
 		require.Equal(t, "authenticated", inside)

@@ -15,7 +15,6 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mentordb/mentordb/conformance/pgtest"
@@ -142,7 +141,8 @@ func testToken(t *testing.T) {
 		// The claims reach PostgreSQL as PostgREST sets them.
 		claims, err := v.Verify(ctx, auth.accessToken(t, auth.key, coordinator, org, nil))
 		require.NoError(t, err)
-		require.NoError(t, d.App.AsReadOnly(ctx, claims, func(tx pgx.Tx) error {
+		require.NoError(t, d.App.DoReadOnly(ctx, claims, func(r *db.Request) error {
+			tx := r.Tx()
 			var uid uuid.UUID
 			var role, orgClaim string
 			require.NoError(t, tx.QueryRow(ctx, `SELECT auth.uid(), current_user, auth.jwt() -> 'user_metadata' ->> 'organization_id'`).Scan(&uid, &role, &orgClaim))

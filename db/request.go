@@ -332,17 +332,6 @@ const restoreCallerSettings = `SELECT set_config('role', $1, true),
        set_config('request.method', $4, true),
        set_config('plan_cache_mode', $5, true)`
 
-// As is Do for callers that need only the transaction: fn gets the request's
-// transaction. It is the same request as Do's.
-func (d *DB) As(ctx context.Context, claims Claims, fn func(tx pgx.Tx) error) error {
-	return d.Do(ctx, claims, func(r *Request) error { return fn(r.tx) })
-}
-
-// AsReadOnly is As in a READ ONLY transaction (see DoReadOnly).
-func (d *DB) AsReadOnly(ctx context.Context, claims Claims, fn func(tx pgx.Tx) error) error {
-	return d.DoReadOnly(ctx, claims, func(r *Request) error { return fn(r.tx) })
-}
-
 // encode checks claims and returns them as request.jwt.claims JSON. Any
 // failure is ErrInvalidClaims: a role outside the API roles would let a
 // token pick, say, postgres, and authenticated without sub has no user.

@@ -151,7 +151,8 @@ func (b *bench) measureBRIN(ctx context.Context) error {
 			for {
 				var n int
 				var last []any
-				err := d.AsReadOnly(ctx, service, func(tx pgx.Tx) error {
+				err := d.DoReadOnly(ctx, service, func(r *db.Request) error {
+					tx := r.Tx()
 					rows, err := tx.Query(ctx, sql, pgx.QueryExecModeDescribeExec, p.FromAt, p.ToAt, p.AfterCreatedAt, p.AfterID, p.OrgID, p.LimitRows)
 					if err != nil {
 						return err

@@ -44,7 +44,9 @@ func (b *bench) explain(ctx context.Context) error {
 		return nil
 	}
 	asCoord := func(pool *pgxpool.Pool) func(fn func(tx pgx.Tx) error) error {
-		return func(fn func(tx pgx.Tx) error) error { return db.New(pool).As(ctx, b.coord, fn) }
+		return func(fn func(tx pgx.Tx) error) error {
+			return db.New(pool).Do(ctx, b.coord, func(r *db.Request) error { return fn(r.Tx()) })
+		}
 	}
 	asOwner := func(fn func(tx pgx.Tx) error) error { return b.ownerRequest(ctx, b.pool, pgx.ReadWrite, fn) }
 	_ = d
@@ -84,7 +86,8 @@ func (b *bench) explain(ctx context.Context) error {
 	// The generic plan PostgreSQL switches a cached statement to after five
 	// executions (what the repository's pgx statement cache gets).
 	var plan string
-	err := db.New(b.pool).AsReadOnly(ctx, b.coord, func(tx pgx.Tx) error {
+	err := db.New(b.pool).DoReadOnly(ctx, b.coord, func(r *db.Request) error {
+		tx := r.Tx()
 		if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_generic_plan`); err != nil {
 			return err
 		}

@@ -32,7 +32,8 @@ func (b *bench) measureInsert(ctx context.Context) error {
 		{VarInsertRLS, func(ctx context.Context) error {
 			for k := 0; k < batch; k++ {
 				args := b.activityArgs(int(seq.Add(1)))
-				if err := d.As(ctx, b.coord, func(tx pgx.Tx) error {
+				if err := d.Do(ctx, b.coord, func(r *db.Request) error {
+					tx := r.Tx()
 					_, err := drain(ctx, tx, b.insertSQL, args...)
 					return err
 				}); err != nil {

@@ -84,7 +84,8 @@ func (b *bench) measurePause(ctx context.Context) error {
 	vs := []variant{
 		{VarPauseRPC, func(ctx context.Context) error {
 			return parallel(ctx, VarPauseRPC, func(ctx context.Context, t pauseTarget) error {
-				return d.As(ctx, db.User(t.coord, t.org), func(tx pgx.Tx) error {
+				return d.Do(ctx, db.User(t.coord, t.org), func(r *db.Request) error {
+					tx := r.Tx()
 					_, err := q.ActivatePause(ctx, tx, gen.ActivatePauseParams{PeerMentorID: t.mentor, Reason: &reason, ExpectedReturnDate: &ret})
 					return err
 				})
@@ -92,7 +93,8 @@ func (b *bench) measurePause(ctx context.Context) error {
 		}},
 		{VarPauseUpdateRLS, func(ctx context.Context) error {
 			return parallel(ctx, VarPauseUpdateRLS, func(ctx context.Context, t pauseTarget) error {
-				return d.As(ctx, db.User(t.coord, t.org), func(tx pgx.Tx) error {
+				return d.Do(ctx, db.User(t.coord, t.org), func(r *db.Request) error {
+					tx := r.Tx()
 					tag, err := tx.Exec(ctx, plainUpdate, t.mentor, t.org, reason, ret)
 					return oneRow(t, tag, err)
 				})

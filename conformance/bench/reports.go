@@ -35,7 +35,8 @@ func (b *bench) measureReports(ctx context.Context) error {
 			dd = db.New(pool)
 		}
 		return variant{name, func(ctx context.Context) error {
-			return dd.AsReadOnly(ctx, b.coord, func(tx pgx.Tx) error {
+			return dd.DoReadOnly(ctx, b.coord, func(r *db.Request) error {
+				tx := r.Tx()
 				n, err := drain(ctx, tx, sql, args...)
 				if err == nil {
 					err = check(name, n, true)

@@ -117,5 +117,5 @@ func (r Row) Scan(t testing.TB, dest ...any) {
 
 // As runs fn as the user described by claims, the PostgREST way.
 func (d *DB) As(ctx context.Context, claims db.Claims, fn func(tx pgx.Tx) error) error {
-	return d.App.As(ctx, claims, fn)
+	return d.App.Do(ctx, claims, func(r *db.Request) error { return fn(r.Tx()) })
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/mentordb/mentordb/db"
 	"github.com/mentordb/mentordb/db/token"
@@ -30,9 +29,9 @@ func Example() {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
-		err = d.AsReadOnly(r.Context(), claims, func(tx pgx.Tx) error {
+		err = d.DoReadOnly(r.Context(), claims, func(req *db.Request) error {
 			var email string
-			if err := tx.QueryRow(r.Context(), `SELECT auth.email()`).Scan(&email); err != nil {
+			if err := req.Tx().QueryRow(r.Context(), `SELECT auth.email()`).Scan(&email); err != nil {
 				return err
 			}
 			_, err := fmt.Fprintln(w, email)

@@ -9,7 +9,7 @@
 //	...
 //	claims, err := v.FromRequest(r) // "Authorization: Bearer <access token>"
 //	if err != nil { http.Error(w, "unauthorized", http.StatusUnauthorized); return }
-//	err = d.As(r.Context(), claims, func(tx pgx.Tx) error { ... })
+//	err = d.Do(r.Context(), claims, func(req *db.Request) error { ... })
 //
 // It accepts user access tokens only: aud "authenticated", role
 // "authenticated" and a user id in sub; the claims it returns always have
