@@ -77,11 +77,11 @@ func proxyErrorCases(t *testing.T) {
 			{"duration out of integer range", create(me, newAct(f.mentorA, math.MaxInt32+1, uuid.Nil)),
 				db.ErrInvalidInput, db.ErrInvalidInput, "22003", "", false, true},
 			{"template with a bad recurrence rule", func() error {
-				_, err := f.repo.CreateTemplate(ctx, me, db.NewRecurringActivityTemplate{OrgID: f.orgA, ActivityType: "visit", Title: "t", RecurrenceRule: "weekly"})
+				_, err := f.d.App.Templates().Create(ctx, me, db.NewRecurringActivityTemplate{OrgID: f.orgA, ActivityType: "visit", Title: "t", RecurrenceRule: "weekly"})
 				return err
 			}, db.ErrCheck, db.ErrCheck, "23514", db.ConstraintTemplateRecurrenceCheck, true, false},
 			{"template in another org", func() error {
-				_, err := f.repo.CreateTemplate(ctx, me, db.NewRecurringActivityTemplate{OrgID: f.orgB, ActivityType: "visit", Title: "t"})
+				_, err := f.d.App.Templates().Create(ctx, me, db.NewRecurringActivityTemplate{OrgID: f.orgB, ActivityType: "visit", Title: "t"})
 				return err
 			}, db.ErrNotPermitted, db.ErrNotPermitted, "42501", "", true, false},
 		}

@@ -105,7 +105,7 @@ func proxyIntegrityCases(t *testing.T) {
 			_, err = f.rawExec(ctx, me, `UPDATE recurring_activity_templates SET default_duration_minutes = $2 WHERE id = $1`, f.tmplA, m)
 			refused(err)
 			if m != 0 { // to the repository, 0 means no default duration
-				_, err = f.repo.CreateTemplate(ctx, me, db.NewRecurringActivityTemplate{OrgID: f.orgA, ActivityType: "visit", Title: "visits", DefaultDurationMinutes: m})
+				_, err = f.d.App.Templates().Create(ctx, me, db.NewRecurringActivityTemplate{OrgID: f.orgA, ActivityType: "visit", Title: "visits", DefaultDurationMinutes: m})
 				refused(err)
 			}
 		}

@@ -332,7 +332,7 @@ func proxySeedCases(t *testing.T) {
 			return a
 		}
 		own, theirs := mk(f.coordA, f.mentorA), mk(f.coordA2, f.mentorA2)
-		require.NoError(t, f.repo.DeleteTemplate(ctx, proxyAs(f.coordA, f.orgA), f.tmplA))
+		require.NoError(t, f.d.App.Templates().Delete(ctx, proxyAs(f.coordA, f.orgA), f.tmplA))
 		require.Zero(t, f.count(t, `SELECT count(*) FROM recurring_activity_templates WHERE id = $1`, f.tmplA))
 		for _, a := range []db.ProxyActivity{own, theirs} {
 			var tmpl *uuid.UUID

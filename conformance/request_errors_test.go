@@ -34,11 +34,11 @@ func requestErrorCases(t *testing.T) {
 			"NUL in notes":              func() error { _, err := f.repo.Create(ctx, me, act("visit", "a\x00b")); return err },
 			"invalid UTF-8 in the type": func() error { _, err := f.repo.Create(ctx, me, act("visit\xff", "")); return err },
 			"NUL in a template's title": func() error {
-				_, err := f.repo.CreateTemplate(ctx, me, db.NewRecurringActivityTemplate{OrgID: f.orgA, ActivityType: "visit", Title: "t\x00"})
+				_, err := f.d.App.Templates().Create(ctx, me, db.NewRecurringActivityTemplate{OrgID: f.orgA, ActivityType: "visit", Title: "t\x00"})
 				return err
 			},
 			"invalid UTF-8 in a rule text": func() error {
-				_, err := f.repo.CreateTemplate(ctx, me, db.NewRecurringActivityTemplate{OrgID: f.orgA, ActivityType: "visit", Title: "t", RecurrenceRule: "\xc3"})
+				_, err := f.d.App.Templates().Create(ctx, me, db.NewRecurringActivityTemplate{OrgID: f.orgA, ActivityType: "visit", Title: "t", RecurrenceRule: "\xc3"})
 				return err
 			},
 		} {

@@ -58,7 +58,7 @@ func testWire(t *testing.T) {
 		mentor := d.NewMember(t, org, "peer_mentor", chapter)
 		mentor2 := d.NewMember(t, org, "peer_mentor", chapter)
 		asCoord, asMentor := db.User(coord, org), db.User(mentor, org)
-		acts, pauses, admin := app.ProxyActivities(), app.Pauses(), app.Admin()
+		acts, templates, pauses, admin := app.ProxyActivities(), app.Templates(), app.Pauses(), app.Admin()
 		svc := db.ServiceRole()
 		admOrg, err := admin.CreateOrganization(ctx, svc, "wire")
 		require.NoError(t, err)
@@ -142,18 +142,18 @@ func testWire(t *testing.T) {
 				_, err := acts.ReviewAuditLog(ctx, asCoord, org, window, nil, 10)
 				return err
 			}},
-			"ProxyActivityRepository.CreateTemplate": {1, "", func() error {
-				_, err := acts.CreateTemplate(ctx, asCoord, db.NewRecurringActivityTemplate{OrgID: org, ActivityType: "visit", Title: "weekly"})
+			"TemplateRepository.Create": {1, "", func() error {
+				_, err := templates.Create(ctx, asCoord, db.NewRecurringActivityTemplate{OrgID: org, ActivityType: "visit", Title: "weekly"})
 				return err
 			}},
-			"ProxyActivityRepository.ListTemplates": {1, "", func() error { _, err := acts.ListTemplates(ctx, asCoord, org); return err }},
-			"ProxyActivityRepository.DeleteTemplate": {1, "", func() error {
-				tm, err := acts.CreateTemplate(ctx, asCoord, db.NewRecurringActivityTemplate{OrgID: org, ActivityType: "visit", Title: "gone"})
+			"TemplateRepository.List": {1, "", func() error { _, err := templates.List(ctx, asCoord, org); return err }},
+			"TemplateRepository.Delete": {1, "", func() error {
+				tm, err := templates.Create(ctx, asCoord, db.NewRecurringActivityTemplate{OrgID: org, ActivityType: "visit", Title: "gone"})
 				if err != nil {
 					return err
 				}
 				before := counter.Trips()
-				err = acts.DeleteTemplate(ctx, asCoord, tm.ID)
+				err = templates.Delete(ctx, asCoord, tm.ID)
 				deleteTrips = counter.Trips() - before
 				return err
 			}},
@@ -187,7 +187,7 @@ func testWire(t *testing.T) {
 			"PauseRepository.History":             {1, "", func() error { _, err := pauses.History(ctx, asCoord, mentor, org); return err }},
 		}
 		var methods []string
-		for _, v := range []any{acts, pauses, admin} {
+		for _, v := range []any{acts, templates, pauses, admin} {
 			typ := reflect.TypeOf(v)
 			for i := range typ.NumMethod() {
 				methods = append(methods, typ.Elem().Name()+"."+typ.Method(i).Name)
@@ -205,7 +205,7 @@ func testWire(t *testing.T) {
 				continue
 			case m == "PauseRepository.Pause", m == "AdminRepository.AddMember", m == "AdminRepository.AddChapterMember":
 				require.EqualValues(t, 2, tripsOf(t, counter, w.run), "%s and its inverse: one round trip each", m)
-			case m == "ProxyActivityRepository.Delete" || m == "ProxyActivityRepository.DeleteTemplate":
+			case m == "ProxyActivityRepository.Delete" || m == "TemplateRepository.Delete":
 				tripsOf(t, counter, w.run)
 				require.Equal(t, w.trips, deleteTrips, m)
 			case m == "ProxyActivityRepository.Import":

@@ -284,11 +284,6 @@ type PauseRepository struct{ db *DB }
 // Pauses returns the one-call pause repository of d.
 func (d *DB) Pauses() *PauseRepository { return &PauseRepository{db: d} }
 
-// NewPauseRepository returns the pause repository of d.
-//
-// Deprecated: use d.Pauses(), or Request.Pauses inside a request.
-func NewPauseRepository(d *DB) *PauseRepository { return d.Pauses() }
-
 // Pause is Pauses.Pause in a request of its own; the org is that of claims'
 // organization_id.
 //

@@ -599,13 +599,9 @@ func precheckError(err error, policy string, orgID uuid.UUID) error {
 // Request.Activities inside Do.
 type ProxyActivityRepository struct{ db *DB }
 
-// NewProxyActivityRepository returns the proxy-activity repository of d.
-func NewProxyActivityRepository(d *DB) *ProxyActivityRepository {
-	return &ProxyActivityRepository{db: d}
-}
 
 // ProxyActivities returns the one-call proxy-activity repository of d.
-func (d *DB) ProxyActivities() *ProxyActivityRepository { return NewProxyActivityRepository(d) }
+func (d *DB) ProxyActivities() *ProxyActivityRepository { return &ProxyActivityRepository{db: d} }
 
 // Create is Activities.Create in a request of its own.
 func (p *ProxyActivityRepository) Create(ctx context.Context, claims Claims, in NewProxyActivity) (ProxyActivity, error) {

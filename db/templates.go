@@ -27,7 +27,7 @@ type RecurringActivityTemplate struct {
 	CreatedAt      time.Time
 }
 
-// NewRecurringActivityTemplate is what CreateTemplate takes. CreatedBy is
+// NewRecurringActivityTemplate is what Templates.Create takes. CreatedBy is
 // the caller for signed-in users; service_role must set it.
 type NewRecurringActivityTemplate struct {
 	OrgID                  uuid.UUID
@@ -106,18 +106,25 @@ func (t Templates) Delete(ctx context.Context, id uuid.UUID) error {
 	return nil
 }
 
-// CreateTemplate is Templates.Create in a request of its own.
-func (p *ProxyActivityRepository) CreateTemplate(ctx context.Context, claims Claims, in NewRecurringActivityTemplate) (RecurringActivityTemplate, error) {
+// TemplateRepository is the template repository's one-call form: each
+// method is the Templates method of the same name in a request of its own.
+type TemplateRepository struct{ db *DB }
+
+// Templates returns the one-call template repository of d.
+func (d *DB) Templates() *TemplateRepository { return &TemplateRepository{db: d} }
+
+// Create is Templates.Create in a request of its own.
+func (p *TemplateRepository) Create(ctx context.Context, claims Claims, in NewRecurringActivityTemplate) (RecurringActivityTemplate, error) {
 	return doOne(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) (RecurringActivityTemplate, error) { return r.Templates().Create(ctx, in) })
 }
 
-// ListTemplates is Templates.List in a read-only request of its own.
-func (p *ProxyActivityRepository) ListTemplates(ctx context.Context, claims Claims, orgID uuid.UUID) ([]RecurringActivityTemplate, error) {
+// List is Templates.List in a read-only request of its own.
+func (p *TemplateRepository) List(ctx context.Context, claims Claims, orgID uuid.UUID) ([]RecurringActivityTemplate, error) {
 	return doOne(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) ([]RecurringActivityTemplate, error) { return r.Templates().List(ctx, orgID) })
 }
 
-// DeleteTemplate is Templates.Delete in a request of its own.
-func (p *ProxyActivityRepository) DeleteTemplate(ctx context.Context, claims Claims, id uuid.UUID) error {
+// Delete is Templates.Delete in a request of its own.
+func (p *TemplateRepository) Delete(ctx context.Context, claims Claims, id uuid.UUID) error {
 	_, err := doOne(ctx, p.db, claims, pgx.ReadWrite, func(r *Request) (struct{}, error) { return struct{}{}, r.Templates().Delete(ctx, id) })
 	return err
 }
