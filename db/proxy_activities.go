@@ -599,7 +599,6 @@ func precheckError(err error, policy string, orgID uuid.UUID) error {
 // Request.Activities inside Do.
 type ProxyActivityRepository struct{ db *DB }
 
-
 // ProxyActivities returns the one-call proxy-activity repository of d.
 func (d *DB) ProxyActivities() *ProxyActivityRepository { return &ProxyActivityRepository{db: d} }
 
