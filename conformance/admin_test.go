@@ -145,7 +145,7 @@ func testAdmin(t *testing.T) {
 			call       func() error
 			kind       error
 			class      error
-			constraint string
+			constraint db.Constraint
 		}{
 			{"chapter of a missing org", func() error { _, err := adm.CreateChapter(ctx, service, missing, "c"); return err },
 				db.ErrForeignKey, db.ErrForeignKey, db.ConstraintChaptersOrgIDFkey},

@@ -44,27 +44,27 @@ func testBounds(t *testing.T) {
 			accept     row
 			refuse     []row
 			kind       error
-			constraint string
+			constraint db.Constraint
 		}{
 			{"activity_type length", with(func(r *row) { r.typ = strings.Repeat("å", db.MaxActivityTypeLength) }),
 				[]row{with(func(r *row) { r.typ = strings.Repeat("a", db.MaxActivityTypeLength+1) })},
-				db.ErrTooLong, db.ConstraintActivityTypeLength},
+				db.ErrTooLong, db.ConstraintProxyActivitiesActivityTypeLengthCheck},
 			{"blank activity_type", with(func(r *row) { r.typ = " x " }),
 				[]row{with(func(r *row) { r.typ = "" }), with(func(r *row) { r.typ = "   " })},
-				db.ErrBlankActivityType, db.ConstraintActivityTypeBlank},
+				db.ErrBlankActivityType, db.ConstraintProxyActivitiesActivityTypeCheck},
 			{"notes length (characters, not bytes)", with(notes(strings.Repeat("ø", db.MaxNotesLength))),
 				[]row{with(notes(strings.Repeat("o", db.MaxNotesLength+1)))},
-				db.ErrTooLong, db.ConstraintNotesLength},
+				db.ErrTooLong, db.ConstraintProxyActivitiesNotesLengthCheck},
 			{"earliest date", with(func(r *row) { r.date = ymd(first) }),
 				[]row{with(func(r *row) { r.date = ymd(dayBefore) }), with(func(r *row) { r.date = "-infinity" }),
 					with(func(r *row) { r.date = "0202-05-01" }), with(func(r *row) { r.date = "4000-01-01 BC" })},
-				db.ErrDateOutOfRange, db.ConstraintDateWindow},
+				db.ErrDateOutOfRange, db.ConstraintProxyActivitiesDateWindowCheck},
 			{"latest date (a year after today, UTC)", with(func(r *row) { r.date = ymd(last) }),
 				[]row{with(func(r *row) { r.date = ymd(dayAfter) }), with(func(r *row) { r.date = "infinity" })},
-				db.ErrDateOutOfRange, db.ConstraintDateWindow},
+				db.ErrDateOutOfRange, db.ConstraintProxyActivitiesDateWindowCheck},
 			{"duration", with(func(r *row) { r.minutes = db.MaxDurationMinutes }),
 				[]row{with(func(r *row) { r.minutes = db.MaxDurationMinutes + 1 }), with(func(r *row) { r.minutes = 4000 * 365 * 24 * 60 })},
-				db.ErrDurationTooLong, db.ConstraintDurationMax},
+				db.ErrDurationTooLong, db.ConstraintProxyActivitiesDurationMinutesMaxCheck},
 		}
 		for _, who := range []struct {
 			name   string
@@ -125,18 +125,18 @@ func testBounds(t *testing.T) {
 			accept     tmpl
 			refuse     tmpl
 			kind       error
-			constraint string
+			constraint db.Constraint
 		}{
 			{"activity_type length", with(func(r *tmpl) { r.typ = strings.Repeat("å", db.MaxActivityTypeLength) }),
-				with(func(r *tmpl) { r.typ = strings.Repeat("a", db.MaxActivityTypeLength+1) }), db.ErrTooLong, db.ConstraintTemplateActivityTypeLength},
+				with(func(r *tmpl) { r.typ = strings.Repeat("a", db.MaxActivityTypeLength+1) }), db.ErrTooLong, db.ConstraintRecurringActivityTemplatesActivityTypeLengthCheck},
 			{"blank activity_type", with(func(r *tmpl) { r.typ = " x" }),
-				with(func(r *tmpl) { r.typ = "  " }), db.ErrBlankActivityType, db.ConstraintTemplateActivityTypeCheck},
+				with(func(r *tmpl) { r.typ = "  " }), db.ErrBlankActivityType, db.ConstraintRecurringActivityTemplatesActivityTypeCheck},
 			{"title length", with(func(r *tmpl) { r.title = strings.Repeat("å", db.MaxTemplateTitleLength) }),
-				with(func(r *tmpl) { r.title = strings.Repeat("a", db.MaxTemplateTitleLength+1) }), db.ErrTooLong, db.ConstraintTemplateTitleLength},
+				with(func(r *tmpl) { r.title = strings.Repeat("a", db.MaxTemplateTitleLength+1) }), db.ErrTooLong, db.ConstraintRecurringActivityTemplatesTitleLengthCheck},
 			{"recurrence_rule length", with(func(r *tmpl) { r.rule = rule(db.MaxRecurrenceRuleLength) }),
-				with(func(r *tmpl) { r.rule = rule(db.MaxRecurrenceRuleLength + 1) }), db.ErrTooLong, db.ConstraintTemplateRecurrenceLength},
+				with(func(r *tmpl) { r.rule = rule(db.MaxRecurrenceRuleLength + 1) }), db.ErrTooLong, db.ConstraintRecurringActivityTemplatesRecurrenceRuleLengthCheck},
 			{"default duration", with(func(r *tmpl) { r.minutes = db.MaxDurationMinutes }),
-				with(func(r *tmpl) { r.minutes = db.MaxDurationMinutes + 1 }), db.ErrDurationTooLong, db.ConstraintTemplateDurationMax},
+				with(func(r *tmpl) { r.minutes = db.MaxDurationMinutes + 1 }), db.ErrDurationTooLong, db.ConstraintRecurringActivityTemplatesDefaultDurationMinutesMaxCheck},
 		}
 		for _, who := range []db.Claims{proxyAs(f.coordA, f.orgA), db.ServiceRole()} {
 			for _, c := range cases {
@@ -180,12 +180,12 @@ func testBounds(t *testing.T) {
 			reason     string
 			ret        any
 			kind       error
-			constraint string
+			constraint db.Constraint
 		}{
-			{"reason length", long, latest, db.ErrTooLong, db.ConstraintPauseReasonLength},
-			{"return date before the day of the pause", atLimit, today.AddDate(0, 0, -1), db.ErrReturnDateOutOfRange, db.ConstraintPauseReturnWindow},
-			{"return date past the window", atLimit, latest.AddDate(0, 0, 1), db.ErrReturnDateOutOfRange, db.ConstraintPauseReturnWindow},
-			{"return date infinity", atLimit, pgtype.Date{InfinityModifier: pgtype.Infinity, Valid: true}, db.ErrReturnDateOutOfRange, db.ConstraintPauseReturnWindow},
+			{"reason length", long, latest, db.ErrTooLong, db.ConstraintPeerMentorStatusReasonLengthCheck},
+			{"return date before the day of the pause", atLimit, today.AddDate(0, 0, -1), db.ErrReturnDateOutOfRange, db.ConstraintPeerMentorStatusExpectedReturnWindowCheck},
+			{"return date past the window", atLimit, latest.AddDate(0, 0, 1), db.ErrReturnDateOutOfRange, db.ConstraintPeerMentorStatusExpectedReturnWindowCheck},
+			{"return date infinity", atLimit, pgtype.Date{InfinityModifier: pgtype.Infinity, Valid: true}, db.ErrReturnDateOutOfRange, db.ConstraintPeerMentorStatusExpectedReturnWindowCheck},
 		}
 		limits := []time.Time{today, latest}
 		logRows := func() int {
@@ -243,14 +243,14 @@ func testBounds(t *testing.T) {
 		refused := []struct {
 			in         db.NewProxyActivity
 			kind       error
-			constraint string
+			constraint db.Constraint
 		}{
-			{act(func(in *db.NewProxyActivity) { in.Notes = strings.Repeat("o", db.MaxNotesLength+1) }), db.ErrTooLong, db.ConstraintNotesLength},
-			{act(func(in *db.NewProxyActivity) { in.ActivityType = strings.Repeat("a", db.MaxActivityTypeLength+1) }), db.ErrTooLong, db.ConstraintActivityTypeLength},
-			{act(func(in *db.NewProxyActivity) { in.ActivityType = "  " }), db.ErrBlankActivityType, db.ConstraintActivityTypeBlank},
-			{act(func(in *db.NewProxyActivity) { in.DurationMinutes = db.MaxDurationMinutes + 1 }), db.ErrDurationTooLong, db.ConstraintDurationMax},
-			{act(func(in *db.NewProxyActivity) { in.Date = db.EarliestActivityDate.AddDate(0, 0, -1) }), db.ErrDateOutOfRange, db.ConstraintDateWindow},
-			{act(func(in *db.NewProxyActivity) { in.Date = time.Now().AddDate(2, 0, 0) }), db.ErrDateOutOfRange, db.ConstraintDateWindow},
+			{act(func(in *db.NewProxyActivity) { in.Notes = strings.Repeat("o", db.MaxNotesLength+1) }), db.ErrTooLong, db.ConstraintProxyActivitiesNotesLengthCheck},
+			{act(func(in *db.NewProxyActivity) { in.ActivityType = strings.Repeat("a", db.MaxActivityTypeLength+1) }), db.ErrTooLong, db.ConstraintProxyActivitiesActivityTypeLengthCheck},
+			{act(func(in *db.NewProxyActivity) { in.ActivityType = "  " }), db.ErrBlankActivityType, db.ConstraintProxyActivitiesActivityTypeCheck},
+			{act(func(in *db.NewProxyActivity) { in.DurationMinutes = db.MaxDurationMinutes + 1 }), db.ErrDurationTooLong, db.ConstraintProxyActivitiesDurationMinutesMaxCheck},
+			{act(func(in *db.NewProxyActivity) { in.Date = db.EarliestActivityDate.AddDate(0, 0, -1) }), db.ErrDateOutOfRange, db.ConstraintProxyActivitiesDateWindowCheck},
+			{act(func(in *db.NewProxyActivity) { in.Date = time.Now().AddDate(2, 0, 0) }), db.ErrDateOutOfRange, db.ConstraintProxyActivitiesDateWindowCheck},
 		}
 		err := f.d.App.Do(ctx, me, func(r *db.Request) error {
 			for _, c := range refused {
@@ -269,7 +269,7 @@ func testBounds(t *testing.T) {
 			require.NoError(t, err, "at every limit at once")
 			_, err = r.Templates().Create(ctx, db.NewRecurringActivityTemplate{OrgID: f.orgA, ActivityType: "visit",
 				Title: strings.Repeat("t", db.MaxTemplateTitleLength+1)})
-			requireProxyErr(t, err, db.ErrTooLong, db.ErrCheck, "23514", db.ConstraintTemplateTitleLength)
+			requireProxyErr(t, err, db.ErrTooLong, db.ErrCheck, "23514", db.ConstraintRecurringActivityTemplatesTitleLengthCheck)
 			require.False(t, fromDatabase(err))
 			return nil
 		})
@@ -305,7 +305,7 @@ func testBounds(t *testing.T) {
 		for _, who := range []uuid.UUID{f.coordB, f.mentorA2, f.stranger} {
 			before := count()
 			_, err := f.rawInsert(ctx, db.ServiceRole(), who, f.mentorA, f.orgA, 30, nil)
-			requireProxyErr(t, err, db.ErrCoordinatorNotInOrg, db.ErrCheck, "23514", db.ConstraintCoordinatorInOrg)
+			requireProxyErr(t, err, db.ErrCoordinatorNotInOrg, db.ErrCheck, "23514", db.ConstraintProxyActivitiesCoordinatorInOrgCheck)
 			require.Equal(t, before, count())
 		}
 		// A signed-in user can only register as themself in an org they

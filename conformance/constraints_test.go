@@ -62,7 +62,7 @@ func testConstraints(t *testing.T) {
 				untyped = append(untyped, fmt.Sprintf("%q with SQLSTATE %s: %v", name, code, err))
 				return
 			}
-			require.Equal(t, name, e.Constraint)
+			require.Equal(t, db.Constraint(name), e.Constraint)
 			require.Equal(t, code, e.Code)
 		}
 		pairs := 0

@@ -138,12 +138,12 @@ func (f *ownerFixture) ownerTry(ctx context.Context, replica bool, sql string, a
 	})
 }
 
-func requireCode(t *testing.T, err error, code, constraint string) {
+func requireCode(t *testing.T, err error, code string, constraint db.Constraint) {
 	t.Helper()
 	var pgErr *pgconn.PgError
 	require.ErrorAs(t, err, &pgErr)
 	require.Equal(t, code, pgErr.Code, pgErr.Message)
-	require.Equal(t, constraint, pgErr.ConstraintName, pgErr.Message)
+	require.Equal(t, string(constraint), pgErr.ConstraintName, pgErr.Message)
 }
 
 func testOwner(t *testing.T) {
@@ -206,16 +206,19 @@ func testOwner(t *testing.T) {
 			return n, orphans
 		}
 		for _, replica := range []bool{false, true} {
-			for _, q := range []struct{ sql, code, constraint string }{
-				{`UPDATE peer_mentor_status_log SET reason = 'forged'`, db.SQLStateLogImmutable, db.ConstraintPauseLogImmutable},
-				{`DELETE FROM peer_mentor_status_log`, db.SQLStateLogImmutable, db.ConstraintPauseLogImmutable},
-				{`TRUNCATE peer_mentor_status_log`, db.SQLStateLogImmutable, db.ConstraintPauseLogImmutable},
-				{`TRUNCATE peer_mentor_status CASCADE`, db.SQLStateLogImmutable, db.ConstraintPauseLogImmutable},
+			for _, q := range []struct {
+				sql, code  string
+				constraint db.Constraint
+			}{
+				{`UPDATE peer_mentor_status_log SET reason = 'forged'`, db.SQLStateLogImmutable, db.ConstraintPeerMentorStatusLogImmutable},
+				{`DELETE FROM peer_mentor_status_log`, db.SQLStateLogImmutable, db.ConstraintPeerMentorStatusLogImmutable},
+				{`TRUNCATE peer_mentor_status_log`, db.SQLStateLogImmutable, db.ConstraintPeerMentorStatusLogImmutable},
+				{`TRUNCATE peer_mentor_status CASCADE`, db.SQLStateLogImmutable, db.ConstraintPeerMentorStatusLogImmutable},
 				{fmt.Sprintf(`INSERT INTO peer_mentor_status_log (status_id, peer_mentor_id, org_id, previous_status, new_status)
-					VALUES ('%s', '%s', '%s', 'paused', 'active')`, f.statusID, f.mentor, f.org), "42501", db.ConstraintPauseLogDirectInsert},
+					VALUES ('%s', '%s', '%s', 'paused', 'active')`, f.statusID, f.mentor, f.org), "42501", db.ConstraintPeerMentorStatusLogDirectInsert},
 				{`DELETE FROM peer_mentor_status`, "23503", db.ConstraintPeerMentorStatusKeepLogged},
 				{`UPDATE peer_mentor_status SET id = gen_random_uuid(), status = 'active'`, "23503", db.ConstraintPeerMentorStatusKeepLogged},
-				{`UPDATE peer_mentor_status SET reason = 'same status'`, db.SQLStateInvalidTransition, db.ConstraintPauseTransition},
+				{`UPDATE peer_mentor_status SET reason = 'same status'`, db.SQLStateInvalidTransition, db.ConstraintPeerMentorStatusTransition},
 			} {
 				requireCode(t, f.ownerTry(ctx, replica, q.sql), q.code, q.constraint)
 			}
@@ -279,7 +282,7 @@ func testOwner(t *testing.T) {
 		}))
 		// CHECK constraints still hold in replica mode.
 		err := f.ownerTry(ctx, true, `UPDATE proxy_activities SET duration_minutes = 0 WHERE id = $1`, f.activity)
-		requireCode(t, err, "23514", db.ConstraintDurationPositive)
+		requireCode(t, err, "23514", db.ConstraintProxyActivitiesDurationMinutesCheck)
 		// DDL: the owner may disable its own triggers, and then delete.
 		require.NoError(t, f.asOwner(ctx, false, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, `ALTER TABLE proxy_audit_log DISABLE TRIGGER proxy_audit_log_immutable`); err != nil {

@@ -41,7 +41,7 @@ func pauseRequiredCases(t *testing.T) {
 		require.ErrorIs(t, err, db.ErrCheck)
 		var dbErr *db.Error
 		require.ErrorAs(t, err, &dbErr)
-		require.Equal(t, "peer_mentor_status_status_check", dbErr.Constraint)
+		require.Equal(t, db.Constraint("peer_mentor_status_status_check"), dbErr.Constraint)
 		var status string
 		d.QueryRow(t, `SELECT status FROM peer_mentor_status WHERE peer_mentor_id = $1`, mentor).Scan(t, &status)
 		require.Equal(t, "paused", status)

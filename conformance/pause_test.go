@@ -325,7 +325,7 @@ func testPause(t *testing.T) {
 		for _, c := range cases {
 			for _, rpc := range []string{`SELECT activate_pause($1)`, `SELECT deactivate_pause($1)`} {
 				err := callAs(ctx, f.d, c.claims, rpc, c.mentor)
-				requirePauseError(t, err, db.ErrOrgMismatch, db.SQLStateOrgMismatch, db.ConstraintPauseOrgMismatch)
+				requirePauseError(t, err, db.ErrOrgMismatch, db.SQLStateOrgMismatch, db.ConstraintPeerMentorStatusOrgMismatch)
 			}
 		}
 		require.Equal(t, "", statusOf(t, f.d, f.mentor, f.orgA))
@@ -335,7 +335,7 @@ func testPause(t *testing.T) {
 
 		// A claim forged to the mentor's org by an outsider is not a mismatch: it is refused outright.
 		err := callAs(ctx, f.d, db.User(f.coordB, f.orgA), `SELECT deactivate_pause($1)`, f.mentor2)
-		requirePauseError(t, err, db.ErrNotPermitted, db.SQLStateNotPermitted, db.ConstraintPauseNotPermitted)
+		requirePauseError(t, err, db.ErrNotPermitted, db.SQLStateNotPermitted, db.ConstraintPeerMentorStatusNotPermitted)
 		require.Equal(t, "paused", statusOf(t, f.d, f.mentor2, f.orgA))
 	})
 
@@ -430,7 +430,7 @@ func testPause(t *testing.T) {
 				mentor uuid.UUID
 			}{{`SELECT activate_pause($1)`, f.mentor}, {`SELECT deactivate_pause($1)`, f.mentor2}} {
 				err := callAs(ctx, f.d, c.claims, rpc.sql, rpc.mentor)
-				requirePauseError(t, err, db.ErrInvalidClaims, db.SQLStateMissingOrgClaim, db.ConstraintPauseOrgClaim)
+				requirePauseError(t, err, db.ErrInvalidClaims, db.SQLStateMissingOrgClaim, db.ConstraintPeerMentorStatusOrgClaim)
 			}
 		}
 		// A token without sub, as PostgREST would pass it (db.As refuses to send one).
@@ -439,7 +439,7 @@ func testPause(t *testing.T) {
 		var pgErr *pgconn.PgError
 		require.ErrorAs(t, err, &pgErr)
 		require.Equal(t, "42501", pgErr.Code)
-		require.Equal(t, db.ConstraintPauseNotPermitted, pgErr.ConstraintName)
+		require.Equal(t, string(db.ConstraintPeerMentorStatusNotPermitted), pgErr.ConstraintName)
 
 		require.Equal(t, "", statusOf(t, f.d, f.mentor, f.orgA))
 		require.Equal(t, "paused", statusOf(t, f.d, f.mentor2, f.orgA))
@@ -493,7 +493,7 @@ func testPause(t *testing.T) {
 			`UPDATE peer_mentor_status SET reason = 'edited' WHERE peer_mentor_id = $1`,
 		} {
 			_, err := pauseExec(ctx, f.d, db.User(f.mentor, f.orgA), sql, f.mentor)
-			requirePauseError(t, err, db.ErrInvalidTransition, db.SQLStateInvalidTransition, db.ConstraintPauseTransition)
+			requirePauseError(t, err, db.ErrInvalidTransition, db.SQLStateInvalidTransition, db.ConstraintPeerMentorStatusTransition)
 		}
 		// Direct INSERT through the Data API, as a coordinator: created paused, logged.
 		n, err = pauseExec(ctx, f.d, db.User(f.coordA, f.orgA), `INSERT INTO peer_mentor_status (peer_mentor_id, org_id, status) VALUES ($1, $2, 'paused')`, f.mentor2, f.orgA)
@@ -547,7 +547,7 @@ func testPause(t *testing.T) {
 		}
 		for _, replica := range []bool{false, true} {
 			err := pauseOwnerTry(ctx, f.d, replica, forge, statusID, f.mentor, f.orgA)
-			requirePauseOwnerError(t, err, "42501", db.ConstraintPauseLogDirectInsert)
+			requirePauseOwnerError(t, err, "42501", db.ConstraintPeerMentorStatusLogDirectInsert)
 		}
 		require.Equal(t, 1, pauseCountRows(t, f.d, "peer_mentor_status_log"))
 		requireLogMatchesStatus(t, f.d)
@@ -577,7 +577,7 @@ func testPause(t *testing.T) {
 			}
 			for _, replica := range []bool{false, true} {
 				err := pauseOwnerTry(ctx, f.d, replica, sql, args...)
-				requirePauseOwnerError(t, err, db.SQLStateLogImmutable, db.ConstraintPauseLogImmutable)
+				requirePauseOwnerError(t, err, db.SQLStateLogImmutable, db.ConstraintPeerMentorStatusLogImmutable)
 			}
 		}
 		require.Equal(t, before, pauseLogSnapshot(t, f.d))
@@ -594,33 +594,33 @@ func testPause(t *testing.T) {
 			call       func() error
 			kind       error
 			code       string
-			constraint string
+			constraint db.Constraint
 		}{
 			{"org mismatch", func() error {
 				_, err := f.repo.Pause(ctx, db.User(f.mentor, f.orgB), f.mentor, none)
 				return err
-			}, db.ErrOrgMismatch, db.SQLStateOrgMismatch, db.ConstraintPauseOrgMismatch},
+			}, db.ErrOrgMismatch, db.SQLStateOrgMismatch, db.ConstraintPeerMentorStatusOrgMismatch},
 			{"pause a paused mentor", func() error {
 				_, err := f.repo.Pause(ctx, db.User(f.coordA, f.orgA), f.mentor2, none)
 				return err
-			}, db.ErrInvalidTransition, db.SQLStateInvalidTransition, db.ConstraintPauseTransition},
+			}, db.ErrInvalidTransition, db.SQLStateInvalidTransition, db.ConstraintPeerMentorStatusTransition},
 			{"resume an active mentor", func() error {
 				f.mustResume(t, ctx, f.coordA, f.orgA, f.mentor2)
 				_, err := f.repo.Resume(ctx, db.User(f.coordA, f.orgA), f.mentor2, "")
 				return err
-			}, db.ErrInvalidTransition, db.SQLStateInvalidTransition, db.ConstraintPauseTransition},
+			}, db.ErrInvalidTransition, db.SQLStateInvalidTransition, db.ConstraintPeerMentorStatusTransition},
 			{"resume a mentor never paused", func() error {
 				_, err := f.repo.Resume(ctx, db.User(f.mentor3, f.orgA), f.mentor3, "")
 				return err
-			}, db.ErrUnknownMentor, db.SQLStateUnknownMentor, db.ConstraintPauseUnknownMentor},
+			}, db.ErrUnknownMentor, db.SQLStateUnknownMentor, db.ConstraintPeerMentorStatusUnknownMentor},
 			{"a mentor pausing another mentor", func() error {
 				_, err := f.repo.Pause(ctx, db.User(f.mentor, f.orgA), f.mentor3, none)
 				return err
-			}, db.ErrNotPermitted, db.SQLStateNotPermitted, db.ConstraintPauseNotPermitted},
+			}, db.ErrNotPermitted, db.SQLStateNotPermitted, db.ConstraintPeerMentorStatusNotPermitted},
 			{"no org claim", func() error {
 				_, err := f.repo.Pause(ctx, db.User(f.mentor, uuid.Nil), f.mentor, none)
 				return err
-			}, db.ErrInvalidClaims, db.SQLStateMissingOrgClaim, db.ConstraintPauseOrgClaim},
+			}, db.ErrInvalidClaims, db.SQLStateMissingOrgClaim, db.ConstraintPeerMentorStatusOrgClaim},
 			// The log's own defences, reached through db.As with the grants
 			// that the API roles lack given to service_role in this clone:
 			// the triggers still refuse.
@@ -628,16 +628,16 @@ func testPause(t *testing.T) {
 				grantLogWrites(t, f.d)
 				_, err := pauseExec(ctx, f.d, db.ServiceRole(), `UPDATE peer_mentor_status_log SET reason = 'x'`)
 				return err
-			}, db.ErrImmutable, db.SQLStateLogImmutable, db.ConstraintPauseLogImmutable},
+			}, db.ErrImmutable, db.SQLStateLogImmutable, db.ConstraintPeerMentorStatusLogImmutable},
 			{"log delete even when granted", func() error {
 				_, err := pauseExec(ctx, f.d, db.ServiceRole(), `DELETE FROM peer_mentor_status_log`)
 				return err
-			}, db.ErrImmutable, db.SQLStateLogImmutable, db.ConstraintPauseLogImmutable},
+			}, db.ErrImmutable, db.SQLStateLogImmutable, db.ConstraintPeerMentorStatusLogImmutable},
 			{"forged log insert even when granted", func() error {
 				_, err := pauseExec(ctx, f.d, db.ServiceRole(), `INSERT INTO peer_mentor_status_log (status_id, peer_mentor_id, org_id, previous_status, new_status)
 					SELECT id, peer_mentor_id, org_id, 'paused', status FROM peer_mentor_status`)
 				return err
-			}, db.ErrNotPermitted, "42501", db.ConstraintPauseLogDirectInsert},
+			}, db.ErrNotPermitted, "42501", db.ConstraintPeerMentorStatusLogDirectInsert},
 		}
 		for _, c := range cases {
 			err := c.call()
@@ -827,7 +827,7 @@ func requirePauseChain(t *testing.T, log []pauseLog, final string) {
 
 // requirePauseError checks an error from db.As or a repository: its sentinel,
 // SQLSTATE and constraint name.
-func requirePauseError(t *testing.T, err error, kind error, code, constraint string) {
+func requirePauseError(t *testing.T, err error, kind error, code string, constraint db.Constraint) {
 	t.Helper()
 	require.ErrorIs(t, err, kind)
 	var dbErr *db.Error
@@ -839,12 +839,12 @@ func requirePauseError(t *testing.T, err error, kind error, code, constraint str
 }
 
 // requirePauseOwnerError checks a raw PostgreSQL error (from the owner pool).
-func requirePauseOwnerError(t *testing.T, err error, code, constraint string) {
+func requirePauseOwnerError(t *testing.T, err error, code string, constraint db.Constraint) {
 	t.Helper()
 	var pgErr *pgconn.PgError
 	require.ErrorAs(t, err, &pgErr)
 	require.Equal(t, code, pgErr.Code, pgErr.Message)
-	require.Equal(t, constraint, pgErr.ConstraintName, pgErr.Message)
+	require.Equal(t, string(constraint), pgErr.ConstraintName, pgErr.Message)
 }
 
 // pauseMigrationStatements splits an embedded migration as the runner and

@@ -114,10 +114,10 @@ func proxyAuditCases(t *testing.T) {
 		bad := append(append([]db.NewProxyActivity{}, items...), db.NewProxyActivity{
 			AttributedMentorID: f.mentorA, ActivityType: "visit", Date: proxyDay, DurationMinutes: 0})
 		_, err = f.repo.CreateMany(ctx, me, f.orgA, uuid.Nil, bad)
-		requireProxyErr(t, err, db.ErrNonPositiveDuration, db.ErrCheck, "23514", db.ConstraintDurationPositive)
+		requireProxyErr(t, err, db.ErrNonPositiveDuration, db.ErrCheck, "23514", db.ConstraintProxyActivitiesDurationMinutesCheck)
 		bad[3] = db.NewProxyActivity{AttributedMentorID: f.mentorA, ActivityType: "visit", Date: proxyDay, DurationMinutes: 5, TemplateID: f.tmplB}
 		_, err = f.repo.CreateMany(ctx, me, f.orgA, uuid.Nil, bad)
-		requireProxyErr(t, err, db.ErrTemplateOtherOrg, db.ErrForeignKey, "23503", db.ConstraintTemplateSameOrg)
+		requireProxyErr(t, err, db.ErrTemplateOtherOrg, db.ErrForeignKey, "23503", db.ConstraintProxyActivitiesTemplateSameOrgFkey)
 		require.Equal(t, 3, f.count(t, `SELECT count(*) FROM proxy_activities`), "nothing of the failed batches")
 		require.Equal(t, 3, f.count(t, `SELECT count(*) FROM proxy_audit_log`), "no audit rows of the failed batches")
 
@@ -131,7 +131,7 @@ func proxyAuditCases(t *testing.T) {
 		require.Equal(t, 5, f.count(t, `SELECT count(*) FROM proxy_audit_log WHERE action = 'INSERT'`))
 		_, err = f.repo.Import(ctx, db.ServiceRole(), []db.NewProxyActivity{
 			{CoordinatorID: f.coordA, AttributedMentorID: f.mentorB, OrgID: f.orgA, ActivityType: "visit", Date: proxyDay, DurationMinutes: 10}})
-		requireProxyErr(t, err, db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintMentorInOrg)
+		requireProxyErr(t, err, db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintProxyActivitiesMentorInOrgCheck)
 		_, err = f.repo.Import(ctx, me, items)
 		requireProxyErr(t, err, db.ErrNotPermitted, db.ErrNotPermitted, "42501", db.PolicyProxyInsertOwn)
 		require.Equal(t, 5, f.count(t, `SELECT count(*) FROM proxy_activities`))

@@ -37,28 +37,29 @@ func proxyErrorCases(t *testing.T) {
 			name          string
 			op            func() error
 			kind, class   error
-			code, constr  string
+			code          string
+			constr        db.Constraint
 			fromDatabase  bool
 			preCheckFirst bool
 		}{
 			{"self-attribution, repository pre-check", create(me, newAct(f.coordA, 30, uuid.Nil)),
-				db.ErrSelfAttribution, db.ErrCheck, "23514", db.ConstraintNoSelfAttribution, false, true},
+				db.ErrSelfAttribution, db.ErrCheck, "23514", db.ConstraintProxyActivitiesNoSelfAttributionCheck, false, true},
 			{"self-attribution, database CHECK", request(me, `UPDATE proxy_activities SET attributed_mentor_id = coordinator_id WHERE id = $1`, own.ID),
-				db.ErrSelfAttribution, db.ErrCheck, "23514", db.ConstraintNoSelfAttribution, true, false},
+				db.ErrSelfAttribution, db.ErrCheck, "23514", db.ConstraintProxyActivitiesNoSelfAttributionCheck, true, false},
 			{"non-positive duration", create(me, newAct(f.mentorA, 0, uuid.Nil)),
-				db.ErrNonPositiveDuration, db.ErrCheck, "23514", db.ConstraintDurationPositive, true, false},
+				db.ErrNonPositiveDuration, db.ErrCheck, "23514", db.ConstraintProxyActivitiesDurationMinutesCheck, true, false},
 			{"mentor not in org, repository pre-check", create(me, newAct(f.mentorB, 30, uuid.Nil)),
-				db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintMentorInOrg, false, true},
+				db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintProxyActivitiesMentorInOrgCheck, false, true},
 			{"mentor not in org, database trigger", request(me, `UPDATE proxy_activities SET attributed_mentor_id = $2 WHERE id = $1`, own.ID, f.mentorB),
-				db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintMentorInOrg, true, false},
+				db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintProxyActivitiesMentorInOrgCheck, true, false},
 			{"template of another org", create(me, newAct(f.mentorA, 30, f.tmplB)),
-				db.ErrTemplateOtherOrg, db.ErrForeignKey, "23503", db.ConstraintTemplateSameOrg, true, false},
+				db.ErrTemplateOtherOrg, db.ErrForeignKey, "23503", db.ConstraintProxyActivitiesTemplateSameOrgFkey, true, false},
 			{"unknown template", create(me, newAct(f.mentorA, 30, uuid.New())),
-				db.ErrForeignKey, db.ErrForeignKey, "23503", db.ConstraintProxyTemplateFkey, true, false},
+				db.ErrForeignKey, db.ErrForeignKey, "23503", db.ConstraintProxyActivitiesTemplateIDFkey, true, false},
 			{"org change", request(me, `UPDATE proxy_activities SET org_id = $2 WHERE id = $1`, own.ID, f.orgB),
-				db.ErrOrgChange, db.ErrCheck, "23514", db.ConstraintOrgImmutable, true, false},
+				db.ErrOrgChange, db.ErrCheck, "23514", db.ConstraintProxyActivitiesOrgIDImmutable, true, false},
 			{"coordinator change", request(db.ServiceRole(), `UPDATE proxy_activities SET coordinator_id = $2 WHERE id = $1`, own.ID, f.coordA2),
-				db.ErrCoordinatorChange, db.ErrCheck, "23514", db.ConstraintCoordinatorImmutable, true, false},
+				db.ErrCoordinatorChange, db.ErrCheck, "23514", db.ConstraintProxyActivitiesCoordinatorIDImmutable, true, false},
 			{"audit log immutable", request(db.ServiceRole(), `UPDATE proxy_audit_log SET action = 'DELETE'`),
 				db.ErrImmutable, db.ErrNotPermitted, "42501", db.ConstraintProxyAuditLogImmutable, true, false},
 			{"not a coordinator of the org, repository pre-check", create(proxyAs(f.mentorA, f.orgA), newAct(f.mentorA2, 30, uuid.Nil)),
@@ -79,7 +80,7 @@ func proxyErrorCases(t *testing.T) {
 			{"template with a bad recurrence rule", func() error {
 				_, err := f.d.App.Templates().Create(ctx, me, db.NewRecurringActivityTemplate{OrgID: f.orgA, ActivityType: "visit", Title: "t", RecurrenceRule: "weekly"})
 				return err
-			}, db.ErrCheck, db.ErrCheck, "23514", db.ConstraintTemplateRecurrenceCheck, true, false},
+			}, db.ErrCheck, db.ErrCheck, "23514", db.ConstraintRecurringActivityTemplatesRecurrenceRuleCheck, true, false},
 			{"template in another org", func() error {
 				_, err := f.d.App.Templates().Create(ctx, me, db.NewRecurringActivityTemplate{OrgID: f.orgB, ActivityType: "visit", Title: "t"})
 				return err
@@ -102,22 +103,22 @@ func proxyErrorCases(t *testing.T) {
 		t.Parallel()
 		d := pgtest.New(t)
 		ctx := pgtest.Ctx(t)
-		constraints := []string{
-			db.ConstraintNoSelfAttribution, db.ConstraintDurationPositive, db.ConstraintMentorInOrg, db.ConstraintTemplateSameOrg,
-			db.ConstraintProxyTemplateFkey, db.ConstraintProxyCoordinatorFkey, db.ConstraintProxyAttributedMentorFkey,
-			db.ConstraintProxyOrgFkey, db.ConstraintProxyAuditActionCheck, db.ConstraintTemplateOrgFkey,
-			db.ConstraintTemplateCreatedByFkey, db.ConstraintTemplateActivityTypeCheck, db.ConstraintTemplateTitleCheck,
-			db.ConstraintTemplateDurationCheck, db.ConstraintTemplateRecurrenceCheck, db.ConstraintTemplateIDOrgKey,
-			db.ConstraintActivityTypeBlank, db.ConstraintActivityTypeLength, db.ConstraintNotesLength, db.ConstraintDateWindow,
-			db.ConstraintDurationMax, db.ConstraintTemplateActivityTypeLength,
-			db.ConstraintTemplateTitleLength, db.ConstraintTemplateRecurrenceLength, db.ConstraintTemplateDurationMax,
+		constraints := []db.Constraint{
+			db.ConstraintProxyActivitiesNoSelfAttributionCheck, db.ConstraintProxyActivitiesDurationMinutesCheck, db.ConstraintProxyActivitiesMentorInOrgCheck, db.ConstraintProxyActivitiesTemplateSameOrgFkey,
+			db.ConstraintProxyActivitiesTemplateIDFkey, db.ConstraintProxyActivitiesCoordinatorIDFkey, db.ConstraintProxyActivitiesAttributedMentorIDFkey,
+			db.ConstraintProxyActivitiesOrgIDFkey, db.ConstraintProxyAuditLogActionCheck, db.ConstraintRecurringActivityTemplatesOrgIDFkey,
+			db.ConstraintRecurringActivityTemplatesCreatedByFkey, db.ConstraintRecurringActivityTemplatesActivityTypeCheck, db.ConstraintRecurringActivityTemplatesTitleCheck,
+			db.ConstraintRecurringActivityTemplatesDefaultDurationMinutesCheck, db.ConstraintRecurringActivityTemplatesRecurrenceRuleCheck, db.ConstraintRecurringActivityTemplatesIDOrgIDKey,
+			db.ConstraintProxyActivitiesActivityTypeCheck, db.ConstraintProxyActivitiesActivityTypeLengthCheck, db.ConstraintProxyActivitiesNotesLengthCheck, db.ConstraintProxyActivitiesDateWindowCheck,
+			db.ConstraintProxyActivitiesDurationMinutesMaxCheck, db.ConstraintRecurringActivityTemplatesActivityTypeLengthCheck,
+			db.ConstraintRecurringActivityTemplatesTitleLengthCheck, db.ConstraintRecurringActivityTemplatesRecurrenceRuleLengthCheck, db.ConstraintRecurringActivityTemplatesDefaultDurationMinutesMaxCheck,
 		}
-		triggers := []string{db.ConstraintMentorInOrg, db.ConstraintOrgImmutable, db.ConstraintCoordinatorImmutable, db.ConstraintProxyAuditLogImmutable}
-		policies := []string{db.PolicyProxyInsertOwn, db.PolicyProxyUpdateOwn, db.PolicyProxyDeleteOwn}
+		triggers := []db.Constraint{db.ConstraintProxyActivitiesMentorInOrgCheck, db.ConstraintProxyActivitiesOrgIDImmutable, db.ConstraintProxyActivitiesCoordinatorIDImmutable, db.ConstraintProxyAuditLogImmutable}
+		policies := []db.Constraint{db.PolicyProxyInsertOwn, db.PolicyProxyUpdateOwn, db.PolicyProxyDeleteOwn}
 		tables := `('public.proxy_activities'::regclass, 'public.proxy_audit_log'::regclass, 'public.recurring_activity_templates'::regclass)`
 		for _, q := range []struct {
 			sql   string
-			names []string
+			names []db.Constraint
 		}{
 			{`SELECT count(*) FROM pg_constraint WHERE conname = $1 AND conrelid IN ` + tables, constraints},
 			{`SELECT count(*) FROM pg_trigger WHERE tgname = $1 AND NOT tgisinternal AND tgrelid IN ` + tables, triggers},
@@ -125,8 +126,8 @@ func proxyErrorCases(t *testing.T) {
 			// Both membership checks are one constraint trigger, named after
 			// the mentor check, whose function raises both names.
 			{`SELECT count(*) FROM pg_trigger AS tg JOIN pg_proc AS p ON p.oid = tg.tgfoid
-			  WHERE tg.tgname = '` + db.ConstraintMentorInOrg + `' AND tg.tgrelid = 'public.proxy_activities'::regclass
-			    AND strpos(p.prosrc, 'CONSTRAINT = ''' || $1 || '''') > 0`, []string{db.ConstraintMentorInOrg, db.ConstraintCoordinatorInOrg}},
+			  WHERE tg.tgname = '` + string(db.ConstraintProxyActivitiesMentorInOrgCheck) + `' AND tg.tgrelid = 'public.proxy_activities'::regclass
+			    AND strpos(p.prosrc, 'CONSTRAINT = ''' || $1 || '''') > 0`, []db.Constraint{db.ConstraintProxyActivitiesMentorInOrgCheck, db.ConstraintProxyActivitiesCoordinatorInOrgCheck}},
 		} {
 			for _, n := range q.names {
 				var c int
@@ -135,7 +136,7 @@ func proxyErrorCases(t *testing.T) {
 			}
 		}
 		// Every constraint of the three tables is one the package names.
-		known := map[string]bool{}
+		known := map[db.Constraint]bool{}
 		for _, n := range append(constraints, "proxy_activities_pkey", "proxy_audit_log_pkey", "recurring_activity_templates_pkey",
 			"proxy_activities_no_self_attribution_check", "proxy_audit_log_action_check") {
 			known[n] = true
@@ -146,7 +147,7 @@ func proxyErrorCases(t *testing.T) {
 		for rows.Next() {
 			var n string
 			require.NoError(t, rows.Scan(&n))
-			require.True(t, known[n], "constraint %s has no name in package db", n)
+			require.True(t, known[db.Constraint(n)], "constraint %s has no name in package db", n)
 		}
 		require.NoError(t, rows.Err())
 	})

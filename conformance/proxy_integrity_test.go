@@ -21,10 +21,10 @@ func proxyIntegrityCases(t *testing.T) {
 		ctx := pgtest.Ctx(t)
 		touches := f.installTouchProbe(t)
 		_, err := f.rawInsert(ctx, proxyAs(f.coordMentorA, f.orgA), f.coordMentorA, f.coordMentorA, f.orgA, 30, nil)
-		requireProxyErr(t, err, db.ErrSelfAttribution, db.ErrCheck, "23514", db.ConstraintNoSelfAttribution)
+		requireProxyErr(t, err, db.ErrSelfAttribution, db.ErrCheck, "23514", db.ConstraintProxyActivitiesNoSelfAttributionCheck)
 		require.True(t, fromDatabase(err))
 		_, err = f.rawInsert(ctx, db.ServiceRole(), f.mentorA, f.mentorA, f.orgA, 30, nil)
-		requireProxyErr(t, err, db.ErrSelfAttribution, db.ErrCheck, "23514", db.ConstraintNoSelfAttribution)
+		requireProxyErr(t, err, db.ErrSelfAttribution, db.ErrCheck, "23514", db.ConstraintProxyActivitiesNoSelfAttributionCheck)
 		require.True(t, fromDatabase(err), "service_role bypasses RLS, not the CHECK")
 		require.EqualValues(t, 2, touches())
 
@@ -32,12 +32,12 @@ func proxyIntegrityCases(t *testing.T) {
 		for _, c := range []db.Claims{proxyAs(f.coordMentorA, f.orgA), db.ServiceRole()} {
 			_, err = f.repo.Create(ctx, c, db.NewProxyActivity{CoordinatorID: f.coordMentorA,
 				AttributedMentorID: f.coordMentorA, OrgID: f.orgA, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30})
-			requireProxyErr(t, err, db.ErrSelfAttribution, db.ErrCheck, "23514", db.ConstraintNoSelfAttribution)
+			requireProxyErr(t, err, db.ErrSelfAttribution, db.ErrCheck, "23514", db.ConstraintProxyActivitiesNoSelfAttributionCheck)
 			_, err = f.repo.CreateMany(ctx, c, f.orgA, f.coordMentorA, []db.NewProxyActivity{
 				{AttributedMentorID: f.mentorA, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30},
 				{AttributedMentorID: f.coordMentorA, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30},
 			})
-			requireProxyErr(t, err, db.ErrSelfAttribution, db.ErrCheck, "23514", db.ConstraintNoSelfAttribution)
+			requireProxyErr(t, err, db.ErrSelfAttribution, db.ErrCheck, "23514", db.ConstraintProxyActivitiesNoSelfAttributionCheck)
 		}
 		require.EqualValues(t, 2, touches(), "the repository's refusals never reached the table")
 		require.Zero(t, f.count(t, `SELECT count(*) FROM proxy_activities`))
@@ -50,13 +50,13 @@ func proxyIntegrityCases(t *testing.T) {
 		a := f.create(t, ctx, f.coordMentorA, f.orgA, f.mentorA)
 		before := f.snapshot(t, a.ID)
 		_, err := f.rawExec(ctx, proxyAs(f.coordMentorA, f.orgA), `UPDATE proxy_activities SET attributed_mentor_id = coordinator_id WHERE id = $1`, a.ID)
-		requireProxyErr(t, err, db.ErrSelfAttribution, db.ErrCheck, "23514", db.ConstraintNoSelfAttribution)
+		requireProxyErr(t, err, db.ErrSelfAttribution, db.ErrCheck, "23514", db.ConstraintProxyActivitiesNoSelfAttributionCheck)
 		require.True(t, fromDatabase(err))
 		_, err = f.rawExec(ctx, db.ServiceRole(), `UPDATE proxy_activities SET attributed_mentor_id = coordinator_id WHERE id = $1`, a.ID)
-		requireProxyErr(t, err, db.ErrSelfAttribution, db.ErrCheck, "23514", db.ConstraintNoSelfAttribution)
+		requireProxyErr(t, err, db.ErrSelfAttribution, db.ErrCheck, "23514", db.ConstraintProxyActivitiesNoSelfAttributionCheck)
 		_, err = f.repo.Update(ctx, proxyAs(f.coordMentorA, f.orgA), a.ID, db.ProxyActivityChange{
 			AttributedMentorID: f.coordMentorA, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30})
-		requireProxyErr(t, err, db.ErrSelfAttribution, db.ErrCheck, "23514", db.ConstraintNoSelfAttribution)
+		requireProxyErr(t, err, db.ErrSelfAttribution, db.ErrCheck, "23514", db.ConstraintProxyActivitiesNoSelfAttributionCheck)
 		require.Equal(t, before, f.snapshot(t, a.ID))
 	})
 
@@ -68,15 +68,15 @@ func proxyIntegrityCases(t *testing.T) {
 		before := f.snapshot(t, a.ID)
 		for _, m := range []int{0, -1, -45} {
 			_, err := f.rawInsert(ctx, proxyAs(f.coordA, f.orgA), f.coordA, f.mentorA, f.orgA, m, nil)
-			requireProxyErr(t, err, db.ErrNonPositiveDuration, db.ErrCheck, "23514", db.ConstraintDurationPositive)
+			requireProxyErr(t, err, db.ErrNonPositiveDuration, db.ErrCheck, "23514", db.ConstraintProxyActivitiesDurationMinutesCheck)
 			_, err = f.repo.Create(ctx, proxyAs(f.coordA, f.orgA), db.NewProxyActivity{
 				AttributedMentorID: f.mentorA, OrgID: f.orgA, ActivityType: "visit", Date: proxyDay, DurationMinutes: m})
-			requireProxyErr(t, err, db.ErrNonPositiveDuration, db.ErrCheck, "23514", db.ConstraintDurationPositive)
+			requireProxyErr(t, err, db.ErrNonPositiveDuration, db.ErrCheck, "23514", db.ConstraintProxyActivitiesDurationMinutesCheck)
 			_, err = f.rawExec(ctx, proxyAs(f.coordA, f.orgA), `UPDATE proxy_activities SET duration_minutes = $2 WHERE id = $1`, a.ID, m)
-			requireProxyErr(t, err, db.ErrNonPositiveDuration, db.ErrCheck, "23514", db.ConstraintDurationPositive)
+			requireProxyErr(t, err, db.ErrNonPositiveDuration, db.ErrCheck, "23514", db.ConstraintProxyActivitiesDurationMinutesCheck)
 			_, err = f.repo.Update(ctx, proxyAs(f.coordA, f.orgA), a.ID, db.ProxyActivityChange{
 				AttributedMentorID: f.mentorA, ActivityType: "visit", Date: proxyDay, DurationMinutes: m})
-			requireProxyErr(t, err, db.ErrNonPositiveDuration, db.ErrCheck, "23514", db.ConstraintDurationPositive)
+			requireProxyErr(t, err, db.ErrNonPositiveDuration, db.ErrCheck, "23514", db.ConstraintProxyActivitiesDurationMinutesCheck)
 		}
 		require.Equal(t, before, f.snapshot(t, a.ID))
 		require.Equal(t, 1, f.count(t, `SELECT count(*) FROM proxy_activities`))
@@ -94,7 +94,7 @@ func proxyIntegrityCases(t *testing.T) {
 		me := proxyAs(f.coordA, f.orgA)
 		refused := func(err error) {
 			t.Helper()
-			requireProxyErr(t, err, db.ErrNonPositiveDuration, db.ErrCheck, "23514", db.ConstraintTemplateDurationCheck)
+			requireProxyErr(t, err, db.ErrNonPositiveDuration, db.ErrCheck, "23514", db.ConstraintRecurringActivityTemplatesDefaultDurationMinutesCheck)
 		}
 		templates := func() int { return f.count(t, `SELECT count(*) FROM recurring_activity_templates`) }
 		before := templates()
@@ -128,11 +128,11 @@ func proxyIntegrityCases(t *testing.T) {
 		coordC, mentorC := f.d.NewMember(t, orgC, "coordinator"), f.d.NewMember(t, orgC, "peer_mentor")
 		a := f.create(t, ctx, coordC, orgC, mentorC)
 		_, err := f.d.Pool.Exec(ctx, `DELETE FROM auth.users WHERE id = $1`, coordC)
-		requireOwnerErr(t, err, "23503", db.ConstraintProxyCoordinatorFkey)
+		requireOwnerErr(t, err, "23503", db.ConstraintProxyActivitiesCoordinatorIDFkey)
 		_, err = f.d.Pool.Exec(ctx, `DELETE FROM auth.users WHERE id = $1`, mentorC)
-		requireOwnerErr(t, err, "23503", db.ConstraintProxyAttributedMentorFkey)
+		requireOwnerErr(t, err, "23503", db.ConstraintProxyActivitiesAttributedMentorIDFkey)
 		_, err = f.d.Pool.Exec(ctx, `DELETE FROM organizations WHERE id = $1`, orgC)
-		requireOwnerErr(t, err, "23503", db.ConstraintProxyOrgFkey)
+		requireOwnerErr(t, err, "23503", db.ConstraintProxyActivitiesOrgIDFkey)
 		// RESTRICT, not NO ACTION: not even deferring the check lets it pass.
 		tx, err := f.d.Pool.Begin(ctx)
 		require.NoError(t, err)
@@ -140,7 +140,7 @@ func proxyIntegrityCases(t *testing.T) {
 		_, err = tx.Exec(ctx, `SET CONSTRAINTS ALL DEFERRED`)
 		require.NoError(t, err)
 		_, err = tx.Exec(ctx, `DELETE FROM auth.users WHERE id = $1`, mentorC)
-		requireOwnerErr(t, err, "23503", db.ConstraintProxyAttributedMentorFkey)
+		requireOwnerErr(t, err, "23503", db.ConstraintProxyActivitiesAttributedMentorIDFkey)
 		require.NoError(t, tx.Rollback(ctx))
 		// Nothing cascaded: the people, their memberships and the activity stay.
 		require.Equal(t, 2, f.count(t, `SELECT count(*) FROM auth.users WHERE id IN ($1, $2)`, coordC, mentorC))
@@ -149,17 +149,17 @@ func proxyIntegrityCases(t *testing.T) {
 		var confdel string
 		require.NoError(t, f.d.Pool.QueryRow(ctx, `SELECT string_agg(conname || '=' || confdeltype::text || '>' || confrelid::regclass::text, ',' ORDER BY conname)
 			FROM pg_constraint WHERE conrelid = 'public.proxy_activities'::regclass AND contype = 'f'
-			AND conname IN ($1, $2, $3)`, db.ConstraintProxyCoordinatorFkey, db.ConstraintProxyAttributedMentorFkey, db.ConstraintProxyOrgFkey).Scan(&confdel))
+			AND conname IN ($1, $2, $3)`, db.ConstraintProxyActivitiesCoordinatorIDFkey, db.ConstraintProxyActivitiesAttributedMentorIDFkey, db.ConstraintProxyActivitiesOrgIDFkey).Scan(&confdel))
 		require.Equal(t, "proxy_activities_attributed_mentor_id_fkey=r>auth.users,proxy_activities_coordinator_id_fkey=r>auth.users,proxy_activities_org_id_fkey=r>organizations", confdel)
 
 		// An activity for an org that does not exist (service_role: past RLS).
 		_, err = f.rawInsert(ctx, db.ServiceRole(), coordC, mentorC, uuid.New(), 30, nil)
-		requireProxyErr(t, err, db.ErrForeignKey, db.ErrForeignKey, "23503", db.ConstraintProxyOrgFkey)
+		requireProxyErr(t, err, db.ErrForeignKey, db.ErrForeignKey, "23503", db.ConstraintProxyActivitiesOrgIDFkey)
 		// And for people who do not exist.
 		_, err = f.rawInsert(ctx, db.ServiceRole(), uuid.New(), mentorC, orgC, 30, nil)
-		requireProxyErr(t, err, db.ErrForeignKey, db.ErrForeignKey, "23503", db.ConstraintProxyCoordinatorFkey)
+		requireProxyErr(t, err, db.ErrForeignKey, db.ErrForeignKey, "23503", db.ConstraintProxyActivitiesCoordinatorIDFkey)
 		_, err = f.rawInsert(ctx, db.ServiceRole(), coordC, uuid.New(), orgC, 30, nil)
-		requireProxyErr(t, err, db.ErrForeignKey, db.ErrForeignKey, "23503", db.ConstraintProxyAttributedMentorFkey)
+		requireProxyErr(t, err, db.ErrForeignKey, db.ErrForeignKey, "23503", db.ConstraintProxyActivitiesAttributedMentorIDFkey)
 
 		// Once the activity is gone the user may go.
 		f.d.Exec(t, `DELETE FROM proxy_activities WHERE id = $1`, a.ID)
@@ -184,10 +184,10 @@ func proxyIntegrityCases(t *testing.T) {
 				_, err := f.rawInsert(ctx, c, f.coordA, mentor, f.orgA, 30, nil)
 				n++
 				if what == "a user id that does not exist (no row)" {
-					requireProxyErr(t, err, db.ErrForeignKey, db.ErrForeignKey, "23503", db.ConstraintProxyAttributedMentorFkey)
+					requireProxyErr(t, err, db.ErrForeignKey, db.ErrForeignKey, "23503", db.ConstraintProxyActivitiesAttributedMentorIDFkey)
 					continue
 				}
-				e := requireProxyErr(t, err, db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintMentorInOrg)
+				e := requireProxyErr(t, err, db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintProxyActivitiesMentorInOrgCheck)
 				require.True(t, fromDatabase(err), what)
 				require.Contains(t, e.Message, "is not a peer_mentor", what)
 			}
@@ -199,16 +199,16 @@ func proxyIntegrityCases(t *testing.T) {
 		// On UPDATE too, when the mentor changes.
 		a := f.create(t, ctx, f.coordA, f.orgA, f.mentorA)
 		_, err := f.rawExec(ctx, proxyAs(f.coordA, f.orgA), `UPDATE proxy_activities SET attributed_mentor_id = $2 WHERE id = $1`, a.ID, f.mentorB)
-		requireProxyErr(t, err, db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintMentorInOrg)
+		requireProxyErr(t, err, db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintProxyActivitiesMentorInOrgCheck)
 		// A mentor who leaves the org keeps their history, and it stays editable.
 		f.d.Exec(t, `DELETE FROM org_members WHERE org_id = $1 AND user_id = $2`, f.orgA, f.mentorA)
 		_, err = f.rawExec(ctx, proxyAs(f.coordA, f.orgA), `UPDATE proxy_activities SET notes = 'edited' WHERE id = $1`, a.ID)
 		require.NoError(t, err)
 		_, err = f.rawInsert(ctx, proxyAs(f.coordA, f.orgA), f.coordA, f.mentorA, f.orgA, 30, nil)
-		requireProxyErr(t, err, db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintMentorInOrg)
+		requireProxyErr(t, err, db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintProxyActivitiesMentorInOrgCheck)
 		// The check is a constraint trigger named like the constraint.
 		require.Equal(t, 1, f.count(t, `SELECT count(*) FROM pg_constraint c JOIN pg_trigger g ON g.tgconstraint = c.oid
-			WHERE c.conrelid = 'public.proxy_activities'::regclass AND c.conname = $1 AND g.tgname = $1 AND c.contype = 't'`, db.ConstraintMentorInOrg))
+			WHERE c.conrelid = 'public.proxy_activities'::regclass AND c.conname = $1 AND g.tgname = $1 AND c.contype = 't'`, db.ConstraintProxyActivitiesMentorInOrgCheck))
 	})
 
 	t.Run("PA-ORG-1 the repository pre-check returns ErrMentorNotInOrg before touching the table", func(t *testing.T) {
@@ -222,7 +222,7 @@ func proxyIntegrityCases(t *testing.T) {
 			for _, c := range []db.Claims{proxyAs(f.coordA, f.orgA), db.ServiceRole()} {
 				_, err := f.repo.Create(ctx, c, db.NewProxyActivity{CoordinatorID: f.coordA,
 					AttributedMentorID: mentor, OrgID: f.orgA, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30})
-				e := requireProxyErr(t, err, db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintMentorInOrg)
+				e := requireProxyErr(t, err, db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintProxyActivitiesMentorInOrgCheck)
 				require.False(t, fromDatabase(err), "a pre-check error wraps no PostgreSQL error")
 				require.Nil(t, e.Err)
 				require.Contains(t, e.Message, mentor.String())
@@ -230,13 +230,13 @@ func proxyIntegrityCases(t *testing.T) {
 					{AttributedMentorID: f.mentorA, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30},
 					{AttributedMentorID: mentor, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30},
 				})
-				e = requireProxyErr(t, err, db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintMentorInOrg)
+				e = requireProxyErr(t, err, db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintProxyActivitiesMentorInOrgCheck)
 				require.False(t, fromDatabase(err))
 				require.Contains(t, e.Message, mentor.String())
 				require.NotContains(t, e.Message, f.mentorA.String(), "only the offending mentor is named")
 				_, err = f.repo.Update(ctx, c, a.ID, db.ProxyActivityChange{
 					AttributedMentorID: mentor, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30})
-				requireProxyErr(t, err, db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintMentorInOrg)
+				requireProxyErr(t, err, db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintProxyActivitiesMentorInOrgCheck)
 				require.False(t, fromDatabase(err))
 			}
 		}
@@ -261,37 +261,37 @@ func proxyIntegrityCases(t *testing.T) {
 		before := f.snapshot(t, a.ID)
 		tmplB := f.tmplB
 		_, err := f.rawInsert(ctx, proxyAs(f.coordA, f.orgA), f.coordA, f.mentorA, f.orgA, 30, &tmplB)
-		requireProxyErr(t, err, db.ErrTemplateOtherOrg, db.ErrForeignKey, "23503", db.ConstraintTemplateSameOrg)
+		requireProxyErr(t, err, db.ErrTemplateOtherOrg, db.ErrForeignKey, "23503", db.ConstraintProxyActivitiesTemplateSameOrgFkey)
 		_, err = f.rawInsert(ctx, db.ServiceRole(), f.coordA, f.mentorA, f.orgA, 30, &tmplB)
-		requireProxyErr(t, err, db.ErrTemplateOtherOrg, db.ErrForeignKey, "23503", db.ConstraintTemplateSameOrg)
+		requireProxyErr(t, err, db.ErrTemplateOtherOrg, db.ErrForeignKey, "23503", db.ConstraintProxyActivitiesTemplateSameOrgFkey)
 		_, err = f.repo.Create(ctx, proxyAs(f.coordA, f.orgA), db.NewProxyActivity{
 			AttributedMentorID: f.mentorA, OrgID: f.orgA, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30, TemplateID: f.tmplB})
-		requireProxyErr(t, err, db.ErrTemplateOtherOrg, db.ErrForeignKey, "23503", db.ConstraintTemplateSameOrg)
+		requireProxyErr(t, err, db.ErrTemplateOtherOrg, db.ErrForeignKey, "23503", db.ConstraintProxyActivitiesTemplateSameOrgFkey)
 		_, err = f.repo.CreateMany(ctx, proxyAs(f.coordA, f.orgA), f.orgA, uuid.Nil, []db.NewProxyActivity{
 			{AttributedMentorID: f.mentorA, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30, TemplateID: f.tmplA},
 			{AttributedMentorID: f.mentorA, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30, TemplateID: f.tmplB},
 		})
-		requireProxyErr(t, err, db.ErrTemplateOtherOrg, db.ErrForeignKey, "23503", db.ConstraintTemplateSameOrg)
+		requireProxyErr(t, err, db.ErrTemplateOtherOrg, db.ErrForeignKey, "23503", db.ConstraintProxyActivitiesTemplateSameOrgFkey)
 
 		_, err = f.rawExec(ctx, proxyAs(f.coordA, f.orgA), `UPDATE proxy_activities SET template_id = $2 WHERE id = $1`, a.ID, f.tmplB)
-		requireProxyErr(t, err, db.ErrTemplateOtherOrg, db.ErrForeignKey, "23503", db.ConstraintTemplateSameOrg)
+		requireProxyErr(t, err, db.ErrTemplateOtherOrg, db.ErrForeignKey, "23503", db.ConstraintProxyActivitiesTemplateSameOrgFkey)
 		_, err = f.repo.Update(ctx, proxyAs(f.coordA, f.orgA), a.ID, db.ProxyActivityChange{
 			AttributedMentorID: f.mentorA, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30, TemplateID: f.tmplB})
-		requireProxyErr(t, err, db.ErrTemplateOtherOrg, db.ErrForeignKey, "23503", db.ConstraintTemplateSameOrg)
+		requireProxyErr(t, err, db.ErrTemplateOtherOrg, db.ErrForeignKey, "23503", db.ConstraintProxyActivitiesTemplateSameOrgFkey)
 		require.Equal(t, before, f.snapshot(t, a.ID))
 		require.Equal(t, 1, f.count(t, `SELECT count(*) FROM proxy_activities`))
 
 		// An unknown template is a plain foreign-key error.
 		_, err = f.repo.Create(ctx, proxyAs(f.coordA, f.orgA), db.NewProxyActivity{
 			AttributedMentorID: f.mentorA, OrgID: f.orgA, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30, TemplateID: uuid.New()})
-		requireProxyErr(t, err, db.ErrForeignKey, db.ErrForeignKey, "23503", db.ConstraintProxyTemplateFkey)
+		requireProxyErr(t, err, db.ErrForeignKey, db.ErrForeignKey, "23503", db.ConstraintProxyActivitiesTemplateIDFkey)
 
 		// A referenced template cannot be moved to another org either.
 		_, err = f.repo.Update(ctx, proxyAs(f.coordA, f.orgA), a.ID, db.ProxyActivityChange{
 			AttributedMentorID: f.mentorA, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30, TemplateID: f.tmplA})
 		require.NoError(t, err)
 		_, err = f.rawExec(ctx, db.ServiceRole(), `UPDATE recurring_activity_templates SET org_id = $2 WHERE id = $1`, f.tmplA, f.orgB)
-		requireProxyErr(t, err, db.ErrTemplateOtherOrg, db.ErrForeignKey, "23503", db.ConstraintTemplateSameOrg)
+		requireProxyErr(t, err, db.ErrTemplateOtherOrg, db.ErrForeignKey, "23503", db.ConstraintProxyActivitiesTemplateSameOrgFkey)
 	})
 
 	t.Run("PA-TRG-1 updated_at changes on every UPDATE, two in one transaction included, and created_at never", func(t *testing.T) {

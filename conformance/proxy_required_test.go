@@ -115,5 +115,5 @@ func requireRefused(t *testing.T, d *pgtest.DB, table string, row map[string]any
 	var pgErr *pgconn.PgError
 	require.True(t, errors.As(err, &pgErr), "%s %v was accepted (%v)", table, row, err)
 	require.Equal(t, code, pgErr.Code, pgErr.Message)
-	require.Equal(t, constraint, pgErr.ConstraintName, pgErr.Message)
+	require.Equal(t, string(constraint), pgErr.ConstraintName, pgErr.Message)
 }

@@ -209,13 +209,13 @@ func proxyRLSCases(t *testing.T) {
 			{db.ServiceRole(), own.ID},
 		} {
 			_, err := f.rawExec(ctx, tc.claims, `UPDATE proxy_activities SET org_id = $2 WHERE id = $1`, tc.id, f.orgB)
-			requireProxyErr(t, err, db.ErrOrgChange, db.ErrCheck, "23514", db.ConstraintOrgImmutable)
+			requireProxyErr(t, err, db.ErrOrgChange, db.ErrCheck, "23514", db.ConstraintProxyActivitiesOrgIDImmutable)
 			for _, to := range []uuid.UUID{f.coordA2, coordAB, f.coordB} {
 				if n, _ := f.rawExec(ctx, db.ServiceRole(), `SELECT 1 FROM proxy_activities WHERE id = $1 AND coordinator_id = $2`, tc.id, to); n > 0 {
 					continue
 				}
 				_, err = f.rawExec(ctx, tc.claims, `UPDATE proxy_activities SET coordinator_id = $2 WHERE id = $1`, tc.id, to)
-				requireProxyErr(t, err, db.ErrCoordinatorChange, db.ErrCheck, "23514", db.ConstraintCoordinatorImmutable)
+				requireProxyErr(t, err, db.ErrCoordinatorChange, db.ErrCheck, "23514", db.ConstraintProxyActivitiesCoordinatorIDImmutable)
 			}
 		}
 		for id, s := range snaps {
@@ -226,7 +226,7 @@ func proxyRLSCases(t *testing.T) {
 		require.NoError(t, err)
 		require.EqualValues(t, 1, n)
 		require.Equal(t, 2, f.count(t, `SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.proxy_activities'::regclass
-			AND tgname IN ($1, $2) AND tgenabled = 'O'`, db.ConstraintOrgImmutable, db.ConstraintCoordinatorImmutable))
+			AND tgname IN ($1, $2) AND tgenabled = 'O'`, db.ConstraintProxyActivitiesOrgIDImmutable, db.ConstraintProxyActivitiesCoordinatorIDImmutable))
 	})
 
 	t.Run("PA-RLS-4 DELETE only by the coordinator who created the row, within the same org", func(t *testing.T) {

@@ -121,10 +121,10 @@ func proxySchemaCases(t *testing.T) {
 			WHERE conrelid = 'public.proxy_activities'::regclass AND contype = 'p'`).Scan(&pk))
 		require.Equal(t, "PRIMARY KEY (id)", pk)
 		require.NoError(t, d.Pool.QueryRow(ctx, `SELECT pg_get_constraintdef(oid) FROM pg_constraint
-			WHERE conrelid = 'public.proxy_activities'::regclass AND conname = $1`, db.ConstraintDurationPositive).Scan(&chk))
+			WHERE conrelid = 'public.proxy_activities'::regclass AND conname = $1`, db.ConstraintProxyActivitiesDurationMinutesCheck).Scan(&chk))
 		require.Equal(t, "CHECK ((duration_minutes > 0))", chk)
 		require.NoError(t, d.Pool.QueryRow(ctx, `SELECT pg_get_constraintdef(oid) FROM pg_constraint
-			WHERE conrelid = 'public.proxy_activities'::regclass AND conname = $1`, db.ConstraintNoSelfAttribution).Scan(&chk))
+			WHERE conrelid = 'public.proxy_activities'::regclass AND conname = $1`, db.ConstraintProxyActivitiesNoSelfAttributionCheck).Scan(&chk))
 		require.Equal(t, "CHECK ((coordinator_id <> attributed_mentor_id))", chk)
 	})
 

@@ -168,7 +168,7 @@ func (f *proxyFixture) installTouchProbe(t *testing.T) func() int64 {
 
 // requireProxyErr checks a typed error: errors.Is matches kind and class,
 // and it carries code and constraint.
-func requireProxyErr(t *testing.T, err error, kind, class error, code, constraint string) *db.Error {
+func requireProxyErr(t *testing.T, err error, kind, class error, code string, constraint db.Constraint) *db.Error {
 	t.Helper()
 	require.Error(t, err)
 	require.ErrorIs(t, err, kind)
@@ -188,12 +188,12 @@ func fromDatabase(err error) bool {
 }
 
 // requireOwnerErr checks a raw PostgreSQL error from the owner pool.
-func requireOwnerErr(t *testing.T, err error, code, constraint string) {
+func requireOwnerErr(t *testing.T, err error, code string, constraint db.Constraint) {
 	t.Helper()
 	var pgErr *pgconn.PgError
 	require.ErrorAs(t, err, &pgErr)
 	require.Equal(t, code, pgErr.Code, pgErr.Message)
-	require.Equal(t, constraint, pgErr.ConstraintName, pgErr.Message)
+	require.Equal(t, string(constraint), pgErr.ConstraintName, pgErr.Message)
 }
 
 func testProxyActivities(t *testing.T) {
@@ -249,12 +249,12 @@ func proxySeedCases(t *testing.T) {
 		// coordMentorA is a coordinator and a peer_mentor of org A: only the
 		// CHECK stands between them and crediting themselves.
 		_, err := f.rawInsert(ctx, proxyAs(f.coordMentorA, f.orgA), f.coordMentorA, f.coordMentorA, f.orgA, 30, nil)
-		requireProxyErr(t, err, db.ErrSelfAttribution, db.ErrCheck, "23514", db.ConstraintNoSelfAttribution)
+		requireProxyErr(t, err, db.ErrSelfAttribution, db.ErrCheck, "23514", db.ConstraintProxyActivitiesNoSelfAttributionCheck)
 		require.True(t, fromDatabase(err), "the database's CHECK refused it")
 		_, err = f.repo.Create(ctx, proxyAs(f.coordMentorA, f.orgA), db.NewProxyActivity{
 			AttributedMentorID: f.coordMentorA, OrgID: f.orgA, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30,
 		})
-		requireProxyErr(t, err, db.ErrSelfAttribution, db.ErrCheck, "23514", db.ConstraintNoSelfAttribution)
+		requireProxyErr(t, err, db.ErrSelfAttribution, db.ErrCheck, "23514", db.ConstraintProxyActivitiesNoSelfAttributionCheck)
 		require.Zero(t, f.count(t, `SELECT count(*) FROM proxy_activities`))
 		require.Zero(t, f.count(t, `SELECT count(*) FROM proxy_audit_log`))
 	})

@@ -73,7 +73,7 @@ func requestRequiredCases(t *testing.T) {
 				require.ErrorIs(t, err, db.ErrCheck, "%s.%s blank", c.table, col)
 				var dbErr *db.Error
 				require.ErrorAs(t, err, &dbErr)
-				require.Equal(t, check, dbErr.Constraint)
+				require.Equal(t, db.Constraint(check), dbErr.Constraint)
 			}
 		}
 	})

@@ -136,7 +136,7 @@ func testRequest(t *testing.T) {
 			name, sql  string
 			args       []any
 			kind       error
-			constraint string
+			constraint db.Constraint
 		}{
 			{"bad role", `INSERT INTO org_members (org_id, user_id, role) VALUES ($1, $2, 'boss')`, []any{orgA, member}, db.ErrCheck, "org_members_role_check"},
 			{"duplicate", `INSERT INTO org_members (org_id, user_id, role) VALUES ($1, $2, 'peer_mentor')`, []any{orgA, member}, db.ErrUnique, "org_members_pkey"},

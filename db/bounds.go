@@ -56,43 +56,26 @@ var (
 	ErrReturnDateOutOfRange = errors.New("db: expected return date outside the accepted window")
 )
 
-// Shorter names of the bounds' constraints; each is the generated constant of
-// constraints_gen.go, so a renamed constraint fails to compile here.
-const (
-	ConstraintActivityTypeBlank          = ConstraintProxyActivitiesActivityTypeCheck
-	ConstraintActivityTypeLength         = ConstraintProxyActivitiesActivityTypeLengthCheck
-	ConstraintNotesLength                = ConstraintProxyActivitiesNotesLengthCheck
-	ConstraintDateWindow                 = ConstraintProxyActivitiesDateWindowCheck
-	ConstraintDurationMax                = ConstraintProxyActivitiesDurationMinutesMaxCheck
-	ConstraintCoordinatorInOrg           = ConstraintProxyActivitiesCoordinatorInOrgCheck // constraint trigger
-	ConstraintTemplateActivityTypeLength = ConstraintRecurringActivityTemplatesActivityTypeLengthCheck
-	ConstraintTemplateTitleLength        = ConstraintRecurringActivityTemplatesTitleLengthCheck
-	ConstraintTemplateRecurrenceLength   = ConstraintRecurringActivityTemplatesRecurrenceRuleLengthCheck
-	ConstraintTemplateDurationMax        = ConstraintRecurringActivityTemplatesDefaultDurationMinutesMaxCheck
-	ConstraintPauseReasonLength          = ConstraintPeerMentorStatusReasonLengthCheck
-	ConstraintPauseReturnWindow          = ConstraintPeerMentorStatusExpectedReturnWindowCheck
-)
-
 func init() {
-	registerConstraint(ErrTooLong, ConstraintActivityTypeLength, ConstraintNotesLength,
-		ConstraintTemplateActivityTypeLength, ConstraintTemplateTitleLength, ConstraintTemplateRecurrenceLength,
-		ConstraintPauseReasonLength)
-	registerConstraint(ErrBlankActivityType, ConstraintActivityTypeBlank, ConstraintTemplateActivityTypeCheck)
-	registerConstraint(ErrDateOutOfRange, ConstraintDateWindow)
-	registerConstraint(ErrDurationTooLong, ConstraintDurationMax, ConstraintTemplateDurationMax)
-	registerConstraint(ErrCoordinatorNotInOrg, ConstraintCoordinatorInOrg)
-	registerConstraint(ErrReturnDateOutOfRange, ConstraintPauseReturnWindow)
+	registerConstraint(ErrTooLong, ConstraintProxyActivitiesActivityTypeLengthCheck, ConstraintProxyActivitiesNotesLengthCheck,
+		ConstraintRecurringActivityTemplatesActivityTypeLengthCheck, ConstraintRecurringActivityTemplatesTitleLengthCheck, ConstraintRecurringActivityTemplatesRecurrenceRuleLengthCheck,
+		ConstraintPeerMentorStatusReasonLengthCheck)
+	registerConstraint(ErrBlankActivityType, ConstraintProxyActivitiesActivityTypeCheck, ConstraintRecurringActivityTemplatesActivityTypeCheck)
+	registerConstraint(ErrDateOutOfRange, ConstraintProxyActivitiesDateWindowCheck)
+	registerConstraint(ErrDurationTooLong, ConstraintProxyActivitiesDurationMinutesMaxCheck, ConstraintRecurringActivityTemplatesDefaultDurationMinutesMaxCheck)
+	registerConstraint(ErrCoordinatorNotInOrg, ConstraintProxyActivitiesCoordinatorInOrgCheck)
+	registerConstraint(ErrReturnDateOutOfRange, ConstraintPeerMentorStatusExpectedReturnWindowCheck)
 }
 
 // boundError is the error of a repository pre-check: the same Kind, Class,
 // Constraint and SQLSTATE the database would report.
-func boundError(kind error, constraint, format string, args ...any) error {
+func boundError(kind error, constraint Constraint, format string, args ...any) error {
 	return &Error{Kind: kind, Class: ErrCheck, Constraint: constraint, Code: "23514", Message: fmt.Sprintf(format, args...)}
 }
 
 // checkLength checks a text a caller writes: first that PostgreSQL text
 // can hold it (checkText), then its bound.
-func checkLength(s string, limit int, constraint, what string) error {
+func checkLength(s string, limit int, constraint Constraint, what string) error {
 	if err := checkText(s, what); err != nil {
 		return err
 	}
@@ -186,22 +169,22 @@ func isBlank(s string) bool {
 // process's clock (within a day of the window's end the database decides).
 func checkActivityInput(activityType string, date time.Time, minutes int, notes string, now time.Time) error {
 	if isBlank(activityType) {
-		return boundError(ErrBlankActivityType, ConstraintActivityTypeBlank, "activity_type is blank")
+		return boundError(ErrBlankActivityType, ConstraintProxyActivitiesActivityTypeCheck, "activity_type is blank")
 	}
-	if err := checkLength(activityType, MaxActivityTypeLength, ConstraintActivityTypeLength, "activity_type"); err != nil {
+	if err := checkLength(activityType, MaxActivityTypeLength, ConstraintProxyActivitiesActivityTypeLengthCheck, "activity_type"); err != nil {
 		return err
 	}
-	if err := checkLength(notes, MaxNotesLength, ConstraintNotesLength, "notes"); err != nil {
+	if err := checkLength(notes, MaxNotesLength, ConstraintProxyActivitiesNotesLengthCheck, "notes"); err != nil {
 		return err
 	}
 	if minutes > MaxDurationMinutes {
-		return boundError(ErrDurationTooLong, ConstraintDurationMax, "duration_minutes %d is more than %d", minutes, MaxDurationMinutes)
+		return boundError(ErrDurationTooLong, ConstraintProxyActivitiesDurationMinutesMaxCheck, "duration_minutes %d is more than %d", minutes, MaxDurationMinutes)
 	}
 	d := proxyDate(date)
 	// One day of tolerance past the last date: this clock and the
 	// database's may disagree on "today", and the database decides.
 	if last := proxyDate(now.UTC()).AddDate(1, 0, 1); d.Before(EarliestActivityDate) || d.After(last) {
-		return boundError(ErrDateOutOfRange, ConstraintDateWindow, "date %s is outside [%s, %s]",
+		return boundError(ErrDateOutOfRange, ConstraintProxyActivitiesDateWindowCheck, "date %s is outside [%s, %s]",
 			d.Format(time.DateOnly), EarliestActivityDate.Format(time.DateOnly), last.Format(time.DateOnly))
 	}
 	return nil
@@ -210,22 +193,24 @@ func checkActivityInput(activityType string, date time.Time, minutes int, notes 
 // checkTemplateInput pre-checks a template's bounds.
 func checkTemplateInput(activityType, title, rule string, minutes int) error {
 	if isBlank(activityType) {
-		return boundError(ErrBlankActivityType, ConstraintTemplateActivityTypeCheck, "activity_type is blank")
+		return boundError(ErrBlankActivityType, ConstraintRecurringActivityTemplatesActivityTypeCheck, "activity_type is blank")
 	}
 	for _, c := range []struct {
-		s, constraint, what string
-		limit               int
+		s          string
+		constraint Constraint
+		what       string
+		limit      int
 	}{
-		{activityType, ConstraintTemplateActivityTypeLength, "activity_type", MaxActivityTypeLength},
-		{title, ConstraintTemplateTitleLength, "title", MaxTemplateTitleLength},
-		{rule, ConstraintTemplateRecurrenceLength, "recurrence_rule", MaxRecurrenceRuleLength},
+		{activityType, ConstraintRecurringActivityTemplatesActivityTypeLengthCheck, "activity_type", MaxActivityTypeLength},
+		{title, ConstraintRecurringActivityTemplatesTitleLengthCheck, "title", MaxTemplateTitleLength},
+		{rule, ConstraintRecurringActivityTemplatesRecurrenceRuleLengthCheck, "recurrence_rule", MaxRecurrenceRuleLength},
 	} {
 		if err := checkLength(c.s, c.limit, c.constraint, c.what); err != nil {
 			return err
 		}
 	}
 	if minutes > MaxDurationMinutes {
-		return boundError(ErrDurationTooLong, ConstraintTemplateDurationMax, "default_duration_minutes %d is more than %d", minutes, MaxDurationMinutes)
+		return boundError(ErrDurationTooLong, ConstraintRecurringActivityTemplatesDefaultDurationMinutesMaxCheck, "default_duration_minutes %d is more than %d", minutes, MaxDurationMinutes)
 	}
 	return nil
 }
@@ -234,7 +219,7 @@ func checkTemplateInput(activityType, title, rule string, minutes int) error {
 // (zero: none) against today (UTC) as the day of the pause, leaving the day
 // at each end of the window to the database.
 func checkPauseInput(reason string, expectedReturn time.Time, now time.Time) error {
-	if err := checkLength(reason, MaxPauseReasonLength, ConstraintPauseReasonLength, "reason"); err != nil {
+	if err := checkLength(reason, MaxPauseReasonLength, ConstraintPeerMentorStatusReasonLengthCheck, "reason"); err != nil {
 		return err
 	}
 	if expectedReturn.IsZero() {
@@ -244,7 +229,7 @@ func checkPauseInput(reason string, expectedReturn time.Time, now time.Time) err
 	day := proxyDate(now.UTC()).AddDate(0, 0, -1)
 	ret := proxyDate(expectedReturn)
 	if last := day.AddDate(0, 0, MaxReturnDays+2); ret.Before(day) || ret.After(last) {
-		return boundError(ErrReturnDateOutOfRange, ConstraintPauseReturnWindow, "expected return date %s is outside [%s, %s]",
+		return boundError(ErrReturnDateOutOfRange, ConstraintPeerMentorStatusExpectedReturnWindowCheck, "expected return date %s is outside [%s, %s]",
 			ret.Format(time.DateOnly), day.Format(time.DateOnly), last.Format(time.DateOnly))
 	}
 	return nil

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func requireBound(t *testing.T, err error, kind error, constraint string) {
+func requireBound(t *testing.T, err error, kind error, constraint Constraint) {
 	t.Helper()
 	require.ErrorIs(t, err, kind)
 	require.ErrorIs(t, err, ErrCheck)
@@ -29,35 +29,35 @@ func TestActivityBoundsBothSides(t *testing.T) {
 	ok(strings.Repeat("å", MaxActivityTypeLength), day, MaxDurationMinutes, strings.Repeat("ø", MaxNotesLength))
 	ok(" x ", EarliestActivityDate, 1, "")
 	ok("visit", time.Date(2027, 12, 1, 0, 0, 0, 0, time.UTC), 1, "")
-	requireBound(t, checkActivityInput(strings.Repeat("a", MaxActivityTypeLength+1), day, 1, "", now), ErrTooLong, ConstraintActivityTypeLength)
-	requireBound(t, checkActivityInput("   ", day, 1, "", now), ErrBlankActivityType, ConstraintActivityTypeBlank)
-	requireBound(t, checkActivityInput("", day, 1, "", now), ErrBlankActivityType, ConstraintActivityTypeBlank)
-	requireBound(t, checkActivityInput("v", day, 1, strings.Repeat("o", MaxNotesLength+1), now), ErrTooLong, ConstraintNotesLength)
-	requireBound(t, checkActivityInput("v", day, MaxDurationMinutes+1, "", now), ErrDurationTooLong, ConstraintDurationMax)
-	requireBound(t, checkActivityInput("v", EarliestActivityDate.AddDate(0, 0, -1), 1, "", now), ErrDateOutOfRange, ConstraintDateWindow)
+	requireBound(t, checkActivityInput(strings.Repeat("a", MaxActivityTypeLength+1), day, 1, "", now), ErrTooLong, ConstraintProxyActivitiesActivityTypeLengthCheck)
+	requireBound(t, checkActivityInput("   ", day, 1, "", now), ErrBlankActivityType, ConstraintProxyActivitiesActivityTypeCheck)
+	requireBound(t, checkActivityInput("", day, 1, "", now), ErrBlankActivityType, ConstraintProxyActivitiesActivityTypeCheck)
+	requireBound(t, checkActivityInput("v", day, 1, strings.Repeat("o", MaxNotesLength+1), now), ErrTooLong, ConstraintProxyActivitiesNotesLengthCheck)
+	requireBound(t, checkActivityInput("v", day, MaxDurationMinutes+1, "", now), ErrDurationTooLong, ConstraintProxyActivitiesDurationMinutesMaxCheck)
+	requireBound(t, checkActivityInput("v", EarliestActivityDate.AddDate(0, 0, -1), 1, "", now), ErrDateOutOfRange, ConstraintProxyActivitiesDateWindowCheck)
 	// The day after the last date is the database's to decide; the one after
 	// that is refused here.
 	ok("v", time.Date(2027, 12, 2, 0, 0, 0, 0, time.UTC), 1, "")
-	requireBound(t, checkActivityInput("v", time.Date(2027, 12, 3, 0, 0, 0, 0, time.UTC), 1, "", now), ErrDateOutOfRange, ConstraintDateWindow)
+	requireBound(t, checkActivityInput("v", time.Date(2027, 12, 3, 0, 0, 0, 0, time.UTC), 1, "", now), ErrDateOutOfRange, ConstraintProxyActivitiesDateWindowCheck)
 }
 
 func TestTemplateAndPauseBoundsBothSides(t *testing.T) {
 	require.NoError(t, checkTemplateInput(strings.Repeat("å", MaxActivityTypeLength), strings.Repeat("å", MaxTemplateTitleLength),
 		strings.Repeat("r", MaxRecurrenceRuleLength), MaxDurationMinutes))
-	requireBound(t, checkTemplateInput(" ", "t", "", 0), ErrBlankActivityType, ConstraintTemplateActivityTypeCheck)
-	requireBound(t, checkTemplateInput(strings.Repeat("a", MaxActivityTypeLength+1), "t", "", 0), ErrTooLong, ConstraintTemplateActivityTypeLength)
-	requireBound(t, checkTemplateInput("v", strings.Repeat("a", MaxTemplateTitleLength+1), "", 0), ErrTooLong, ConstraintTemplateTitleLength)
-	requireBound(t, checkTemplateInput("v", "t", strings.Repeat("a", MaxRecurrenceRuleLength+1), 0), ErrTooLong, ConstraintTemplateRecurrenceLength)
-	requireBound(t, checkTemplateInput("v", "t", "", MaxDurationMinutes+1), ErrDurationTooLong, ConstraintTemplateDurationMax)
+	requireBound(t, checkTemplateInput(" ", "t", "", 0), ErrBlankActivityType, ConstraintRecurringActivityTemplatesActivityTypeCheck)
+	requireBound(t, checkTemplateInput(strings.Repeat("a", MaxActivityTypeLength+1), "t", "", 0), ErrTooLong, ConstraintRecurringActivityTemplatesActivityTypeLengthCheck)
+	requireBound(t, checkTemplateInput("v", strings.Repeat("a", MaxTemplateTitleLength+1), "", 0), ErrTooLong, ConstraintRecurringActivityTemplatesTitleLengthCheck)
+	requireBound(t, checkTemplateInput("v", "t", strings.Repeat("a", MaxRecurrenceRuleLength+1), 0), ErrTooLong, ConstraintRecurringActivityTemplatesRecurrenceRuleLengthCheck)
+	requireBound(t, checkTemplateInput("v", "t", "", MaxDurationMinutes+1), ErrDurationTooLong, ConstraintRecurringActivityTemplatesDefaultDurationMinutesMaxCheck)
 
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	today := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	require.NoError(t, checkPauseInput(strings.Repeat("æ", MaxPauseReasonLength), today, now))
 	require.NoError(t, checkPauseInput("", today.AddDate(0, 0, MaxReturnDays), now))
 	require.NoError(t, checkPauseInput("", time.Time{}, now))
-	requireBound(t, checkPauseInput(strings.Repeat("a", MaxPauseReasonLength+1), time.Time{}, now), ErrTooLong, ConstraintPauseReasonLength)
-	requireBound(t, checkPauseInput("", today.AddDate(0, 0, -2), now), ErrReturnDateOutOfRange, ConstraintPauseReturnWindow)
-	requireBound(t, checkPauseInput("", today.AddDate(0, 0, MaxReturnDays+2), now), ErrReturnDateOutOfRange, ConstraintPauseReturnWindow)
+	requireBound(t, checkPauseInput(strings.Repeat("a", MaxPauseReasonLength+1), time.Time{}, now), ErrTooLong, ConstraintPeerMentorStatusReasonLengthCheck)
+	requireBound(t, checkPauseInput("", today.AddDate(0, 0, -2), now), ErrReturnDateOutOfRange, ConstraintPeerMentorStatusExpectedReturnWindowCheck)
+	requireBound(t, checkPauseInput("", today.AddDate(0, 0, MaxReturnDays+2), now), ErrReturnDateOutOfRange, ConstraintPeerMentorStatusExpectedReturnWindowCheck)
 }
 
 // requireInvalidText checks a pre-check's refusal of a text PostgreSQL

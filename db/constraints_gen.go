@@ -8,149 +8,149 @@ package db
 // when this file is stale or a name has no typed error.
 const (
 	// FOREIGN KEY on public.chapter_members (SQLSTATE 23503).
-	ConstraintChapterMembersChapterOrgFkey = "chapter_members_chapter_org_fkey"
+	ConstraintChapterMembersChapterOrgFkey Constraint = "chapter_members_chapter_org_fkey"
 	// FOREIGN KEY on public.chapter_members (SQLSTATE 23503).
-	ConstraintChapterMembersOrgIDFkey = "chapter_members_org_id_fkey"
+	ConstraintChapterMembersOrgIDFkey Constraint = "chapter_members_org_id_fkey"
 	// PRIMARY KEY on public.chapter_members (SQLSTATE 23505).
-	ConstraintChapterMembersPkey = "chapter_members_pkey"
+	ConstraintChapterMembersPkey Constraint = "chapter_members_pkey"
 	// FOREIGN KEY on public.chapter_members (SQLSTATE 23503).
-	ConstraintChapterMembersUserIDFkey = "chapter_members_user_id_fkey"
+	ConstraintChapterMembersUserIDFkey Constraint = "chapter_members_user_id_fkey"
 	// UNIQUE on public.chapters (SQLSTATE 23505).
-	ConstraintChaptersIDOrgIDKey = "chapters_id_org_id_key"
+	ConstraintChaptersIDOrgIDKey Constraint = "chapters_id_org_id_key"
 	// CHECK on public.chapters (SQLSTATE 23514).
-	ConstraintChaptersNameCheck = "chapters_name_check"
+	ConstraintChaptersNameCheck Constraint = "chapters_name_check"
 	// FOREIGN KEY on public.chapters (SQLSTATE 23503).
-	ConstraintChaptersOrgIDFkey = "chapters_org_id_fkey"
+	ConstraintChaptersOrgIDFkey Constraint = "chapters_org_id_fkey"
 	// PRIMARY KEY on public.chapters (SQLSTATE 23505).
-	ConstraintChaptersPkey = "chapters_pkey"
+	ConstraintChaptersPkey Constraint = "chapters_pkey"
 	// FOREIGN KEY on public.org_members (SQLSTATE 23503).
-	ConstraintOrgMembersOrgIDFkey = "org_members_org_id_fkey"
+	ConstraintOrgMembersOrgIDFkey Constraint = "org_members_org_id_fkey"
 	// PRIMARY KEY on public.org_members (SQLSTATE 23505).
-	ConstraintOrgMembersPkey = "org_members_pkey"
+	ConstraintOrgMembersPkey Constraint = "org_members_pkey"
 	// CHECK on public.org_members (SQLSTATE 23514).
-	ConstraintOrgMembersRoleCheck = "org_members_role_check"
+	ConstraintOrgMembersRoleCheck Constraint = "org_members_role_check"
 	// FOREIGN KEY on public.org_members (SQLSTATE 23503).
-	ConstraintOrgMembersUserIDFkey = "org_members_user_id_fkey"
+	ConstraintOrgMembersUserIDFkey Constraint = "org_members_user_id_fkey"
 	// CHECK on public.organizations (SQLSTATE 23514).
-	ConstraintOrganizationsNameCheck = "organizations_name_check"
+	ConstraintOrganizationsNameCheck Constraint = "organizations_name_check"
 	// PRIMARY KEY on public.organizations (SQLSTATE 23505).
-	ConstraintOrganizationsPkey = "organizations_pkey"
+	ConstraintOrganizationsPkey Constraint = "organizations_pkey"
 	// CHECK on public.peer_mentor_status (SQLSTATE 23514).
-	ConstraintPeerMentorStatusExpectedReturnCheck = "peer_mentor_status_expected_return_check"
+	ConstraintPeerMentorStatusExpectedReturnCheck Constraint = "peer_mentor_status_expected_return_check"
 	// CHECK on public.peer_mentor_status (SQLSTATE 23514).
-	ConstraintPeerMentorStatusExpectedReturnWindowCheck = "peer_mentor_status_expected_return_window_check"
+	ConstraintPeerMentorStatusExpectedReturnWindowCheck Constraint = "peer_mentor_status_expected_return_window_check"
 	// raised by private.peer_mentor_status_keep_logged() (SQLSTATE 23503).
-	ConstraintPeerMentorStatusKeepLogged = "peer_mentor_status_keep_logged"
+	ConstraintPeerMentorStatusKeepLogged Constraint = "peer_mentor_status_keep_logged"
 	// CHECK on public.peer_mentor_status_log (SQLSTATE 23514).
-	ConstraintPeerMentorStatusLogChangeCheck = "peer_mentor_status_log_change_check"
+	ConstraintPeerMentorStatusLogChangeCheck Constraint = "peer_mentor_status_log_change_check"
 	// FOREIGN KEY on public.peer_mentor_status_log (SQLSTATE 23503).
-	ConstraintPeerMentorStatusLogChangedByFkey = "peer_mentor_status_log_changed_by_fkey"
+	ConstraintPeerMentorStatusLogChangedByFkey Constraint = "peer_mentor_status_log_changed_by_fkey"
 	// raised by private.peer_mentor_status_log_guard() (SQLSTATE 42501).
-	ConstraintPeerMentorStatusLogDirectInsert = "peer_mentor_status_log_direct_insert"
+	ConstraintPeerMentorStatusLogDirectInsert Constraint = "peer_mentor_status_log_direct_insert"
 	// raised by private.peer_mentor_status_log_immutable() (SQLSTATE MD005).
-	ConstraintPeerMentorStatusLogImmutable = "peer_mentor_status_log_immutable"
+	ConstraintPeerMentorStatusLogImmutable Constraint = "peer_mentor_status_log_immutable"
 	// CHECK on public.peer_mentor_status_log (SQLSTATE 23514).
-	ConstraintPeerMentorStatusLogNewStatusCheck = "peer_mentor_status_log_new_status_check"
+	ConstraintPeerMentorStatusLogNewStatusCheck Constraint = "peer_mentor_status_log_new_status_check"
 	// FOREIGN KEY on public.peer_mentor_status_log (SQLSTATE 23503).
-	ConstraintPeerMentorStatusLogOrgIDFkey = "peer_mentor_status_log_org_id_fkey"
+	ConstraintPeerMentorStatusLogOrgIDFkey Constraint = "peer_mentor_status_log_org_id_fkey"
 	// FOREIGN KEY on public.peer_mentor_status_log (SQLSTATE 23503).
-	ConstraintPeerMentorStatusLogPeerMentorIDFkey = "peer_mentor_status_log_peer_mentor_id_fkey"
+	ConstraintPeerMentorStatusLogPeerMentorIDFkey Constraint = "peer_mentor_status_log_peer_mentor_id_fkey"
 	// PRIMARY KEY on public.peer_mentor_status_log (SQLSTATE 23505).
-	ConstraintPeerMentorStatusLogPkey = "peer_mentor_status_log_pkey"
+	ConstraintPeerMentorStatusLogPkey Constraint = "peer_mentor_status_log_pkey"
 	// CHECK on public.peer_mentor_status_log (SQLSTATE 23514).
-	ConstraintPeerMentorStatusLogPreviousStatusCheck = "peer_mentor_status_log_previous_status_check"
+	ConstraintPeerMentorStatusLogPreviousStatusCheck Constraint = "peer_mentor_status_log_previous_status_check"
 	// FOREIGN KEY on public.peer_mentor_status_log (SQLSTATE 23503).
-	ConstraintPeerMentorStatusLogStatusIDFkey = "peer_mentor_status_log_status_id_fkey"
+	ConstraintPeerMentorStatusLogStatusIDFkey Constraint = "peer_mentor_status_log_status_id_fkey"
 	// UNIQUE on public.peer_mentor_status (SQLSTATE 23505).
-	ConstraintPeerMentorStatusMentorOrgKey = "peer_mentor_status_mentor_org_key"
+	ConstraintPeerMentorStatusMentorOrgKey Constraint = "peer_mentor_status_mentor_org_key"
 	// raised by private.pause_org_context() (SQLSTATE 42501).
-	ConstraintPeerMentorStatusNotPermitted = "peer_mentor_status_not_permitted"
+	ConstraintPeerMentorStatusNotPermitted Constraint = "peer_mentor_status_not_permitted"
 	// raised by private.pause_org_context() (SQLSTATE MD004).
-	ConstraintPeerMentorStatusOrgClaim = "peer_mentor_status_org_claim"
+	ConstraintPeerMentorStatusOrgClaim Constraint = "peer_mentor_status_org_claim"
 	// FOREIGN KEY on public.peer_mentor_status (SQLSTATE 23503).
-	ConstraintPeerMentorStatusOrgIDFkey = "peer_mentor_status_org_id_fkey"
+	ConstraintPeerMentorStatusOrgIDFkey Constraint = "peer_mentor_status_org_id_fkey"
 	// raised by private.pause_org_context() (SQLSTATE MD001).
-	ConstraintPeerMentorStatusOrgMismatch = "peer_mentor_status_org_mismatch"
+	ConstraintPeerMentorStatusOrgMismatch Constraint = "peer_mentor_status_org_mismatch"
 	// CHECK on public.peer_mentor_status (SQLSTATE 23514).
-	ConstraintPeerMentorStatusPausedAtCheck = "peer_mentor_status_paused_at_check"
+	ConstraintPeerMentorStatusPausedAtCheck Constraint = "peer_mentor_status_paused_at_check"
 	// FOREIGN KEY on public.peer_mentor_status (SQLSTATE 23503).
-	ConstraintPeerMentorStatusPeerMentorIDFkey = "peer_mentor_status_peer_mentor_id_fkey"
+	ConstraintPeerMentorStatusPeerMentorIDFkey Constraint = "peer_mentor_status_peer_mentor_id_fkey"
 	// PRIMARY KEY on public.peer_mentor_status (SQLSTATE 23505).
-	ConstraintPeerMentorStatusPkey = "peer_mentor_status_pkey"
+	ConstraintPeerMentorStatusPkey Constraint = "peer_mentor_status_pkey"
 	// CHECK on public.peer_mentor_status (SQLSTATE 23514).
-	ConstraintPeerMentorStatusReasonLengthCheck = "peer_mentor_status_reason_length_check"
+	ConstraintPeerMentorStatusReasonLengthCheck Constraint = "peer_mentor_status_reason_length_check"
 	// CHECK on public.peer_mentor_status (SQLSTATE 23514).
-	ConstraintPeerMentorStatusStatusCheck = "peer_mentor_status_status_check"
+	ConstraintPeerMentorStatusStatusCheck Constraint = "peer_mentor_status_status_check"
 	// raised by private.peer_mentor_status_reject_no_change() (SQLSTATE MD002).
-	ConstraintPeerMentorStatusTransition = "peer_mentor_status_transition"
+	ConstraintPeerMentorStatusTransition Constraint = "peer_mentor_status_transition"
 	// raised by public.deactivate_pause() (SQLSTATE MD003).
-	ConstraintPeerMentorStatusUnknownMentor = "peer_mentor_status_unknown_mentor"
+	ConstraintPeerMentorStatusUnknownMentor Constraint = "peer_mentor_status_unknown_mentor"
 	// FOREIGN KEY on public.peer_mentor_status (SQLSTATE 23503).
-	ConstraintPeerMentorStatusUpdatedByFkey = "peer_mentor_status_updated_by_fkey"
+	ConstraintPeerMentorStatusUpdatedByFkey Constraint = "peer_mentor_status_updated_by_fkey"
 	// CHECK on public.proxy_activities (SQLSTATE 23514).
-	ConstraintProxyActivitiesActivityTypeCheck = "proxy_activities_activity_type_check"
+	ConstraintProxyActivitiesActivityTypeCheck Constraint = "proxy_activities_activity_type_check"
 	// CHECK on public.proxy_activities (SQLSTATE 23514).
-	ConstraintProxyActivitiesActivityTypeLengthCheck = "proxy_activities_activity_type_length_check"
+	ConstraintProxyActivitiesActivityTypeLengthCheck Constraint = "proxy_activities_activity_type_length_check"
 	// FOREIGN KEY on public.proxy_activities (SQLSTATE 23503).
-	ConstraintProxyActivitiesAttributedMentorIDFkey = "proxy_activities_attributed_mentor_id_fkey"
+	ConstraintProxyActivitiesAttributedMentorIDFkey Constraint = "proxy_activities_attributed_mentor_id_fkey"
 	// FOREIGN KEY on public.proxy_activities (SQLSTATE 23503).
-	ConstraintProxyActivitiesCoordinatorIDFkey = "proxy_activities_coordinator_id_fkey"
+	ConstraintProxyActivitiesCoordinatorIDFkey Constraint = "proxy_activities_coordinator_id_fkey"
 	// raised by private.proxy_activities_guard_immutable() as TG_NAME (SQLSTATE 23514).
-	ConstraintProxyActivitiesCoordinatorIDImmutable = "proxy_activities_coordinator_id_immutable"
+	ConstraintProxyActivitiesCoordinatorIDImmutable Constraint = "proxy_activities_coordinator_id_immutable"
 	// raised by private.proxy_activities_check_members_in_org() (SQLSTATE 23514).
-	ConstraintProxyActivitiesCoordinatorInOrgCheck = "proxy_activities_coordinator_in_org_check"
+	ConstraintProxyActivitiesCoordinatorInOrgCheck Constraint = "proxy_activities_coordinator_in_org_check"
 	// CHECK on public.proxy_activities (SQLSTATE 23514).
-	ConstraintProxyActivitiesDateWindowCheck = "proxy_activities_date_window_check"
+	ConstraintProxyActivitiesDateWindowCheck Constraint = "proxy_activities_date_window_check"
 	// CHECK on public.proxy_activities (SQLSTATE 23514).
-	ConstraintProxyActivitiesDurationMinutesCheck = "proxy_activities_duration_minutes_check"
+	ConstraintProxyActivitiesDurationMinutesCheck Constraint = "proxy_activities_duration_minutes_check"
 	// CHECK on public.proxy_activities (SQLSTATE 23514).
-	ConstraintProxyActivitiesDurationMinutesMaxCheck = "proxy_activities_duration_minutes_max_check"
+	ConstraintProxyActivitiesDurationMinutesMaxCheck Constraint = "proxy_activities_duration_minutes_max_check"
 	// CONSTRAINT TRIGGER on public.proxy_activities; raised by private.proxy_activities_check_members_in_org() (SQLSTATE 23514).
-	ConstraintProxyActivitiesMentorInOrgCheck = "proxy_activities_mentor_in_org_check"
+	ConstraintProxyActivitiesMentorInOrgCheck Constraint = "proxy_activities_mentor_in_org_check"
 	// CHECK on public.proxy_activities (SQLSTATE 23514).
-	ConstraintProxyActivitiesNoSelfAttributionCheck = "proxy_activities_no_self_attribution_check"
+	ConstraintProxyActivitiesNoSelfAttributionCheck Constraint = "proxy_activities_no_self_attribution_check"
 	// CHECK on public.proxy_activities (SQLSTATE 23514).
-	ConstraintProxyActivitiesNotesLengthCheck = "proxy_activities_notes_length_check"
+	ConstraintProxyActivitiesNotesLengthCheck Constraint = "proxy_activities_notes_length_check"
 	// FOREIGN KEY on public.proxy_activities (SQLSTATE 23503).
-	ConstraintProxyActivitiesOrgIDFkey = "proxy_activities_org_id_fkey"
+	ConstraintProxyActivitiesOrgIDFkey Constraint = "proxy_activities_org_id_fkey"
 	// raised by private.proxy_activities_guard_immutable() as TG_NAME (SQLSTATE 23514).
-	ConstraintProxyActivitiesOrgIDImmutable = "proxy_activities_org_id_immutable"
+	ConstraintProxyActivitiesOrgIDImmutable Constraint = "proxy_activities_org_id_immutable"
 	// PRIMARY KEY on public.proxy_activities (SQLSTATE 23505).
-	ConstraintProxyActivitiesPkey = "proxy_activities_pkey"
+	ConstraintProxyActivitiesPkey Constraint = "proxy_activities_pkey"
 	// FOREIGN KEY on public.proxy_activities (SQLSTATE 23503).
-	ConstraintProxyActivitiesTemplateIDFkey = "proxy_activities_template_id_fkey"
+	ConstraintProxyActivitiesTemplateIDFkey Constraint = "proxy_activities_template_id_fkey"
 	// FOREIGN KEY on public.proxy_activities (SQLSTATE 23503).
-	ConstraintProxyActivitiesTemplateSameOrgFkey = "proxy_activities_template_same_org_fkey"
+	ConstraintProxyActivitiesTemplateSameOrgFkey Constraint = "proxy_activities_template_same_org_fkey"
 	// CHECK on public.proxy_audit_log (SQLSTATE 23514).
-	ConstraintProxyAuditLogActionCheck = "proxy_audit_log_action_check"
+	ConstraintProxyAuditLogActionCheck Constraint = "proxy_audit_log_action_check"
 	// raised by private.proxy_audit_log_guard_insert() (SQLSTATE 42501).
-	ConstraintProxyAuditLogDirectInsert = "proxy_audit_log_direct_insert"
+	ConstraintProxyAuditLogDirectInsert Constraint = "proxy_audit_log_direct_insert"
 	// raised by private.proxy_audit_log_reject_change() (SQLSTATE 42501).
-	ConstraintProxyAuditLogImmutable = "proxy_audit_log_immutable"
+	ConstraintProxyAuditLogImmutable Constraint = "proxy_audit_log_immutable"
 	// PRIMARY KEY on public.proxy_audit_log (SQLSTATE 23505).
-	ConstraintProxyAuditLogPkey = "proxy_audit_log_pkey"
+	ConstraintProxyAuditLogPkey Constraint = "proxy_audit_log_pkey"
 	// CHECK on public.recurring_activity_templates (SQLSTATE 23514).
-	ConstraintRecurringActivityTemplatesActivityTypeCheck = "recurring_activity_templates_activity_type_check"
+	ConstraintRecurringActivityTemplatesActivityTypeCheck Constraint = "recurring_activity_templates_activity_type_check"
 	// CHECK on public.recurring_activity_templates (SQLSTATE 23514).
-	ConstraintRecurringActivityTemplatesActivityTypeLengthCheck = "recurring_activity_templates_activity_type_length_check"
+	ConstraintRecurringActivityTemplatesActivityTypeLengthCheck Constraint = "recurring_activity_templates_activity_type_length_check"
 	// FOREIGN KEY on public.recurring_activity_templates (SQLSTATE 23503).
-	ConstraintRecurringActivityTemplatesCreatedByFkey = "recurring_activity_templates_created_by_fkey"
+	ConstraintRecurringActivityTemplatesCreatedByFkey Constraint = "recurring_activity_templates_created_by_fkey"
 	// CHECK on public.recurring_activity_templates (SQLSTATE 23514).
-	ConstraintRecurringActivityTemplatesDefaultDurationMinutesCheck = "recurring_activity_templates_default_duration_minutes_check"
+	ConstraintRecurringActivityTemplatesDefaultDurationMinutesCheck Constraint = "recurring_activity_templates_default_duration_minutes_check"
 	// CHECK on public.recurring_activity_templates (SQLSTATE 23514).
-	ConstraintRecurringActivityTemplatesDefaultDurationMinutesMaxCheck = "recurring_activity_templates_default_duration_minutes_max_check"
+	ConstraintRecurringActivityTemplatesDefaultDurationMinutesMaxCheck Constraint = "recurring_activity_templates_default_duration_minutes_max_check"
 	// UNIQUE on public.recurring_activity_templates (SQLSTATE 23505).
-	ConstraintRecurringActivityTemplatesIDOrgIDKey = "recurring_activity_templates_id_org_id_key"
+	ConstraintRecurringActivityTemplatesIDOrgIDKey Constraint = "recurring_activity_templates_id_org_id_key"
 	// FOREIGN KEY on public.recurring_activity_templates (SQLSTATE 23503).
-	ConstraintRecurringActivityTemplatesOrgIDFkey = "recurring_activity_templates_org_id_fkey"
+	ConstraintRecurringActivityTemplatesOrgIDFkey Constraint = "recurring_activity_templates_org_id_fkey"
 	// PRIMARY KEY on public.recurring_activity_templates (SQLSTATE 23505).
-	ConstraintRecurringActivityTemplatesPkey = "recurring_activity_templates_pkey"
+	ConstraintRecurringActivityTemplatesPkey Constraint = "recurring_activity_templates_pkey"
 	// CHECK on public.recurring_activity_templates (SQLSTATE 23514).
-	ConstraintRecurringActivityTemplatesRecurrenceRuleCheck = "recurring_activity_templates_recurrence_rule_check"
+	ConstraintRecurringActivityTemplatesRecurrenceRuleCheck Constraint = "recurring_activity_templates_recurrence_rule_check"
 	// CHECK on public.recurring_activity_templates (SQLSTATE 23514).
-	ConstraintRecurringActivityTemplatesRecurrenceRuleLengthCheck = "recurring_activity_templates_recurrence_rule_length_check"
+	ConstraintRecurringActivityTemplatesRecurrenceRuleLengthCheck Constraint = "recurring_activity_templates_recurrence_rule_length_check"
 	// CHECK on public.recurring_activity_templates (SQLSTATE 23514).
-	ConstraintRecurringActivityTemplatesTitleCheck = "recurring_activity_templates_title_check"
+	ConstraintRecurringActivityTemplatesTitleCheck Constraint = "recurring_activity_templates_title_check"
 	// CHECK on public.recurring_activity_templates (SQLSTATE 23514).
-	ConstraintRecurringActivityTemplatesTitleLengthCheck = "recurring_activity_templates_title_length_check"
+	ConstraintRecurringActivityTemplatesTitleLengthCheck Constraint = "recurring_activity_templates_title_length_check"
 )

@@ -52,6 +52,12 @@ var (
 	ErrTxAborted = errors.New("db: statement after an error in the same request")
 )
 
+// Constraint is the name of what fired: a constraint of the schema, a name
+// mentordb's functions and triggers raise, or a policy a repository's
+// pre-check names. The Constraint* constants (constraints_gen.go, written
+// from the catalog) are every name the schema can report.
+type Constraint string
+
 // Error is a database error interpreted: Kind is the most specific sentinel
 // (ErrSelfAttribution), Class the generic one of its SQLSTATE (ErrCheck),
 // Constraint the constraint (or rule) that fired, Code the SQLSTATE (empty
@@ -69,7 +75,7 @@ var (
 type Error struct {
 	Kind       error
 	Class      error
-	Constraint string
+	Constraint Constraint
 	Code       string
 	Message    string
 	Err        error
@@ -90,11 +96,11 @@ func (e *Error) Unwrap() error { return e.Err }
 // constraintKinds maps constraint and rule names to the specific sentinel a
 // caller should see. Names are the Constraint* constants, which a conformance
 // test checks against the catalog so neither side can drift.
-var constraintKinds = map[string]error{}
+var constraintKinds = map[Constraint]error{}
 
 // registerConstraint is how each feature file declares the sentinel of the
 // constraints it owns.
-func registerConstraint(kind error, names ...string) {
+func registerConstraint(kind error, names ...Constraint) {
 	for _, n := range names {
 		constraintKinds[n] = kind
 	}
@@ -231,11 +237,11 @@ func fromPgError(pgErr *pgconn.PgError, path []error) *Error {
 		e.Code, e.Message = pgErr.Code, pgErr.Message
 		return e
 	}
-	e := &Error{Kind: class, Class: class, Constraint: pgErr.ConstraintName, Code: pgErr.Code, Message: pgErr.Message, Err: pgErr}
+	e := &Error{Kind: class, Class: class, Constraint: Constraint(pgErr.ConstraintName), Code: pgErr.Code, Message: pgErr.Message, Err: pgErr}
 	if k, ok := codeSpecificKinds[pgErr.Code]; ok {
 		e.Kind = k
 	}
-	if k, ok := constraintKinds[pgErr.ConstraintName]; ok {
+	if k, ok := constraintKinds[Constraint(pgErr.ConstraintName)]; ok {
 		e.Kind = k
 		if e.Class == nil {
 			e.Class = k

@@ -42,25 +42,26 @@ func TestPauseErrorsHaveKindAndClass(t *testing.T) {
 	// table of codes), and what the pause tables' declarative constraints
 	// report.
 	cases := []struct {
-		code, constraint string
-		kind, class      error
+		code        string
+		constraint  Constraint
+		kind, class error
 	}{
-		{SQLStateOrgMismatch, ConstraintPauseOrgMismatch, ErrOrgMismatch, ErrCheck},
-		{SQLStateInvalidTransition, ConstraintPauseTransition, ErrInvalidTransition, ErrCheck},
-		{"23514", ConstraintPauseLogChangeCheck, ErrInvalidTransition, ErrCheck},
-		{SQLStateUnknownMentor, ConstraintPauseUnknownMentor, ErrUnknownMentor, ErrNotFound},
-		{SQLStateMissingOrgClaim, ConstraintPauseOrgClaim, ErrInvalidClaims, ErrInvalidInput},
-		{SQLStateLogImmutable, ConstraintPauseLogImmutable, ErrImmutable, ErrNotPermitted},
-		{SQLStateNotPermitted, ConstraintPauseNotPermitted, ErrNotPermitted, ErrNotPermitted},
-		{SQLStateNotPermitted, ConstraintPauseLogDirectInsert, ErrNotPermitted, ErrNotPermitted},
-		{"23514", ConstraintPauseStatusCheck, ErrCheck, ErrCheck},
-		{"23505", ConstraintPauseMentorOrgKey, ErrUnique, ErrUnique},
-		{"23503", ConstraintPauseMentorFkey, ErrForeignKey, ErrForeignKey},
+		{SQLStateOrgMismatch, ConstraintPeerMentorStatusOrgMismatch, ErrOrgMismatch, ErrCheck},
+		{SQLStateInvalidTransition, ConstraintPeerMentorStatusTransition, ErrInvalidTransition, ErrCheck},
+		{"23514", ConstraintPeerMentorStatusLogChangeCheck, ErrInvalidTransition, ErrCheck},
+		{SQLStateUnknownMentor, ConstraintPeerMentorStatusUnknownMentor, ErrUnknownMentor, ErrNotFound},
+		{SQLStateMissingOrgClaim, ConstraintPeerMentorStatusOrgClaim, ErrInvalidClaims, ErrInvalidInput},
+		{SQLStateLogImmutable, ConstraintPeerMentorStatusLogImmutable, ErrImmutable, ErrNotPermitted},
+		{SQLStateNotPermitted, ConstraintPeerMentorStatusNotPermitted, ErrNotPermitted, ErrNotPermitted},
+		{SQLStateNotPermitted, ConstraintPeerMentorStatusLogDirectInsert, ErrNotPermitted, ErrNotPermitted},
+		{"23514", ConstraintPeerMentorStatusStatusCheck, ErrCheck, ErrCheck},
+		{"23505", ConstraintPeerMentorStatusMentorOrgKey, ErrUnique, ErrUnique},
+		{"23503", ConstraintPeerMentorStatusPeerMentorIDFkey, ErrForeignKey, ErrForeignKey},
 	}
 	for _, c := range cases {
-		t.Run(c.constraint, func(t *testing.T) {
+		t.Run(string(c.constraint), func(t *testing.T) {
 			t.Parallel()
-			e := requireTyped(t, interpretError(&pgconn.PgError{Code: c.code, ConstraintName: c.constraint, Message: "m"}), c.kind, c.class)
+			e := requireTyped(t, interpretError(&pgconn.PgError{Code: c.code, ConstraintName: string(c.constraint), Message: "m"}), c.kind, c.class)
 			require.Equal(t, c.code, e.Code)
 			require.Equal(t, c.constraint, e.Constraint)
 		})
@@ -386,7 +387,7 @@ func TestCallerErrorsKeepTheirMessageAndChain(t *testing.T) {
 		require.ErrorAs(t, got, &e)
 		require.Equal(t, ErrUnique, e.Kind)
 		require.Equal(t, "23505", e.Code)
-		require.Equal(t, "outbox_pkey", e.Constraint)
+		require.Equal(t, Constraint("outbox_pkey"), e.Constraint)
 		var p *pgconn.PgError
 		require.ErrorAs(t, got, &p)
 		if _, ok := err.(refusal); ok {

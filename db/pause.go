@@ -61,32 +61,6 @@ const (
 	SQLStateNotPermitted      = "42501"
 )
 
-// Shorter names of the pause names (those the pause functions and triggers
-// set in RAISE ... USING CONSTRAINT, and the declarative constraints of the
-// pause tables), kept for callers that use them. Each is the generated
-// constant of constraints_gen.go, so a renamed constraint fails to compile.
-const (
-	ConstraintPauseOrgMismatch      = ConstraintPeerMentorStatusOrgMismatch
-	ConstraintPauseTransition       = ConstraintPeerMentorStatusTransition
-	ConstraintPauseUnknownMentor    = ConstraintPeerMentorStatusUnknownMentor
-	ConstraintPauseOrgClaim         = ConstraintPeerMentorStatusOrgClaim
-	ConstraintPauseNotPermitted     = ConstraintPeerMentorStatusNotPermitted
-	ConstraintPauseLogDirectInsert  = ConstraintPeerMentorStatusLogDirectInsert
-	ConstraintPauseLogImmutable     = ConstraintPeerMentorStatusLogImmutable
-	ConstraintPauseStatusCheck      = ConstraintPeerMentorStatusStatusCheck
-	ConstraintPausePausedAtCheck    = ConstraintPeerMentorStatusPausedAtCheck
-	ConstraintPauseExpectedReturn   = ConstraintPeerMentorStatusExpectedReturnCheck
-	ConstraintPauseMentorOrgKey     = ConstraintPeerMentorStatusMentorOrgKey
-	ConstraintPauseLogChangeCheck   = ConstraintPeerMentorStatusLogChangeCheck
-	ConstraintPauseLogStatusIDFkey  = ConstraintPeerMentorStatusLogStatusIDFkey
-	ConstraintPauseMentorFkey       = ConstraintPeerMentorStatusPeerMentorIDFkey
-	ConstraintPauseLogMentorFkey    = ConstraintPeerMentorStatusLogPeerMentorIDFkey
-	ConstraintPauseOrgFkey          = ConstraintPeerMentorStatusOrgIDFkey
-	ConstraintPauseLogOrgFkey       = ConstraintPeerMentorStatusLogOrgIDFkey
-	ConstraintPauseUpdatedByFkey    = ConstraintPeerMentorStatusUpdatedByFkey
-	ConstraintPauseLogChangedByFkey = ConstraintPeerMentorStatusLogChangedByFkey
-)
-
 // PauseLockNamespace is the first key of the two-key advisory transaction
 // lock the RPCs take, pg_advisory_xact_lock(PauseLockNamespace,
 // hashtext(peer_mentor_id::text)): 0x4D440001, 'MD' << 16 | 1. In pg_locks it
@@ -94,12 +68,12 @@ const (
 const PauseLockNamespace int32 = 0x4D440001
 
 func init() {
-	registerConstraint(ErrOrgMismatch, ConstraintPauseOrgMismatch)
-	registerConstraint(ErrInvalidTransition, ConstraintPauseTransition, ConstraintPauseLogChangeCheck)
-	registerConstraint(ErrUnknownMentor, ConstraintPauseUnknownMentor)
-	registerConstraint(ErrInvalidClaims, ConstraintPauseOrgClaim)
-	registerConstraint(ErrNotPermitted, ConstraintPauseNotPermitted, ConstraintPauseLogDirectInsert)
-	registerConstraint(ErrImmutable, ConstraintPauseLogImmutable)
+	registerConstraint(ErrOrgMismatch, ConstraintPeerMentorStatusOrgMismatch)
+	registerConstraint(ErrInvalidTransition, ConstraintPeerMentorStatusTransition, ConstraintPeerMentorStatusLogChangeCheck)
+	registerConstraint(ErrUnknownMentor, ConstraintPeerMentorStatusUnknownMentor)
+	registerConstraint(ErrInvalidClaims, ConstraintPeerMentorStatusOrgClaim)
+	registerConstraint(ErrNotPermitted, ConstraintPeerMentorStatusNotPermitted, ConstraintPeerMentorStatusLogDirectInsert)
+	registerConstraint(ErrImmutable, ConstraintPeerMentorStatusLogImmutable)
 
 	// The classes of the custom codes, chosen to match the declarative
 	// errors of the same meaning: a mentor outside the org is a failed check
@@ -332,7 +306,7 @@ func (r *PauseRepository) reached(ctx context.Context, claims Claims, peerMentor
 		return PauseStatus{}, refused
 	}
 	if st.State == target && claims.Sub != uuid.Nil && st.UpdatedBy == claims.Sub && st.Reason == reason && sameDay(st.ExpectedReturn, ret) {
-		return st, &Error{Kind: ErrTransitionReached, Class: ErrCheck, Constraint: ConstraintPauseTransition, Code: SQLStateInvalidTransition,
+		return st, &Error{Kind: ErrTransitionReached, Class: ErrCheck, Constraint: ConstraintPeerMentorStatusTransition, Code: SQLStateInvalidTransition,
 			Message: fmt.Sprintf("peer mentor %s is already %s, set by this caller with the same reason", peerMentorID, target), Err: refused}
 	}
 	return st, refused

@@ -48,45 +48,21 @@ var (
 	ErrIDConflict = errors.New("db: the activity id is taken by another activity")
 )
 
-// Shorter names of the proxy-activity tables' constraints, kept for callers
-// that use them. Each is the generated constant of constraints_gen.go (which
-// is written from the catalog), so a renamed constraint fails to compile here.
-const (
-	ConstraintNoSelfAttribution         = ConstraintProxyActivitiesNoSelfAttributionCheck
-	ConstraintDurationPositive          = ConstraintProxyActivitiesDurationMinutesCheck
-	ConstraintMentorInOrg               = ConstraintProxyActivitiesMentorInOrgCheck       // constraint trigger
-	ConstraintTemplateSameOrg           = ConstraintProxyActivitiesTemplateSameOrgFkey    // FK (template_id, org_id)
-	ConstraintOrgImmutable              = ConstraintProxyActivitiesOrgIDImmutable         // BEFORE UPDATE trigger
-	ConstraintCoordinatorImmutable      = ConstraintProxyActivitiesCoordinatorIDImmutable // BEFORE UPDATE trigger
-	ConstraintProxyTemplateFkey         = ConstraintProxyActivitiesTemplateIDFkey
-	ConstraintProxyCoordinatorFkey      = ConstraintProxyActivitiesCoordinatorIDFkey
-	ConstraintProxyAttributedMentorFkey = ConstraintProxyActivitiesAttributedMentorIDFkey
-	ConstraintProxyOrgFkey              = ConstraintProxyActivitiesOrgIDFkey
-	ConstraintProxyAuditActionCheck     = ConstraintProxyAuditLogActionCheck
-	ConstraintTemplateOrgFkey           = ConstraintRecurringActivityTemplatesOrgIDFkey
-	ConstraintTemplateCreatedByFkey     = ConstraintRecurringActivityTemplatesCreatedByFkey
-	ConstraintTemplateActivityTypeCheck = ConstraintRecurringActivityTemplatesActivityTypeCheck
-	ConstraintTemplateTitleCheck        = ConstraintRecurringActivityTemplatesTitleCheck
-	ConstraintTemplateDurationCheck     = ConstraintRecurringActivityTemplatesDefaultDurationMinutesCheck
-	ConstraintTemplateRecurrenceCheck   = ConstraintRecurringActivityTemplatesRecurrenceRuleCheck
-	ConstraintTemplateIDOrgKey          = ConstraintRecurringActivityTemplatesIDOrgIDKey
-)
-
 // Policy names, reported in the Constraint of the ErrNotPermitted errors the
 // repository's own pre-checks return (PostgreSQL's RLS errors carry none).
 const (
-	PolicyProxyInsertOwn = "proxy_activities_insert_own"
-	PolicyProxyUpdateOwn = "proxy_activities_update_own"
-	PolicyProxyDeleteOwn = "proxy_activities_delete_own"
+	PolicyProxyInsertOwn Constraint = "proxy_activities_insert_own"
+	PolicyProxyUpdateOwn Constraint = "proxy_activities_update_own"
+	PolicyProxyDeleteOwn Constraint = "proxy_activities_delete_own"
 )
 
 func init() {
-	registerConstraint(ErrSelfAttribution, ConstraintNoSelfAttribution)
-	registerConstraint(ErrNonPositiveDuration, ConstraintDurationPositive, ConstraintTemplateDurationCheck)
-	registerConstraint(ErrMentorNotInOrg, ConstraintMentorInOrg)
-	registerConstraint(ErrTemplateOtherOrg, ConstraintTemplateSameOrg)
-	registerConstraint(ErrOrgChange, ConstraintOrgImmutable)
-	registerConstraint(ErrCoordinatorChange, ConstraintCoordinatorImmutable)
+	registerConstraint(ErrSelfAttribution, ConstraintProxyActivitiesNoSelfAttributionCheck)
+	registerConstraint(ErrNonPositiveDuration, ConstraintProxyActivitiesDurationMinutesCheck, ConstraintRecurringActivityTemplatesDefaultDurationMinutesCheck)
+	registerConstraint(ErrMentorNotInOrg, ConstraintProxyActivitiesMentorInOrgCheck)
+	registerConstraint(ErrTemplateOtherOrg, ConstraintProxyActivitiesTemplateSameOrgFkey)
+	registerConstraint(ErrOrgChange, ConstraintProxyActivitiesOrgIDImmutable)
+	registerConstraint(ErrCoordinatorChange, ConstraintProxyActivitiesCoordinatorIDImmutable)
 	registerConstraint(ErrImmutable, ConstraintProxyAuditLogImmutable)
 }
 
@@ -558,7 +534,7 @@ func (a Activities) AuditLog(ctx context.Context, activityID uuid.UUID) ([]Proxy
 // write reaches the table: it returns nil then, and the write's error is the
 // pre-check's (precheckError). On a caller's transaction (DoTx) it runs at
 // once and returns the typed error itself.
-func (a Activities) precheckMentors(ctx context.Context, orgID uuid.UUID, mentors []uuid.UUID, policy string) error {
+func (a Activities) precheckMentors(ctx context.Context, orgID uuid.UUID, mentors []uuid.UUID, policy Constraint) error {
 	_, err := queries.AssertMentorsInOrg(ctx, checkFirst{a.r}, gen.AssertMentorsInOrgParams{OrgID: orgID, UserIds: mentors})
 	return precheckError(err, policy, orgID)
 }
@@ -570,7 +546,7 @@ const precheckMarker = "mentordb-precheck:"
 // caller cannot see the roster: not a coordinator of the org) or
 // ErrMentorNotInOrg naming the missing mentors; any other error is
 // interpreted as usual.
-func precheckError(err error, policy string, orgID uuid.UUID) error {
+func precheckError(err error, policy Constraint, orgID uuid.UUID) error {
 	var pgErr *pgconn.PgError
 	if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "22P02" {
 		return interpretError(err)
@@ -587,7 +563,7 @@ func precheckError(err error, policy string, orgID uuid.UUID) error {
 	return &Error{
 		Kind:       ErrMentorNotInOrg,
 		Class:      ErrCheck,
-		Constraint: ConstraintMentorInOrg,
+		Constraint: ConstraintProxyActivitiesMentorInOrgCheck,
 		Code:       "23514",
 		Message:    fmt.Sprintf("attributed mentor %s is not a peer_mentor of organization %s", strings.ReplaceAll(ids, ",", ", "), orgID),
 	}
@@ -688,13 +664,13 @@ func proxySelfAttributionError(id uuid.UUID) error {
 	return &Error{
 		Kind:       ErrSelfAttribution,
 		Class:      ErrCheck,
-		Constraint: ConstraintNoSelfAttribution,
+		Constraint: ConstraintProxyActivitiesNoSelfAttributionCheck,
 		Code:       "23514",
 		Message:    fmt.Sprintf("coordinator %s cannot be the attributed mentor", id),
 	}
 }
 
-func proxyNotPermitted(policy, msg string) error {
+func proxyNotPermitted(policy Constraint, msg string) error {
 	return &Error{Kind: ErrNotPermitted, Class: ErrNotPermitted, Constraint: policy, Code: "42501", Message: msg}
 }
 

@@ -15,25 +15,26 @@ import (
 func TestProxyConstraintErrorsMapToSentinels(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		code, constraint string
-		want             error
+		code       string
+		constraint Constraint
+		want       error
 	}{
-		{"23514", ConstraintNoSelfAttribution, ErrSelfAttribution},
-		{"23514", ConstraintDurationPositive, ErrNonPositiveDuration},
-		{"23514", ConstraintTemplateDurationCheck, ErrNonPositiveDuration},
-		{"23514", ConstraintMentorInOrg, ErrMentorNotInOrg},
-		{"23503", ConstraintTemplateSameOrg, ErrTemplateOtherOrg},
-		{"23514", ConstraintOrgImmutable, ErrOrgChange},
-		{"23514", ConstraintCoordinatorImmutable, ErrCoordinatorChange},
+		{"23514", ConstraintProxyActivitiesNoSelfAttributionCheck, ErrSelfAttribution},
+		{"23514", ConstraintProxyActivitiesDurationMinutesCheck, ErrNonPositiveDuration},
+		{"23514", ConstraintRecurringActivityTemplatesDefaultDurationMinutesCheck, ErrNonPositiveDuration},
+		{"23514", ConstraintProxyActivitiesMentorInOrgCheck, ErrMentorNotInOrg},
+		{"23503", ConstraintProxyActivitiesTemplateSameOrgFkey, ErrTemplateOtherOrg},
+		{"23514", ConstraintProxyActivitiesOrgIDImmutable, ErrOrgChange},
+		{"23514", ConstraintProxyActivitiesCoordinatorIDImmutable, ErrCoordinatorChange},
 		{"42501", ConstraintProxyAuditLogImmutable, ErrImmutable},
-		{"23503", ConstraintProxyTemplateFkey, ErrForeignKey},
-		{"23503", ConstraintProxyAttributedMentorFkey, ErrForeignKey},
+		{"23503", ConstraintProxyActivitiesTemplateIDFkey, ErrForeignKey},
+		{"23503", ConstraintProxyActivitiesAttributedMentorIDFkey, ErrForeignKey},
 		{"42501", "", ErrNotPermitted},
 	}
 	for _, c := range cases {
-		t.Run(c.constraint, func(t *testing.T) {
+		t.Run(string(c.constraint), func(t *testing.T) {
 			t.Parallel()
-			err := interpretError(&pgconn.PgError{Code: c.code, ConstraintName: c.constraint, Message: "m"})
+			err := interpretError(&pgconn.PgError{Code: c.code, ConstraintName: string(c.constraint), Message: "m"})
 			require.ErrorIs(t, err, c.want)
 			var e *Error
 			require.True(t, errors.As(err, &e))

@@ -37,7 +37,7 @@ const (
 			codes = " (SQLSTATE " + strings.Join(n.Codes, ", ") + ")"
 		}
 		fmt.Fprintf(&b, "\t// %s%s.\n", strings.Join(n.Sources, "; "), codes)
-		fmt.Fprintf(&b, "\t%s = %q\n", id, n.Name)
+		fmt.Fprintf(&b, "\t%s Constraint = %q\n", id, n.Name)
 	}
 	b.WriteString(")\n")
 	src, err := format.Source(b.Bytes())
