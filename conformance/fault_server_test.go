@@ -109,7 +109,7 @@ func testFaultRestarts(t *testing.T) {
 		o, d := startOwnServer(t)
 		f := newFaultFixture(t, d)
 		app := newFaultApp(t, d.URL)
-		const creates, pauses = 100, 40
+		const creates, pauses = 40, 16
 		total := creates + pauses
 		restarted := make(chan error, 1)
 		modes := []string{"fast", "immediate"}

@@ -42,7 +42,7 @@ func testFaults(t *testing.T) {
 		// watches), up to 3 ms later: they end requests while the server
 		// runs them, after COMMIT was sent, whatever the machine's load.
 		creates, pauses := f.run(t, faultScenario{
-			name: "random deadlines", app: app, creates: 100, pauses: 50,
+			name: "random deadlines", app: app, creates: 40, pauses: 20,
 			each: func(i int, req func(context.Context) error) error {
 				if i%2 == 0 {
 					ctx, cancel := context.WithTimeout(context.Background(), randomDelay())
@@ -73,7 +73,7 @@ func testFaults(t *testing.T) {
 		// run one at a time, so its sessions are the request's.
 		kills := 0
 		creates, pauses := f.run(t, faultScenario{
-			name: "pg_terminate_backend", app: app, creates: 80, pauses: 40,
+			name: "pg_terminate_backend", app: app, creates: 40, pauses: 20,
 			each: func(i int, req func(context.Context) error) error {
 				done, killed := make(chan struct{}), make(chan struct{})
 				go func() {
@@ -117,7 +117,7 @@ func testFaults(t *testing.T) {
 			p := startProxy(t, d.URL)
 			app := newFaultApp(t, viaProxy(t, d.URL, p))
 			creates, pauses := f.run(t, faultScenario{
-				name: c.fault.String(), app: app, creates: 30, pauses: 16,
+				name: c.fault.String(), app: app, creates: 12, pauses: 6,
 				each: func(i int, req func(context.Context) error) error {
 					p.Arm(c.fault)
 					defer p.Arm(faultproxy.None)

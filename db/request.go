@@ -207,7 +207,7 @@ func (t *requestTx) abort(ctx context.Context) {
 // trip, and a stalled connection must not hold the caller, or a pool
 // connection, until TCP gives up. It stays under a second with room for
 // the call to return.
-const cleanupTimeout = 800 * time.Millisecond
+const cleanupTimeout = 500 * time.Millisecond
 
 // cleanupContext is the context a request undoes itself on (and resolves
 // an unanswered COMMIT on): detached from ctx's cancellation, so it is sent
