@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mentordb/mentordb/conformance/pgtest"
-	"github.com/mentordb/mentordb/conformance/platform"
 	"github.com/mentordb/mentordb/db/migrate"
+	"github.com/mentordb/mentordb/internal/harness/provision"
 )
 
 func testHarness(t *testing.T) {
@@ -21,7 +21,7 @@ func testHarness(t *testing.T) {
 		a, b := pgtest.New(t), pgtest.New(t)
 		require.NotEqual(t, a.Name, b.Name)
 
-		hash, err := platform.Hash()
+		hash, err := provision.Hash()
 		require.NoError(t, err)
 		tmpl := pgtest.Template(t)
 		require.True(t, strings.HasSuffix(tmpl, hash), "template %s is named by the migration hash %s", tmpl, hash)

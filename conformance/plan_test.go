@@ -16,9 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mentordb/mentordb/conformance/pgtest"
-	"github.com/mentordb/mentordb/conformance/seed"
 	"github.com/mentordb/mentordb/db"
 	"github.com/mentordb/mentordb/gen"
+	"github.com/mentordb/mentordb/internal/harness/seed"
 )
 
 // Plans are proven on realistic data (PA-PLAN-1, GEN-2): planOrgs

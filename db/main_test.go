@@ -11,8 +11,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/mentordb/mentordb/conformance/pgserver"
-	"github.com/mentordb/mentordb/conformance/platform"
+	"github.com/mentordb/mentordb/internal/harness/pgserver"
+	"github.com/mentordb/mentordb/internal/harness/provision"
 )
 
 // pool connects, as the superuser that owns the schema, to a database with
@@ -67,7 +67,7 @@ func start(ctx context.Context) (*pgserver.Server, error) {
 		return fail(err)
 	}
 	u.Path = "/" + name
-	if err := platform.Prepare(ctx, u.String()); err != nil {
+	if err := provision.Prepare(ctx, u.String()); err != nil {
 		return fail(err)
 	}
 	if pool, err = pgxpool.New(ctx, u.String()); err != nil {

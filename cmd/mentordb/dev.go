@@ -10,8 +10,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/mentordb/mentordb/conformance/pgserver"
-	"github.com/mentordb/mentordb/conformance/platform"
+	"github.com/mentordb/mentordb/internal/harness/pgserver"
+	"github.com/mentordb/mentordb/internal/harness/provision"
 )
 
 const devUsage = `usage: mentordb dev [-keep] [-v] [-c name=value]...
@@ -77,7 +77,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 
 	// The platform shim, then every migration by the Go runner: the same
 	// schema the conformance templates hold.
-	if err := platform.Prepare(ctx, srv.URL); err != nil {
+	if err := provision.Prepare(ctx, srv.URL); err != nil {
 		if sig := stopped(); sig != nil {
 			return fmt.Errorf("dev: stopped (%v) while preparing the database", sig)
 		}

@@ -16,8 +16,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/mentordb/mentordb/conformance/pgserver"
 	"github.com/mentordb/mentordb/conformance/pgtest"
+	"github.com/mentordb/mentordb/internal/harness/pgserver"
 )
 
 // Status of a mutant after the run.

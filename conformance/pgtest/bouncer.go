@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/mentordb/mentordb/conformance/pgserver"
+	"github.com/mentordb/mentordb/internal/harness/pgserver"
 )
 
 var (

@@ -14,9 +14,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/mentordb/mentordb/conformance/pgserver"
-	"github.com/mentordb/mentordb/conformance/platform"
 	"github.com/mentordb/mentordb/db"
+	"github.com/mentordb/mentordb/internal/harness/pgserver"
+	"github.com/mentordb/mentordb/internal/harness/provision"
 )
 
 var (
@@ -195,13 +195,13 @@ const templateLock = 0x6d656e746f72 // "mentor"
 // finds it built, and returns its name (it carries the migration hash). The
 // mutation run uses it to find the template its unmutated run built.
 func BuildTemplate(ctx context.Context, adminURL string) (string, error) {
-	hash, err := platform.Hash()
+	hash, err := provision.Hash()
 	if err != nil {
 		return "", err
 	}
 	name := "mentordb_tmpl_" + hash
 	return name, buildOnce(ctx, adminURL, name, `CREATE DATABASE `+name, func() error {
-		if err := platform.Prepare(ctx, WithDatabase(adminURL, name)); err != nil {
+		if err := provision.Prepare(ctx, WithDatabase(adminURL, name)); err != nil {
 			return fmt.Errorf("prepare %s: %w", name, err)
 		}
 		return nil

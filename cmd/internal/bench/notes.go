@@ -117,7 +117,7 @@ func Notes(r *Result) string {
 		w, _ := r.sample(VarWireWrite)
 		wa, _ := r.sample(VarWireWriteAlone)
 		p("### One-statement requests at %s round-trip latency\n\n", WireRTT)
-		p("A proxy on this machine (`conformance/bench/latencyproxy.go`; the kernel has no netem) delays every byte by half the round-trip time each way. ")
+		p("A proxy on this machine (`cmd/internal/bench/latencyproxy.go`; the kernel has no netem) delays every byte by half the round-trip time each way. ")
 		p("Each side has its own pool of one warm connection opened as `db.Open` opens one; round trips are counted on the connection (`conformance/roundtrip`). ")
 		p("Read: `Get` as a coordinator, %.1f round trips, %s, vs the same SELECT sent alone as the owner, %.1f, %s. ", r.WireTrips[VarWireRead], msf(a.Median()), r.WireTrips[VarWireReadAlone], msf(ra.Median()))
 		p("Write: `Create` (pre-check, INSERT through RLS, its triggers), %.1f round trips, %s, vs the same INSERT alone, %.1f, %s. ", r.WireTrips[VarWireWrite], msf(w.Median()), r.WireTrips[VarWireWriteAlone], msf(wa.Median()))

@@ -1,8 +1,8 @@
-// Package platform prepares a plain PostgreSQL database the way a Supabase
+// Package provision prepares a plain PostgreSQL database the way a Supabase
 // project is: the platform shim of sql/platform, then every migration by the
 // Go runner. The conformance templates and `mentordb dev` both use it, so
 // tests and developers see the same schema.
-package platform
+package provision
 
 import (
 	"context"
