@@ -10,6 +10,7 @@ import (
 	"github.com/mentordb/mentordb/conformance/pgtest"
 	"github.com/mentordb/mentordb/db/migrate"
 	"github.com/mentordb/mentordb/internal/harness/provision"
+	"github.com/mentordb/mentordb/internal/harness/testdb"
 )
 
 func testHarness(t *testing.T) {
@@ -23,7 +24,7 @@ func testHarness(t *testing.T) {
 
 		hash, err := provision.Hash()
 		require.NoError(t, err)
-		tmpl := pgtest.Template(t)
+		tmpl := testdb.Template(t)
 		require.True(t, strings.HasSuffix(tmpl, hash), "template %s is named by the migration hash %s", tmpl, hash)
 
 		var isTemplate, allowConn bool

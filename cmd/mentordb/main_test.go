@@ -16,8 +16,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mentordb/mentordb/conformance/pgtest"
 	"github.com/mentordb/mentordb/db/migrate"
+	"github.com/mentordb/mentordb/internal/harness/provision"
+	"github.com/mentordb/mentordb/internal/harness/testdb"
 )
 
 // TestMain runs the tests, or, when the test binary is started with
@@ -28,7 +29,7 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(pgtest.Main(m))
+	os.Exit(testdb.Main(m, testdb.Config{Migrator: provision.Migrator{}}))
 }
 
 const envRunMain = "MENTORDB_TEST_RUN_MAIN"
@@ -149,8 +150,8 @@ func TestReportJUnitAndSummary(t *testing.T) {
 // changing nothing without it, and says when there is nothing to do.
 func TestMigrateDownGuard(t *testing.T) {
 	t.Parallel()
-	d := pgtest.New(t)
-	ctx := pgtest.Ctx(t)
+	d := testdb.New(t)
+	ctx := testdb.Ctx(t)
 	var latest string
 	require.NoError(t, d.Pool.QueryRow(ctx, `SELECT max(version) FROM supabase_migrations.schema_migrations`).Scan(&latest))
 
@@ -179,7 +180,7 @@ func TestMigrateDownGuard(t *testing.T) {
 // TestSeedTwice: a second seed of the same organisations explains itself.
 func TestSeedTwice(t *testing.T) {
 	t.Parallel()
-	d := pgtest.New(t)
+	d := testdb.New(t)
 	args := []string{"seed", "--database-url", d.URL, "--orgs", "1", "--activities-per-org", "100"}
 	got := invoke(t, "", args...)
 	require.Equal(t, 0, got.code, got.message)
@@ -228,7 +229,7 @@ func TestDevSignals(t *testing.T) {
 		t.Skip("boots PostgreSQL twice")
 	}
 	t.Parallel()
-	pgtest.Server(t) // fails in CI, skips elsewhere, where no PostgreSQL can run
+	testdb.Server(t) // fails in CI, skips elsewhere, where no PostgreSQL can run
 	bin, err := os.Executable()
 	require.NoError(t, err)
 
@@ -308,7 +309,7 @@ func TestMigrateExport(t *testing.T) {
 // reason, and runs no test.
 func TestMutantsList(t *testing.T) {
 	t.Parallel()
-	pgtest.Server(t) // fails in CI, skips elsewhere, where no PostgreSQL can run
+	testdb.Server(t) // fails in CI, skips elsewhere, where no PostgreSQL can run
 	got := invoke(t, "", "mutants", "--list")
 	require.Equal(t, 0, got.code, got.message+got.stderr)
 	lines := strings.Split(strings.TrimSpace(got.stdout), "\n")

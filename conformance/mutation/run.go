@@ -18,6 +18,7 @@ import (
 
 	"github.com/mentordb/mentordb/conformance/pgtest"
 	"github.com/mentordb/mentordb/internal/harness/pgserver"
+	"github.com/mentordb/mentordb/internal/harness/testdb"
 )
 
 // Status of a mutant after the run.
@@ -367,7 +368,7 @@ func cloneDB(ctx context.Context, admin *pgx.Conn, serverURL, template, name str
 	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s STRATEGY FILE_COPY`, name, template)); err != nil {
 		return nil, err
 	}
-	return pgx.Connect(ctx, pgtest.WithDatabase(serverURL, name))
+	return pgx.Connect(ctx, testdb.WithDatabase(serverURL, name))
 }
 
 // ErrSurvivors is returned (wrapped) when a mutant survives.
