@@ -16,7 +16,8 @@ const usage = `mentordb — the schema and data layer of the peer-mentor app
 usage:
   mentordb migrate up|down --to V [--yes]|status [--database-url URL]
   mentordb migrate export --dir DIR write the migrations into a Supabase project's supabase/migrations
-  mentordb dev                      boot a disposable PostgreSQL with the schema, print DATABASE_URL
+  mentordb dev [-- command]         boot a disposable PostgreSQL with the schema: print DATABASE_URL,
+                                    or run the command with it and remove the server after
   mentordb report [--json F] [--md F] < go-test.json
                                     build the conformance report from 'go test -json'
   mentordb seed [--database-url URL] [--orgs N] [--first-org K] [--activities-per-org M] [--seed S]
@@ -78,7 +79,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "migrate":
 		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "dev":
-		return runDev(ctx, args[1:], stdout, stderr)
+		return runDev(ctx, args[1:], stdin, stdout, stderr)
 	case "report":
 		return runReport(args[1:], stdin, stdout, stderr)
 	case "seed":

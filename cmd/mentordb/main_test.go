@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mentordb/mentordb/db/migrate"
@@ -25,6 +26,9 @@ import (
 // envRunMain set, the command itself (so TestDevSignals can signal a real
 // process without building the binary again).
 func TestMain(m *testing.M) {
+	if os.Getenv(envDevProbe) == "1" {
+		os.Exit(devProbe())
+	}
 	if os.Getenv(envRunMain) == "1" {
 		main()
 		os.Exit(0)
@@ -33,6 +37,36 @@ func TestMain(m *testing.M) {
 }
 
 const envRunMain = "MENTORDB_TEST_RUN_MAIN"
+
+// envDevProbe makes the test binary the command of TestDevRunsCommand: it
+// prints the URL it was given and exits with devProbeOK when that URL
+// reaches a migrated database.
+const (
+	envDevProbe = "MENTORDB_TEST_DEV_PROBE"
+	devProbeOK  = 7
+)
+
+func devProbe() int {
+	url := os.Getenv(envTestDatabaseURL)
+	fmt.Println(url)
+	if url == "" || os.Getenv("DATABASE_URL") != url {
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer c.Close(ctx)
+	var migrated bool
+	if err := c.QueryRow(ctx, `SELECT to_regclass('public.proxy_activities') IS NOT NULL`).Scan(&migrated); err != nil || !migrated {
+		fmt.Fprintln(os.Stderr, "not migrated:", err)
+		return 1
+	}
+	return devProbeOK
+}
 
 // invocation is one run of the command as main would do it.
 type invocation struct {
@@ -270,6 +304,33 @@ func TestDevSignals(t *testing.T) {
 		require.Contains(t, msg, "export DATABASE_URL='"+strings.TrimPrefix(stdout.Text(), "DATABASE_URL=")+"'")
 		require.Contains(t, msg, "dev: stopped (")
 	})
+}
+
+// TestDevRunsCommand: `dev -- command` runs the command with the URL of a
+// migrated database in its environment while the server lives, exits with
+// the command's status, and removes the server after.
+func TestDevRunsCommand(t *testing.T) {
+	t.Parallel()
+	testdb.Server(t) // fails in CI, skips elsewhere, where no PostgreSQL can run
+	bin, err := os.Executable()
+	require.NoError(t, err)
+	cmd := exec.Command(bin, "dev", "--", "env", envDevProbe+"=1", bin)
+	cmd.Env = append(os.Environ(), "CONFORMANCE_DATABASE_URL=", envRunMain+"=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, stderr.String())
+	require.Equal(t, devProbeOK, exit.ExitCode(), "dev exits with the command's status:\n%s%s", stdout.String(), stderr.String())
+	url := strings.TrimSpace(stdout.String())
+	require.True(t, strings.HasPrefix(url, "postgres"), url)
+
+	ctx := testdb.Ctx(t)
+	c, err := pgx.Connect(ctx, url)
+	if err == nil {
+		c.Close(ctx)
+	}
+	require.Error(t, err, "the server is gone once the command ended")
 }
 
 // TestMigrateExport: the embedded migrations land byte for byte in the
