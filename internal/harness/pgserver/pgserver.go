@@ -34,6 +34,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/mentordb/mentordb/internal/harness/tools"
 )
 
 // EnvDatabaseURL names the environment variable that points the suite at an
@@ -158,7 +160,7 @@ func realWorld(opts Options) world {
 	return world{
 		getenv:     os.Getenv,
 		pingDocker: pingDocker,
-		findLocal:  func() (binaries, error) { return findBinaries(os.Getenv, runOutput, isExecutable) },
+		findLocal:  func() (binaries, error) { return findBinaries(os.Getenv, runOutput, tools.Executable) },
 		startURL: func(ctx context.Context, url string) (*Server, error) {
 			return startURL(ctx, opts, url)
 		},
