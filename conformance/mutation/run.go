@@ -2,7 +2,6 @@ package mutation
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -320,12 +319,10 @@ func runMutant(ctx context.Context, o Options, probe *pgx.Conn, r *Result, trace
 			r.Status, r.Error = RunnerError, out.err.Error()
 			return
 		}
-		for _, t := range out.failed {
-			if snap, _ := IsSnapshot(t); snap {
-				snapshots[t] = true
-			} else {
-				r.KilledBy = append(r.KilledBy, t)
-			}
+		kills, snaps := splitKills(out.failed)
+		r.KilledBy = append(r.KilledBy, kills...)
+		for _, t := range snaps {
+			snapshots[t] = true
 		}
 		if len(r.KilledBy) > 0 {
 			o.killers.record(r.KilledBy)
@@ -370,9 +367,6 @@ func cloneDB(ctx context.Context, admin *pgx.Conn, serverURL, template, name str
 	}
 	return pgx.Connect(ctx, testdb.WithDatabase(serverURL, name))
 }
-
-// ErrSurvivors is returned (wrapped) when a mutant survives.
-var ErrSurvivors = errors.New("mutants survived")
 
 // List starts a PostgreSQL, migrates a database and returns the mutants its
 // catalog yields, without running any test: what a run would try, for

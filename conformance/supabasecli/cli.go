@@ -59,8 +59,8 @@ type CLI struct {
 func New(bin string) *CLI { return &CLI{Bin: bin} }
 
 // Find locates the binary: $SUPABASE_BIN if set, else the native binary that
-// scripts/setup installs under .tools/supabase in the repository root. It does
-// not check the version; call (*CLI).Version for that.
+// scripts/setup installs under .tools/supabase in the repository root (at
+// Version). It does not ask the binary its version.
 func Find() (*CLI, error) {
 	if bin := os.Getenv(EnvBin); bin != "" {
 		if !tools.Executable(bin) {
@@ -322,20 +322,4 @@ func redactURL(s string) string {
 		return s
 	}
 	return u.Redacted()
-}
-
-// Version runs `supabase --version`.
-func (c *CLI) Version(ctx context.Context) (string, error) {
-	cmd := exec.CommandContext(ctx, c.Bin, "--version")
-	home, err := os.MkdirTemp("", "supabasecli-home-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(home)
-	cmd.Env = c.environ(home)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("supabasecli: %s --version: %w\n%s", c.Bin, err, out)
-	}
-	return strings.TrimSpace(string(out)), nil
 }
