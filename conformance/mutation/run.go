@@ -85,7 +85,8 @@ type Run struct {
 // Execute performs the mutation run: it starts PostgreSQL (as the matrix
 // does, with pg_stat_statements preloaded for the trace), runs the
 // unmutated matrix, which must pass, generates the mutants from its
-// template, and runs each on its own mutated copy of the template.
+// template, and runs the selected tests for each, the mutant applied to
+// every clone they take (pgtest.EnvMutant).
 func Execute(ctx context.Context, o Options) (*Run, error) {
 	run := &Run{Started: time.Now().UTC()}
 	o.killers = newKillers()
