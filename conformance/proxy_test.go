@@ -204,6 +204,7 @@ func testProxyActivities(t *testing.T) {
 	proxyRLSCases(t)
 	proxyAuditCases(t)
 	proxyErrorCases(t)
+	requestErrorCases(t)
 	proxyRequiredCases(t)
 	foreignKeyCases(t)
 	foreignKeyIndexCases(t)

@@ -1,8 +1,11 @@
 package db
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -87,11 +90,86 @@ func boundError(kind error, constraint, format string, args ...any) error {
 	return &Error{Kind: kind, Class: ErrCheck, Constraint: constraint, Code: "23514", Message: fmt.Sprintf(format, args...)}
 }
 
+// checkLength checks a text a caller writes: first that PostgreSQL text
+// can hold it (checkText), then its bound.
 func checkLength(s string, limit int, constraint, what string) error {
+	if err := checkText(s, what); err != nil {
+		return err
+	}
 	if n := utf8.RuneCountInString(s); n > limit {
 		return boundError(ErrTooLong, constraint, "%s has %d characters, more than %d", what, n, limit)
 	}
 	return nil
+}
+
+// checkText refuses what PostgreSQL text cannot hold: a NUL byte, or bytes
+// that are not UTF-8 (the database's encoding). The database would refuse
+// either with SQLSTATE 22021; the error is the one it would come back as.
+func checkText(s, what string) error {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return textError("%s holds a NUL byte (at byte %d)", what, i)
+	}
+	if !utf8.ValidString(s) {
+		return textError("%s is not valid UTF-8", what)
+	}
+	return nil
+}
+
+func textError(format string, args ...any) error {
+	return &Error{Kind: ErrInvalidText, Class: ErrInvalidInput, Code: "22021", Message: fmt.Sprintf(format, args...)}
+}
+
+// claimsText returns the encoded claims as the text of request.jwt.claims,
+// or ErrInvalidClaims when their JSON holds a NUL or invalid UTF-8 anywhere
+// (a key or a value, at any depth). auth.jwt() casts the claims to jsonb,
+// which refuses "\u0000" (22P05), and a user can write one into their own
+// user_metadata. encoding/json writes a NUL as the escape \u0000 and each
+// byte that is not UTF-8 as the escape \ufffd (a U+FFFD of the text itself
+// as that character), and passes a json.Marshaler's bytes through, so the
+// encoding shows all three; an escaped U+FFFD from a json.Marshaler is
+// refused with them.
+func claimsText(raw []byte) (string, error) {
+	problem := jsonTextProblem(raw)
+	if problem == "" {
+		return string(raw), nil
+	}
+	// Name the claim; only on this path is the JSON read again.
+	claim := "claims"
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) == nil {
+		for _, k := range []string{"sub", "role", "email", "user_metadata", "app_metadata"} {
+			if jsonTextProblem(fields[k]) != "" {
+				claim = "claim " + k
+				break
+			}
+		}
+	}
+	return "", invalidClaims(fmt.Sprintf("the %s holds %s, which PostgreSQL text cannot", claim, problem))
+}
+
+// jsonTextProblem says what in a JSON encoding PostgreSQL text cannot hold
+// (see claimsText), or "".
+func jsonTextProblem(raw []byte) string {
+	if !utf8.Valid(raw) {
+		return "invalid UTF-8"
+	}
+	for i := bytes.IndexByte(raw, '\\'); i >= 0 && i+1 < len(raw); {
+		i++ // the escaped character
+		if raw[i] == 'u' && i+4 < len(raw) {
+			switch string(raw[i+1 : i+5]) {
+			case "0000":
+				return "a NUL (\\u0000)"
+			case "fffd", "FFFD":
+				return "invalid UTF-8 (\\ufffd)"
+			}
+		}
+		next := bytes.IndexByte(raw[i+1:], '\\')
+		if next < 0 {
+			break
+		}
+		i += 1 + next
+	}
+	return ""
 }
 
 // isBlank is the database's length(btrim(s)) = 0: btrim removes spaces only.

@@ -59,3 +59,32 @@ func TestTemplateAndPauseBoundsBothSides(t *testing.T) {
 	requireBound(t, checkPauseInput("", today.AddDate(0, 0, -2), now), ErrReturnDateOutOfRange, ConstraintPauseReturnWindow)
 	requireBound(t, checkPauseInput("", today.AddDate(0, 0, MaxReturnDays+2), now), ErrReturnDateOutOfRange, ConstraintPauseReturnWindow)
 }
+
+// requireInvalidText checks a pre-check's refusal of a text PostgreSQL
+// cannot store: the Kind, Class and SQLSTATE the database would report.
+func requireInvalidText(t *testing.T, err error, what string) {
+	t.Helper()
+	e := requireTyped(t, err, ErrInvalidText, ErrInvalidInput)
+	require.Equal(t, "22021", e.Code)
+	require.Contains(t, e.Message, what)
+}
+
+func TestTextBoundsRefuseNULAndInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	day := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for name, bad := range map[string]string{"NUL": "a\x00b", "invalid UTF-8": "a\xffb", "a lone continuation byte": "\x80", "a cut rune": "å"[:1]} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			requireInvalidText(t, checkActivityInput(bad, day, 1, "", now), "activity_type")
+			requireInvalidText(t, checkActivityInput("visit", day, 1, bad, now), "notes")
+			requireInvalidText(t, checkTemplateInput(bad, "t", "", 0), "activity_type")
+			requireInvalidText(t, checkTemplateInput("v", bad, "", 0), "title")
+			requireInvalidText(t, checkTemplateInput("v", "t", bad, 0), "recurrence_rule")
+			requireInvalidText(t, checkPauseInput(bad, time.Time{}, now), "reason")
+		})
+	}
+	// What PostgreSQL stores is accepted: every other control character,
+	// U+FFFD itself, and text that only looks like an escape.
+	require.NoError(t, checkActivityInput("visit\t\x01", day, 1, "\uFFFD \\u0000 \x7f", now))
+}

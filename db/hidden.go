@@ -16,7 +16,9 @@ type hiddenText string
 const hiddenPlaceholder = "[claims hidden]"
 
 // TextValue is what pgx sends.
-func (h hiddenText) TextValue() (pgtype.Text, error) { return pgtype.Text{String: string(h), Valid: true}, nil }
+func (h hiddenText) TextValue() (pgtype.Text, error) {
+	return pgtype.Text{String: string(h), Valid: true}, nil
+}
 
 // Format covers every fmt verb (%v, %+v, %#v, %s, %q).
 func (h hiddenText) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(hiddenPlaceholder)) }

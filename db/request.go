@@ -147,7 +147,7 @@ func (d *DB) run(ctx context.Context, claims Claims, mode pgx.TxAccessMode, one 
 	}
 	conn, err := d.pool.Acquire(ctx)
 	if err != nil {
-		return notSent(err)
+		return acquireError(err)
 	}
 	defer conn.Release() // a connection left inside a transaction is closed by the pool, not reused
 	t := &requestTx{
@@ -156,6 +156,13 @@ func (d *DB) run(ctx context.Context, claims Claims, mode pgx.TxAccessMode, one 
 		opts:  pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: mode},
 		setup: []queuedStmt{{sql: preamble.Statement, args: []any{claims.Role, hiddenText(raw)}}},
 		one:   one,
+		pool:  d.pool,
+	}
+	if one && mode == pgx.ReadWrite {
+		// A one-statement write sends COMMIT with its statement, so a lost
+		// answer leaves its outcome open; its transaction id, read first,
+		// lets outcome resolve it.
+		t.setup = append(t.setup, queuedStmt{sql: currentXact, scan: func(row pgx.Row) error { return row.Scan(&t.xid, &t.pid) }})
 	}
 	err = func() (err error) {
 		defer func() {
@@ -210,8 +217,8 @@ func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
 // plan_cache_mode are set back to what they were before the request and the
 // savepoint is released, in one round trip, so the caller's next statement
 // in tx runs as the caller again. A setting that did not exist before reads
-// as '' afterwards (PostgreSQL keeps a custom setting once it was set in a
-// session); auth.uid() and auth.jwt() read '' as no claims.
+// as an empty string afterwards (PostgreSQL keeps a custom setting once it was set in a
+// session); auth.uid() and auth.jwt() read that as no claims.
 //
 // When fn fails (an error, a panic, or ctx ended), the savepoint is rolled
 // back, which undoes the request's work and settings and leaves tx usable,
@@ -336,7 +343,7 @@ func (c Claims) encode() (string, error) {
 	if err != nil {
 		return "", invalidClaims("claims do not encode as JSON: " + err.Error())
 	}
-	return string(raw), nil
+	return claimsText(raw)
 }
 
 // invalidClaims is ErrInvalidClaims for claims refused before the database.

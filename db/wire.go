@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // requestTx is the pgx.Tx a request hands out (Request.Tx) and the one its
@@ -57,6 +58,12 @@ type requestTx struct {
 	// its COMMIT was; committed: COMMIT's answer said it committed. They
 	// decide the outcome of a request whose connection failed (outcome).
 	sent, commitSent, committed bool
+	// xid and pid identify the request's transaction and backend once a
+	// statement read them (xactID), for outcome's resolve; pool is where
+	// resolve asks (nil in DoTx, whose COMMIT is the caller's).
+	xid  *string
+	pid  uint32
+	pool *pgxpool.Pool
 }
 
 type wireState int
@@ -468,11 +475,22 @@ func (t *requestTx) commit(ctx context.Context) error {
 	}
 	t.state = wireDone
 	t.commitSent = true
-	if err := t.tx.Commit(ctx); err != nil {
-		return err
+	if t.tx.Conn().PgConn().TxStatus() == 'E' {
+		// Failed already: COMMIT ends it as a rollback, as pgx reports.
+		return t.tx.Commit(ctx)
 	}
-	t.committed = true
-	return nil
+	// COMMIT travels with the read of the transaction's id, which lets
+	// outcome find out what became of it if the answer is lost.
+	b := &pgx.Batch{}
+	b.Queue(currentXactIfAssigned).QueryRow(func(row pgx.Row) error { return row.Scan(&t.xid, &t.pid) })
+	b.Queue("COMMIT").Exec(func(tag pgconn.CommandTag) error {
+		if tag.String() == "ROLLBACK" {
+			return pgx.ErrTxCommitRollback
+		}
+		t.committed = true
+		return nil
+	})
+	return t.tx.SendBatch(ctx, b).Close()
 }
 
 // rollback ends a request of its own without its changes. ctx is a cleanup

@@ -54,6 +54,8 @@ var Requirements = []Requirement{
 	{"DB-MIG-1", "the runner shares supabase_migrations.schema_migrations: applies its own pending versions, leaves and lists others' versions, refuses a changed or missing one of its own"},
 	{"DB-WIRE-1", "a request of one statement costs one network round trip, read or write; counted on the connection, not timed"},
 	{"DB-POOL-1", "db works through PgBouncer in transaction mode; interleaved users never see another request's role or claims, and nothing is left on a pooled server connection"},
+	{"DB-TX-1", "the pgx.Tx a request hands out keeps pgx's contract (the same probes on it and on a plain pgx.Tx match except the acting role); nothing reached through it runs outside the request"},
+	{"DB-TRACE-1", "every statement of a request reaches the pool's pgx tracer (query and batch events); the claims never reach it in clear"},
 	{"DB-JWT-1", "an access token becomes Claims only after signature (JWKS and legacy secret), expiry, audience and role are verified; every rejection is a typed error"},
 	{"CONF-1", "make conformance boots PostgreSQL itself; each test gets a clone of a template built once per migration hash"},
 	{"CONF-2", "the report (Markdown and JSON) lists every requirement ID with its tests and results"},
