@@ -4,9 +4,19 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 GO      ?= go
-SQLC    := $(GO) tool -modfile=tools/go.mod sqlc
+# The modules, each with its own go.mod; go.work lists them, so that the
+# go command, run here, builds across them. The root module is what a
+# consumer imports (db, db/token, db/migrate, db/platform, gen, sql); the
+# others hold our test and tool dependencies, which a consumer never
+# resolves.
+MODULES := . internal/harness conformance cmd
+# Every package of every module (go.work's "work" pattern; ./... here would
+# be the root module's alone).
+PKGS    := work
+# sqlc lives in its own modfile, which the workspace does not list.
+SQLC    := GOWORK=off $(GO) tool -modfile=tools/go.mod sqlc
+MENTORDB := $(GO) run ./cmd/mentordb
 OUT     := conformance/out
-PKGS    := ./...
 # gotestsum runs go test and writes, from the same run, the JSON event stream
 # (the report's input) and JUnit XML (what CI test-report views read).
 GOTESTSUM_VERSION := v1.13.0
@@ -28,24 +38,27 @@ generate: ## regenerate gen/ from sql/ with sqlc, and db/constraints_gen.go from
 	$(GO) run ./cmd/gen-constraints
 
 .PHONY: verify
-verify: ## fail when gen/ is stale (sqlc diff) or Go code is not gofmt'ed
+verify: ## fail when gen/ is stale (sqlc diff), Go code is not gofmt'ed, or a module's go.mod/go.sum is not tidy
 	$(SQLC) diff
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	@for m in $(MODULES) $(CONSUMER); do (cd $$m && GOWORK=off $(GO) mod tidy -diff) || { echo "$$m: go.mod or go.sum is not tidy: cd $$m && GOWORK=off go mod tidy"; exit 1; }; done
 
 .PHONY: vet
-vet: ## go vet
-	$(GO) vet $(PKGS)
+vet: ## go vet, each module on its own (GOWORK=off: a module must build without the workspace)
+	@for m in $(MODULES); do echo "go vet: $$m"; (cd $$m && GOWORK=off $(GO) vet ./...) || exit 1; done
 
+# db's examples take their server from MENTORDB_TEST_DATABASE_URL, which
+# `mentordb dev -- command` sets for the command.
 .PHONY: unit
-unit: ## unit tier: everything but the conformance matrix itself
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/conformance$$')
+unit: ## unit tier: every module's tests but the conformance matrix itself, db's examples on a disposable PostgreSQL
+	$(MENTORDB) dev -- $(GO) test -count=1 $$($(GO) list $(PKGS) | grep -v '/conformance$$')
 
 .PHONY: conformance
-conformance: setup ## boot PostgreSQL, migrate, run the whole matrix, print the report (report.md/.json, junit.xml in conformance/out)
+conformance: setup ## boot PostgreSQL, migrate, run the whole matrix and every module's tests, print the report (report.md/.json, junit.xml in conformance/out)
 	@mkdir -p $(OUT)
-	@status=0; $(GOTESTSUM) --format pkgname --hide-summary=output --jsonfile $(OUT)/test.json --junitfile $(OUT)/junit.xml -- -count=1 $(PKGS) || status=$$?; \
-	$(GO) run ./cmd/mentordb report --json $(OUT)/report.json --md $(OUT)/report.md --junit $(OUT)/junit.xml $(CONFORMANCE_SUMMARY) < $(OUT)/test.json || status=1; \
+	@status=0; $(MENTORDB) dev -- $(GOTESTSUM) --format pkgname --hide-summary=output --jsonfile $(OUT)/test.json --junitfile $(OUT)/junit.xml -- -count=1 $(PKGS) || status=$$?; \
+	$(MENTORDB) report --json $(OUT)/report.json --md $(OUT)/report.md --junit $(OUT)/junit.xml $(CONFORMANCE_SUMMARY) < $(OUT)/test.json || status=1; \
 	if [ $$status -ne 0 ]; then \
 	  echo; echo "failing tests:"; \
 	  grep -E '"Action":"fail"' $(OUT)/test.json | sed -E 's/.*"Test":"([^"]*)".*/  \1/' | sort -u | head -50; \
@@ -55,7 +68,7 @@ conformance: setup ## boot PostgreSQL, migrate, run the whole matrix, print the 
 .PHONY: mutants
 mutants: setup ## mutation testing of the matrix (CONF-4): every mutant of the schema must be killed by a behavioural test (conformance/out/mutants.json)
 	@mkdir -p $(OUT)
-	$(GO) run ./cmd/mentordb mutants --json $(OUT)/mutants.json
+	$(MENTORDB) mutants --json $(OUT)/mutants.json
 
 # The mutation run, then the report again with CONF-4 judged by it: part of
 # `make test`, so CI fails on any surviving mutant. A run that did not
@@ -64,8 +77,8 @@ mutants: setup ## mutation testing of the matrix (CONF-4): every mutant of the s
 .PHONY: mutants-report
 mutants-report:
 	@rm -f $(OUT)/mutants.json
-	@status=0; $(GO) run ./cmd/mentordb mutants --json $(OUT)/mutants.json || status=$$?; \
-	$(GO) run ./cmd/mentordb report --json $(OUT)/report.json --md $(OUT)/report.md --mutants $(OUT)/mutants.json < $(OUT)/test.json | grep -E '^[0-9]+ requirements:|^tests:' || status=1; \
+	@status=0; $(MENTORDB) mutants --json $(OUT)/mutants.json || status=$$?; \
+	$(MENTORDB) report --json $(OUT)/report.json --md $(OUT)/report.md --mutants $(OUT)/mutants.json < $(OUT)/test.json | grep -E '^[0-9]+ requirements:|^tests:' || status=1; \
 	exit $$status
 
 .PHONY: supabase-check
@@ -73,18 +86,23 @@ supabase-check: setup ## only the external tier: the Supabase CLI applies, advis
 	$(GO) test -count=1 ./conformance -run 'TestConformance/matrix/(Supabase|Lint)' -v | grep -E '^\s*(---|ok|FAIL)'
 
 # The example consumer (examples/service) is a module of its own, built the
-# way a team that imports db builds it. It must not compile the test-only
-# tools of this module: FORBIDDEN matches their import paths.
+# way a team that imports db builds it (GOWORK=off: outside our workspace).
+# It must not compile the test-only tools of this repository: FORBIDDEN
+# matches their import paths. scripts/consumer-graph then measures the
+# module graph a fresh consumer inherits (at most 25 modules; no test or tool
+# module of ours downloaded by go mod tidy on an empty cache): it needs the
+# module proxy.
 CONSUMER  := examples/service
-FORBIDDEN := github.com/(docker/|moby/|ory/dockertest|stretchr/testify|sqlc-dev/)
+FORBIDDEN := github.com/(docker/|moby/|ory/dockertest|opencontainers/|sirupsen/logrus|schollz/progressbar|stretchr/testify|sqlc-dev/)
 
 .PHONY: consumer
-consumer: ## build and vet the example consumer module; fail if it compiles docker, dockertest, testify or sqlc
-	cd $(CONSUMER) && $(GO) build -o /dev/null . && $(GO) vet ./...
-	@deps=$$(cd $(CONSUMER) && $(GO) list -deps ./...); \
+consumer: ## build and vet the example consumer; check a fresh consumer's module graph (needs the module proxy)
+	cd $(CONSUMER) && GOWORK=off $(GO) build -o /dev/null . && GOWORK=off $(GO) vet ./...
+	@deps=$$(cd $(CONSUMER) && GOWORK=off $(GO) list -deps ./...); \
 	bad=$$(grep -E '$(FORBIDDEN)' <<<"$$deps" || true); \
 	if [ -n "$$bad" ]; then echo "the consumer compiles packages a consumer must not need:"; echo "$$bad"; exit 1; fi; \
-	echo "consumer: $$(wc -l <<<"$$deps") packages, none of docker, dockertest, testify or sqlc; $$(cd $(CONSUMER) && $(GO) list -m all | wc -l) modules in its graph"
+	echo "consumer: $$(wc -l <<<"$$deps") packages, none of our test or tool modules"
+	@GO=$(GO) scripts/consumer-graph
 
 # In `make test` the report after the mutation run writes the CI summary
 # ($$GITHUB_STEP_SUMMARY), with CONF-4 judged; the matrix's own report
@@ -96,7 +114,7 @@ test: setup vet verify consumer conformance mutants-report ## everything CI chec
 
 .PHONY: bench
 bench: ## measure the DESIGN.md performance targets on a disposable PostgreSQL; writes docs/benchmarks.md (~10 min)
-	$(GO) run ./cmd/mentordb bench --out docs/benchmarks.md
+	$(MENTORDB) bench --out docs/benchmarks.md
 
 .PHONY: clean
 clean: ## remove build and report output

@@ -12,7 +12,7 @@ import (
 
 	"github.com/mentordb/mentordb/conformance/pgtest"
 	"github.com/mentordb/mentordb/db"
-	"github.com/mentordb/mentordb/internal/constraintgen"
+	"github.com/mentordb/mentordb/internal/harness/constraintgen"
 )
 
 // testConstraints proves DB-ERR-1: the names db knows are the catalog's, and

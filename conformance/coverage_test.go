@@ -11,6 +11,7 @@ import (
 
 	"github.com/mentordb/mentordb/conformance/coverage"
 	"github.com/mentordb/mentordb/conformance/pgtest"
+	"github.com/mentordb/mentordb/internal/harness/testdb"
 )
 
 // testCoverage is PS-COV-1: the branches of every PL/pgSQL function in
@@ -22,7 +23,7 @@ func testCoverage(t *testing.T) {
 	if ok, why := matrixRanFully(); !ok {
 		t.Skipf("branch coverage is measured over the whole matrix only: %s", why)
 	}
-	pgtest.Server(t)
+	testdb.Server(t)
 	p, err := pgtest.Profile()
 	if err != nil {
 		msg := fmt.Sprintf("PostgreSQL collects no PL/pgSQL profile: %v", err)

@@ -1,6 +1,8 @@
 package conformance
 
 import (
+	"context"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -8,8 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mentordb/mentordb/conformance/pgtest"
-	"github.com/mentordb/mentordb/conformance/platform"
 	"github.com/mentordb/mentordb/db/migrate"
+	"github.com/mentordb/mentordb/internal/harness/provision"
+	"github.com/mentordb/mentordb/internal/harness/testdb"
 )
 
 func testHarness(t *testing.T) {
@@ -21,9 +24,9 @@ func testHarness(t *testing.T) {
 		a, b := pgtest.New(t), pgtest.New(t)
 		require.NotEqual(t, a.Name, b.Name)
 
-		hash, err := platform.Hash()
+		hash, err := provision.Hash()
 		require.NoError(t, err)
-		tmpl := pgtest.Template(t)
+		tmpl := testdb.Template(t)
 		require.True(t, strings.HasSuffix(tmpl, hash), "template %s is named by the migration hash %s", tmpl, hash)
 
 		var isTemplate, allowConn bool
@@ -51,9 +54,17 @@ func testHarness(t *testing.T) {
 
 	t.Run("GEN-1 gen/ is what sqlc generates from sql/ (sqlc diff)", func(t *testing.T) {
 		t.Parallel()
-		cmd := exec.Command("go", "tool", "-modfile=tools/go.mod", "sqlc", "diff")
-		cmd.Dir = ".."
-		out, err := cmd.CombinedOutput()
+		out, err := sqlcCommand(context.Background(), "diff").CombinedOutput()
 		require.NoError(t, err, "gen/ is stale; run make generate:\n%s", out)
 	})
+}
+
+// sqlcCommand runs the pinned sqlc in the repository root: its modfile,
+// tools/go.mod, is outside the workspace, so the go command runs it with
+// GOWORK=off.
+func sqlcCommand(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, "go", append([]string{"tool", "-modfile=tools/go.mod", "sqlc"}, args...)...)
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	return cmd
 }

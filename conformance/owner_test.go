@@ -14,6 +14,7 @@ import (
 
 	"github.com/mentordb/mentordb/conformance/pgtest"
 	"github.com/mentordb/mentordb/db"
+	"github.com/mentordb/mentordb/internal/harness/testdb"
 )
 
 // PS-LOG-2: the guarantees of the audit log (PA-AUD-2) and the pause log
@@ -45,7 +46,7 @@ func ownerSetup(t *testing.T, canReplica bool) *ownerFixture {
 	// back before that). The role is cluster-wide; it can be dropped only
 	// once its database is gone, else it stays with the disposable server.
 	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), pgtest.Server(t).URL)
+		c, err := pgx.Connect(context.Background(), testdb.Server(t).URL)
 		if err != nil {
 			return
 		}

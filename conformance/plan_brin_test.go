@@ -14,9 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mentordb/mentordb/conformance/pgtest"
-	"github.com/mentordb/mentordb/conformance/seed"
 	"github.com/mentordb/mentordb/db"
 	"github.com/mentordb/mentordb/gen"
+	"github.com/mentordb/mentordb/internal/harness/seed"
 )
 
 // PA-PLAN-2: the BRIN index on proxy_activities.created_at serves the export

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mentordb/mentordb/conformance/pgtest"
-	"github.com/mentordb/mentordb/conformance/seed"
+	"github.com/mentordb/mentordb/internal/harness/seed"
 )
 
 // planIndexCases show, on the Plans suite's seeded clone, that each index

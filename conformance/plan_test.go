@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"os/exec"
 	"testing"
 	"time"
@@ -16,9 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mentordb/mentordb/conformance/pgtest"
-	"github.com/mentordb/mentordb/conformance/seed"
 	"github.com/mentordb/mentordb/db"
 	"github.com/mentordb/mentordb/gen"
+	"github.com/mentordb/mentordb/internal/harness/seed"
 )
 
 // Plans are proven on realistic data (PA-PLAN-1, GEN-2): planOrgs
@@ -217,14 +216,13 @@ func testPlanVet(t *testing.T) {
 	})
 }
 
-// sqlcVet runs `go tool -modfile=tools/go.mod sqlc vet` in the module root against url.
+// sqlcVet runs `sqlc vet` against url.
 func sqlcVet(t *testing.T, url string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "tool", "-modfile=tools/go.mod", "sqlc", "vet")
-	cmd.Dir = ".."
-	cmd.Env = append(os.Environ(), "VET_DATABASE_URL="+url)
+	cmd := sqlcCommand(ctx, "vet")
+	cmd.Env = append(cmd.Env, "VET_DATABASE_URL="+url)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

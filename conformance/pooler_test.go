@@ -15,6 +15,7 @@ import (
 	"github.com/mentordb/mentordb/conformance/pgtest"
 	"github.com/mentordb/mentordb/db"
 	"github.com/mentordb/mentordb/db/migrate"
+	"github.com/mentordb/mentordb/internal/harness/testdb"
 )
 
 // testPooler runs db through the provider's PgBouncer in pool_mode =
@@ -123,7 +124,7 @@ func testPooler(t *testing.T) {
 		for err := range errs {
 			require.NoError(t, err)
 		}
-		require.LessOrEqual(t, len(orgsOnPID), pgtest.Bouncer(t).PoolSize, "every request ran on the pooler's few server sessions")
+		require.LessOrEqual(t, len(orgsOnPID), testdb.Bouncer(t).PoolSize, "every request ran on the pooler's few server sessions")
 		shared := 0
 		for pid, orgs := range orgsOnPID {
 			if len(orgs) > 1 {

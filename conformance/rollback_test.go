@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mentordb/mentordb/conformance/pgtest"
-	"github.com/mentordb/mentordb/conformance/platform"
 	"github.com/mentordb/mentordb/db/migrate"
+	"github.com/mentordb/mentordb/internal/harness/provision"
 )
 
 // rollbackIDs names the requirement each migration's rollback proves.
@@ -73,7 +73,7 @@ func openSQL(t *testing.T, url string) *sql.DB {
 
 func applyPlatform(t *testing.T, d *pgtest.DB) {
 	t.Helper()
-	require.NoError(t, platform.Apply(pgtest.Ctx(t), d.URL))
+	require.NoError(t, provision.Apply(pgtest.Ctx(t), d.URL))
 }
 
 func catalog(t *testing.T, d *pgtest.DB) []string {

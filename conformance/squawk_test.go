@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -23,20 +21,8 @@ func squawkBin(t *testing.T) *squawk.Squawk {
 	t.Helper()
 	s, err := squawk.Find()
 	if err != nil && os.Getenv("CI") != "true" {
-		squawkInstallOnce.Do(func() {
-			root, rerr := squawk.ModuleRoot()
-			if rerr != nil {
-				squawkInstallErr = rerr
-				return
-			}
-			cmd := exec.Command(filepath.Join(root, "scripts", "setup"), "npm")
-			cmd.Dir = root
-			if out, cerr := cmd.CombinedOutput(); cerr != nil {
-				squawkInstallErr = &installError{cerr, string(out)}
-			}
-		})
-		if squawkInstallErr != nil {
-			t.Skipf("EXT-2 not run: %v (install squawk with: scripts/setup npm)", squawkInstallErr)
+		if err := installTools(); err != nil {
+			t.Skipf("EXT-2 not run: %v (install squawk with: scripts/setup npm)", err)
 		}
 		s, err = squawk.Find()
 	}
@@ -48,18 +34,6 @@ func squawkBin(t *testing.T) *squawk.Squawk {
 	}
 	return s
 }
-
-type installError struct {
-	err error
-	out string
-}
-
-func (e *installError) Error() string { return e.err.Error() + ": " + strings.TrimSpace(e.out) }
-
-var (
-	squawkInstallOnce sync.Once
-	squawkInstallErr  error
-)
 
 // squawkSets are the two file sets squawk checks, each with its config.
 var squawkSets = []struct{ name, dir, config string }{

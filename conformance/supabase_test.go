@@ -12,10 +12,11 @@ import (
 	"github.com/mentordb/mentordb/conformance/pgtest"
 	"github.com/mentordb/mentordb/conformance/supabasecli"
 	"github.com/mentordb/mentordb/db/migrate"
+	"github.com/mentordb/mentordb/internal/harness/tools"
 )
 
 // supabaseCLI returns the pinned CLI. Outside CI a missing CLI is installed
-// once per test binary (supabasecli.Install: npm into .tools/supabase), so a
+// once per test binary (installTools: npm into .tools/supabase), so a
 // plain `go test ./...` on a fresh clone runs this tier too; when that cannot
 // work (no npm, no registry) the tests are skipped with the command that
 // installs it, and the report shows the IDs they prove as not proven. In CI
@@ -24,9 +25,8 @@ func supabaseCLI(t *testing.T) *supabasecli.CLI {
 	t.Helper()
 	cli, err := supabasecli.Find()
 	if err != nil && os.Getenv("CI") != "true" {
-		installOnce.Do(func() { installErr = supabasecli.Install(context.Background()) })
-		if installErr != nil {
-			t.Skipf("Supabase tier not run: %v\n(install it with: scripts/setup npm)", installErr)
+		if err := installTools(); err != nil {
+			t.Skipf("Supabase tier not run: %v\n(install it with: scripts/setup npm)", err)
 		}
 		cli, err = supabasecli.Find()
 	}
@@ -37,6 +37,13 @@ func supabaseCLI(t *testing.T) *supabasecli.CLI {
 		t.Skipf("Supabase tier not run: %v (run scripts/setup npm)", err)
 	}
 	return cli
+}
+
+// installTools installs the pinned npm tools (the Supabase CLI, squawk)
+// once per test binary.
+func installTools() error {
+	installOnce.Do(func() { installErr = tools.Install(context.Background()) })
+	return installErr
 }
 
 var (

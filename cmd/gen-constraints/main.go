@@ -2,7 +2,7 @@
 // freshly migrated database: it boots a disposable PostgreSQL the way the
 // conformance suite does (CONFORMANCE_DATABASE_URL, else Docker, else local
 // binaries), applies the platform shim and every migration with the Go
-// runner, reads the names (package internal/constraintgen) and writes them.
+// runner, reads the names (package internal/harness/constraintgen) and writes them.
 // `make generate` runs it after sqlc.
 package main
 
@@ -15,9 +15,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/mentordb/mentordb/conformance/pgserver"
-	"github.com/mentordb/mentordb/conformance/platform"
-	"github.com/mentordb/mentordb/internal/constraintgen"
+	"github.com/mentordb/mentordb/internal/harness/constraintgen"
+	"github.com/mentordb/mentordb/internal/harness/pgserver"
+	"github.com/mentordb/mentordb/internal/harness/provision"
 )
 
 func main() {
@@ -62,7 +62,7 @@ func run(ctx context.Context, out string) (err error) {
 		return err
 	}
 	u.Path = "/" + name
-	if err := platform.Prepare(ctx, u.String()); err != nil {
+	if err := provision.Prepare(ctx, u.String()); err != nil {
 		return fmt.Errorf("prepare: %w", err)
 	}
 	conn, err := pgx.Connect(ctx, u.String())

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mentordb/mentordb/conformance/bench"
+	"github.com/mentordb/mentordb/cmd/internal/bench"
 )
 
 const benchUsage = `usage: mentordb bench [--out docs/benchmarks.md] [--skip-conformance] [--orgs N] [--activities-per-org M] [--growth-orgs G] [--only pause|brin|wire|insert]

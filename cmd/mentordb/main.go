@@ -14,16 +14,20 @@ import (
 const usage = `mentordb — the schema and data layer of the peer-mentor app
 
 usage:
-  mentordb migrate up|down --to V [--yes]|status [--database-url URL]
+  mentordb migrate up|status [--database-url URL]
+  mentordb migrate down --to V [--yes] [--database-url URL]
   mentordb migrate export --dir DIR write the migrations into a Supabase project's supabase/migrations
-  mentordb dev                      boot a disposable PostgreSQL with the schema, print DATABASE_URL
-  mentordb report [--json F] [--md F] < go-test.json
+  mentordb dev [-keep] [-v] [-c name=value]... [-- command [arg]...]
+                                    boot a disposable PostgreSQL with the schema: print DATABASE_URL,
+                                    or run the command with it and remove the server after
+  mentordb report [--json F] [--md F] [--junit F] [--mutants F] [--summary F] < go-test.json
                                     build the conformance report from 'go test -json'
   mentordb seed [--database-url URL] [--orgs N] [--first-org K] [--activities-per-org M] [--seed S]
                                     load deterministic realistic data (default 10 orgs x 100,000 activities)
-  mentordb bench [--out F] [--skip-conformance]
+  mentordb bench [--out F] [--skip-conformance] [--conformance-cmd C] [--only pause|brin|wire|insert]
+                 [--orgs N] [--activities-per-org M] [--growth-orgs G] [--seed S]
                                     measure the performance targets of DESIGN.md on a disposable PostgreSQL
-  mentordb mutants [--json F] [--workers N] [--only RE] [-v]
+  mentordb mutants [--json F] [--workers N] [--only RE] [--fallback] [--list] [-v]
                                     mutation testing of the matrix (CONF-4): every mutant of the schema
                                     must be killed by a behavioural test
 
@@ -78,7 +82,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "migrate":
 		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "dev":
-		return runDev(ctx, args[1:], stdout, stderr)
+		return runDev(ctx, args[1:], stdin, stdout, stderr)
 	case "report":
 		return runReport(args[1:], stdin, stdout, stderr)
 	case "seed":

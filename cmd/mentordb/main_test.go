@@ -14,24 +14,59 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mentordb/mentordb/conformance/pgtest"
 	"github.com/mentordb/mentordb/db/migrate"
+	"github.com/mentordb/mentordb/internal/harness/provision"
+	"github.com/mentordb/mentordb/internal/harness/testdb"
 )
 
 // TestMain runs the tests, or, when the test binary is started with
 // envRunMain set, the command itself (so TestDevSignals can signal a real
 // process without building the binary again).
 func TestMain(m *testing.M) {
+	if os.Getenv(envDevProbe) == "1" {
+		os.Exit(devProbe())
+	}
 	if os.Getenv(envRunMain) == "1" {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(pgtest.Main(m))
+	os.Exit(testdb.Main(m, testdb.Config{Migrator: provision.Migrator{}}))
 }
 
 const envRunMain = "MENTORDB_TEST_RUN_MAIN"
+
+// envDevProbe makes the test binary the command of TestDevRunsCommand: it
+// prints the URL it was given and exits with devProbeOK when that URL
+// reaches a migrated database.
+const (
+	envDevProbe = "MENTORDB_TEST_DEV_PROBE"
+	devProbeOK  = 7
+)
+
+func devProbe() int {
+	url := os.Getenv(envTestDatabaseURL)
+	fmt.Println(url)
+	if url == "" || os.Getenv("DATABASE_URL") != url {
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer c.Close(ctx)
+	var migrated bool
+	if err := c.QueryRow(ctx, `SELECT to_regclass('public.proxy_activities') IS NOT NULL`).Scan(&migrated); err != nil || !migrated {
+		fmt.Fprintln(os.Stderr, "not migrated:", err)
+		return 1
+	}
+	return devProbeOK
+}
 
 // invocation is one run of the command as main would do it.
 type invocation struct {
@@ -149,8 +184,8 @@ func TestReportJUnitAndSummary(t *testing.T) {
 // changing nothing without it, and says when there is nothing to do.
 func TestMigrateDownGuard(t *testing.T) {
 	t.Parallel()
-	d := pgtest.New(t)
-	ctx := pgtest.Ctx(t)
+	d := testdb.New(t)
+	ctx := testdb.Ctx(t)
 	var latest string
 	require.NoError(t, d.Pool.QueryRow(ctx, `SELECT max(version) FROM supabase_migrations.schema_migrations`).Scan(&latest))
 
@@ -179,7 +214,7 @@ func TestMigrateDownGuard(t *testing.T) {
 // TestSeedTwice: a second seed of the same organisations explains itself.
 func TestSeedTwice(t *testing.T) {
 	t.Parallel()
-	d := pgtest.New(t)
+	d := testdb.New(t)
 	args := []string{"seed", "--database-url", d.URL, "--orgs", "1", "--activities-per-org", "100"}
 	got := invoke(t, "", args...)
 	require.Equal(t, 0, got.code, got.message)
@@ -228,7 +263,7 @@ func TestDevSignals(t *testing.T) {
 		t.Skip("boots PostgreSQL twice")
 	}
 	t.Parallel()
-	pgtest.Server(t) // fails in CI, skips elsewhere, where no PostgreSQL can run
+	testdb.Server(t) // fails in CI, skips elsewhere, where no PostgreSQL can run
 	bin, err := os.Executable()
 	require.NoError(t, err)
 
@@ -271,6 +306,33 @@ func TestDevSignals(t *testing.T) {
 	})
 }
 
+// TestDevRunsCommand: `dev -- command` runs the command with the URL of a
+// migrated database in its environment while the server lives, exits with
+// the command's status, and removes the server after.
+func TestDevRunsCommand(t *testing.T) {
+	t.Parallel()
+	testdb.Server(t) // fails in CI, skips elsewhere, where no PostgreSQL can run
+	bin, err := os.Executable()
+	require.NoError(t, err)
+	cmd := exec.Command(bin, "dev", "--", "env", envDevProbe+"=1", bin)
+	cmd.Env = append(os.Environ(), "CONFORMANCE_DATABASE_URL=", envRunMain+"=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, stderr.String())
+	require.Equal(t, devProbeOK, exit.ExitCode(), "dev exits with the command's status:\n%s%s", stdout.String(), stderr.String())
+	url := strings.TrimSpace(stdout.String())
+	require.True(t, strings.HasPrefix(url, "postgres"), url)
+
+	ctx := testdb.Ctx(t)
+	c, err := pgx.Connect(ctx, url)
+	if err == nil {
+		c.Close(ctx)
+	}
+	require.Error(t, err, "the server is gone once the command ended")
+}
+
 // TestMigrateExport: the embedded migrations land byte for byte in the
 // folder; a second export writes nothing; a conflicting file is refused and
 // left as it was.
@@ -308,7 +370,7 @@ func TestMigrateExport(t *testing.T) {
 // reason, and runs no test.
 func TestMutantsList(t *testing.T) {
 	t.Parallel()
-	pgtest.Server(t) // fails in CI, skips elsewhere, where no PostgreSQL can run
+	testdb.Server(t) // fails in CI, skips elsewhere, where no PostgreSQL can run
 	got := invoke(t, "", "mutants", "--list")
 	require.Equal(t, 0, got.code, got.message+got.stderr)
 	lines := strings.Split(strings.TrimSpace(got.stdout), "\n")

@@ -54,15 +54,17 @@ func runMutants(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	bin := filepath.Join(work, "conformance.test")
-	// One compilation for every run of the matrix.
-	build := exec.CommandContext(ctx, "go", "test", "-c", "-o", bin, "./conformance")
-	build.Stdout, build.Stderr = stderr, stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("build the conformance test binary: %w", err)
-	}
 	dir, err := filepath.Abs("conformance")
 	if err != nil {
 		return err
+	}
+	// One compilation for every run of the matrix, in the conformance
+	// module's directory, so it builds with or without the workspace.
+	build := exec.CommandContext(ctx, "go", "test", "-c", "-o", bin, ".")
+	build.Dir = dir
+	build.Stdout, build.Stderr = stderr, stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build the conformance test binary: %w", err)
 	}
 	opts := mutation.Options{Binary: bin, Dir: dir, Workers: *workers, Fallback: *fallback,
 		TestTimeout: 3 * time.Minute, Work: work, Progress: *out + ".partial"}

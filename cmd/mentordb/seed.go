@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/mentordb/mentordb/conformance/seed"
+	"github.com/mentordb/mentordb/internal/harness/seed"
 )
 
 const seedUsage = `usage: mentordb seed [--database-url URL] [--orgs N] [--first-org K] [--activities-per-org M] [--seed S]

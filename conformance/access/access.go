@@ -355,12 +355,6 @@ type Spec struct {
 	Schemas []Schema
 }
 
-// CellName is the subtest name of one cell below the suite:
-// "<object>/<probe>/<actor> <IDs>".
-func CellName(o *Object, p *Probe, a *Actor) string {
-	return o.Name + "/" + p.Title() + "/" + CellLeaf(p, a)
-}
-
 // CellLeaf is the last segment of a cell's subtest name: the actor and the
 // requirement IDs the cell proves.
 func CellLeaf(p *Probe, a *Actor) string {
@@ -383,14 +377,4 @@ func (s *Spec) Cells() int {
 		n += len(o.Probes) * len(s.Actors)
 	}
 	return n
-}
-
-// Actor returns the actor with key k.
-func (s *Spec) Actor(k ActorKey) *Actor {
-	for i := range s.Actors {
-		if s.Actors[i].Key == k {
-			return &s.Actors[i]
-		}
-	}
-	return nil
 }

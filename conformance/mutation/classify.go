@@ -1,6 +1,9 @@
 package mutation
 
-import "regexp"
+import (
+	"regexp"
+	"sort"
+)
 
 // A snapshot test compares the catalog, a file or a tool's findings with a
 // recorded expectation. It fails on any change of the schema, so its
@@ -64,4 +67,19 @@ func IsSnapshot(test string) (bool, string) {
 		}
 	}
 	return false, ""
+}
+
+// splitKills divides the failed tests into behavioural and snapshot ones,
+// each sorted.
+func splitKills(failed []string) (behavioural, snapshot []string) {
+	for _, t := range failed {
+		if snap, _ := IsSnapshot(t); snap {
+			snapshot = append(snapshot, t)
+		} else {
+			behavioural = append(behavioural, t)
+		}
+	}
+	sort.Strings(behavioural)
+	sort.Strings(snapshot)
+	return behavioural, snapshot
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -52,9 +51,8 @@ func runTests(ctx context.Context, binary, dir, pattern, skip string, timeout ti
 	out, err := cmd.CombinedOutput()
 	o := parseOutput(out)
 	o.elapsed, o.output = time.Since(start), out
-	var exit *exec.ExitError
-	if errors.As(err, &exit) && exit.ExitCode() == pgtest.ExitMutantApply {
-		// Not a kill: the mutant never reached a test.
+	if bytes.Contains(out, []byte(pgtest.MutantNotApplied)) {
+		// Not a kill: the mutant never reached the test that failed.
 		o.err = fmt.Errorf("the mutant does not apply to a clone:\n%s", tail(out, 4000))
 		return o
 	}

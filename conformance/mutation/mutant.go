@@ -1,10 +1,11 @@
 // Package mutation proves the conformance gate (CONF-4): it generates
 // mutants of the migrated schema from the catalog (every policy, grant,
-// CHECK, foreign key, NOT NULL, trigger, index and function), applies each
-// to its own copy of the template, runs the tests of the matrix that can
-// observe the mutated object, and counts a mutant killed only when a
-// behavioural test fails (see classify.go). New objects get mutants without
-// any change here: the generator reads pg_catalog, not a list.
+// CHECK, foreign key, NOT NULL, trigger, index and function), runs the
+// tests of the matrix that can observe the mutated object with the mutant
+// applied to each of their clones (pgtest.EnvMutant), and counts a mutant
+// killed only when a behavioural test fails (see classify.go). New objects
+// get mutants without any change here: the generator reads pg_catalog, not
+// a list.
 package mutation
 
 import "strings"

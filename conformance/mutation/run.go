@@ -2,7 +2,6 @@ package mutation
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,8 +15,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/mentordb/mentordb/conformance/pgserver"
 	"github.com/mentordb/mentordb/conformance/pgtest"
+	"github.com/mentordb/mentordb/internal/harness/pgserver"
+	"github.com/mentordb/mentordb/internal/harness/testdb"
 )
 
 // Status of a mutant after the run.
@@ -85,7 +85,8 @@ type Run struct {
 // Execute performs the mutation run: it starts PostgreSQL (as the matrix
 // does, with pg_stat_statements preloaded for the trace), runs the
 // unmutated matrix, which must pass, generates the mutants from its
-// template, and runs each on its own mutated copy of the template.
+// template, and runs the selected tests for each, the mutant applied to
+// every clone they take (pgtest.EnvMutant).
 func Execute(ctx context.Context, o Options) (*Run, error) {
 	run := &Run{Started: time.Now().UTC()}
 	o.killers = newKillers()
@@ -319,12 +320,10 @@ func runMutant(ctx context.Context, o Options, probe *pgx.Conn, r *Result, trace
 			r.Status, r.Error = RunnerError, out.err.Error()
 			return
 		}
-		for _, t := range out.failed {
-			if snap, _ := IsSnapshot(t); snap {
-				snapshots[t] = true
-			} else {
-				r.KilledBy = append(r.KilledBy, t)
-			}
+		kills, snaps := splitKills(out.failed)
+		r.KilledBy = append(r.KilledBy, kills...)
+		for _, t := range snaps {
+			snapshots[t] = true
 		}
 		if len(r.KilledBy) > 0 {
 			o.killers.record(r.KilledBy)
@@ -367,11 +366,8 @@ func cloneDB(ctx context.Context, admin *pgx.Conn, serverURL, template, name str
 	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s STRATEGY FILE_COPY`, name, template)); err != nil {
 		return nil, err
 	}
-	return pgx.Connect(ctx, pgtest.WithDatabase(serverURL, name))
+	return pgx.Connect(ctx, testdb.WithDatabase(serverURL, name))
 }
-
-// ErrSurvivors is returned (wrapped) when a mutant survives.
-var ErrSurvivors = errors.New("mutants survived")
 
 // List starts a PostgreSQL, migrates a database and returns the mutants its
 // catalog yields, without running any test: what a run would try, for

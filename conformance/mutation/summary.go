@@ -6,23 +6,13 @@ import (
 	"io"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/mentordb/mentordb/conformance/report"
 )
 
-// Score is one family's (or the whole run's) count by status.
-type Score struct {
-	Family       string `json:"family"`
-	Killed       int    `json:"killed"`
-	Survived     int    `json:"survived"`
-	SnapshotOnly int    `json:"snapshot_only"`
-	Equivalent   int    `json:"equivalent"`
-	Errors       int    `json:"errors"`
-}
-
-func (s *Score) add(status string) {
+// count adds one mutant of status to s.
+func count(s *report.Score, status string) {
 	switch status {
 	case Killed:
 		s.Killed++
@@ -39,19 +29,19 @@ func (s *Score) add(status string) {
 
 // Scores returns the score of every family that has mutants, then the
 // total (family "total").
-func (r *Run) Scores() []Score {
-	by := map[Family]*Score{}
-	total := Score{Family: "total"}
+func (r *Run) Scores() []report.Score {
+	by := map[Family]*report.Score{}
+	total := report.Score{Family: "total"}
 	for _, res := range r.Results {
 		s := by[res.Family]
 		if s == nil {
-			s = &Score{Family: string(res.Family)}
+			s = &report.Score{Family: string(res.Family)}
 			by[res.Family] = s
 		}
-		s.add(res.Status)
-		total.add(res.Status)
+		count(s, res.Status)
+		count(&total, res.Status)
 	}
-	var out []Score
+	var out []report.Score
 	for _, f := range Families {
 		if s := by[f]; s != nil {
 			out = append(out, *s)
@@ -61,7 +51,7 @@ func (r *Run) Scores() []Score {
 }
 
 // Total returns the whole run's score.
-func (r *Run) Total() Score { s := r.Scores(); return s[len(s)-1] }
+func (r *Run) Total() report.Score { s := r.Scores(); return s[len(s)-1] }
 
 // OK reports whether the gate holds: every mutant that is not declared
 // equivalent was killed by a behavioural test, and the run was complete.
@@ -155,16 +145,7 @@ func (r *Run) Reclassify() {
 		res := &r.Results[i]
 		failed := append(slices.Clone(res.KilledBy), res.SnapshotKills...)
 		if (res.Status == Killed || res.Status == SnapshotOnly) && len(failed) > 0 {
-			res.KilledBy, res.SnapshotKills = nil, nil
-			for _, t := range failed {
-				if snap, _ := IsSnapshot(t); snap {
-					res.SnapshotKills = append(res.SnapshotKills, t)
-				} else {
-					res.KilledBy = append(res.KilledBy, t)
-				}
-			}
-			sort.Strings(res.KilledBy)
-			sort.Strings(res.SnapshotKills)
+			res.KilledBy, res.SnapshotKills = splitKills(failed)
 			if len(res.KilledBy) > 0 {
 				res.Status = Killed
 			} else {
@@ -182,13 +163,10 @@ func (r *Run) Reclassify() {
 
 // Report returns the run as the conformance report's CONF-4 section.
 func (r *Run) Report() *report.Mutation {
-	t := r.Total()
+	scores := r.Scores()
+	t := scores[len(scores)-1]
 	m := &report.Mutation{Killed: t.Killed, Survived: t.Survived, SnapshotOnly: t.SnapshotOnly,
-		Equivalent: t.Equivalent, Errors: t.Errors, WallSeconds: r.WallSeconds, Partial: r.Partial}
-	for _, s := range r.Scores() {
-		m.Families = append(m.Families, report.MutationFamily{Family: s.Family, Killed: s.Killed, Survived: s.Survived,
-			SnapshotOnly: s.SnapshotOnly, Equivalent: s.Equivalent, Errors: s.Errors})
-	}
+		Equivalent: t.Equivalent, Errors: t.Errors, WallSeconds: r.WallSeconds, Partial: r.Partial, Families: scores}
 	for _, res := range r.Results {
 		mu := report.Mutant{ID: res.ID, SQL: res.SQL}
 		switch res.Status {

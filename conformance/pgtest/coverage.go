@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mentordb/mentordb/conformance/coverage"
-	"github.com/mentordb/mentordb/conformance/pgserver"
+	"github.com/mentordb/mentordb/internal/harness/pgserver"
 )
 
 // profilerSettings turn plpgsql_check's profiler on for every session of a

@@ -36,10 +36,10 @@ const (
 	EnvFailFast = "CONFORMANCE_FAILFAST"
 )
 
-// ExitMutantApply is the exit status of a test binary whose mutant
-// (EnvMutant) did not apply to a clone. The mutation run counts that as its
-// own error, never as a kill, so the binary stops instead of failing a test.
-const ExitMutantApply = 97
+// MutantNotApplied begins the failure of a test whose clone the mutant
+// (EnvMutant) does not apply to. The mutation run counts a run whose output
+// holds it as its own error, never as a kill.
+const MutantNotApplied = "the mutant does not apply to this clone"
 
 // anyFailed is set when a test that cloned the template has failed.
 var anyFailed atomic.Bool
@@ -56,12 +56,12 @@ func skipAfterFailure(t testing.TB) {
 // expected to do, and hundreds of kept clones would fill the disk.
 func mutantRun() bool { return os.Getenv(EnvMutant) != "" && os.Getenv(envKeep) != "1" }
 
-// applyMutant applies EnvMutant's SQL to the database at url, and ends the
-// binary with ExitMutantApply when it does not apply.
-func applyMutant(ctx context.Context, url string) {
+// applyMutant applies EnvMutant's SQL to the database at url, in one
+// transaction.
+func applyMutant(ctx context.Context, url string) error {
 	sql := os.Getenv(EnvMutant)
 	if sql == "" {
-		return
+		return nil
 	}
 	c, err := pgx.Connect(ctx, url)
 	if err == nil {
@@ -72,9 +72,9 @@ func applyMutant(ctx context.Context, url string) {
 		c.Close(ctx)
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "pgtest: the mutant does not apply: %v\n%s\n", err, sql)
-		os.Exit(ExitMutantApply)
+		return fmt.Errorf("%s: %v\n%s", MutantNotApplied, err, sql)
 	}
+	return nil
 }
 
 // Statement is one statement a test ran, and the role that ran it (the

@@ -26,8 +26,8 @@ type Mutation struct {
 	Errors       int     `json:"errors"`
 	WallSeconds  float64 `json:"wall_seconds"`
 	// Partial is set when only some mutants ran; the gate then fails.
-	Partial  string           `json:"partial,omitempty"`
-	Families []MutationFamily `json:"families"`
+	Partial  string  `json:"partial,omitempty"`
+	Families []Score `json:"families"`
 	// SnapshotOnlyKills are mutants that only snapshot tests noticed.
 	SnapshotOnlyKills []Mutant `json:"snapshot_only_kills,omitempty"`
 	Survivors         []Mutant `json:"survivors,omitempty"`
@@ -35,8 +35,9 @@ type Mutation struct {
 	RunnerErrors      []Mutant `json:"runner_errors,omitempty"`
 }
 
-// MutationFamily is one family's score.
-type MutationFamily struct {
+// Score is the mutation run's count by status, of one family or (Family
+// "total") of the whole run.
+type Score struct {
 	Family       string `json:"family"`
 	Killed       int    `json:"killed"`
 	Survived     int    `json:"survived"`

@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/mentordb/mentordb/internal/harness/tools"
 )
 
 // Version is the release scripts/setup installs (conformance/squawk/npm pins it).
@@ -47,20 +49,20 @@ func (f Finding) String() string {
 type Squawk struct{ Bin string }
 
 // Find locates the binary: $SQUAWK_BIN if set, else the native binary that
-// scripts/setup installs under <module root>/.tools/squawk.
+// scripts/setup installs under .tools/squawk in the repository root.
 func Find() (*Squawk, error) {
 	if bin := os.Getenv(EnvBin); bin != "" {
-		if !isExecutable(bin) {
+		if !tools.Executable(bin) {
 			return nil, fmt.Errorf("%w: %s=%s is not an executable file", ErrNotInstalled, EnvBin, bin)
 		}
 		return &Squawk{Bin: bin}, nil
 	}
-	root, err := ModuleRoot()
+	dir, err := tools.Dir("squawk")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotInstalled, err)
 	}
-	bin := filepath.Join(root, ".tools", "squawk", "node_modules", "@squawk-cli", platform(), "bin", "squawk")
-	if !isExecutable(bin) {
+	bin := filepath.Join(dir, "node_modules", "@squawk-cli", platform(), "bin", "squawk")
+	if !tools.Executable(bin) {
 		return nil, fmt.Errorf("%w: no %s", ErrNotInstalled, bin)
 	}
 	return &Squawk{Bin: bin}, nil
@@ -106,26 +108,4 @@ func platform() string {
 		os = "win32"
 	}
 	return os + "-" + arch
-}
-
-// ModuleRoot walks up from the working directory to the directory holding
-// go.mod.
-func ModuleRoot() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", errors.New("no go.mod above the working directory")
-		}
-	}
-}
-
-func isExecutable(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0
 }

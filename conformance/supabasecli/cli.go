@@ -1,5 +1,5 @@
 // Package supabasecli drives the real Supabase CLI (the pinned npm release,
-// installed by scripts/setup, `make supabase-cli` or Install) against any PostgreSQL URL, for the
+// installed by scripts/setup, `make supabase-cli` or tools.Install) against any PostgreSQL URL, for the
 // external tier: PA-MIG-1 and PS-MIG-1 (the CLI applies our migrations and
 // sees the history our runner wrote) and EXT-1 (its advisors and its
 // plpgsql_check lint report nothing on the migrated schema).
@@ -30,6 +30,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/mentordb/mentordb/internal/harness/tools"
 )
 
 // Version is the CLI release this package is written against; mk/supabase.mk
@@ -57,44 +59,25 @@ type CLI struct {
 func New(bin string) *CLI { return &CLI{Bin: bin} }
 
 // Find locates the binary: $SUPABASE_BIN if set, else the native binary that
-// scripts/setup installs under <module root>/.tools/supabase. It does
-// not check the version; call (*CLI).Version for that.
+// scripts/setup installs under .tools/supabase in the repository root (at
+// Version). It does not ask the binary its version.
 func Find() (*CLI, error) {
 	if bin := os.Getenv(EnvBin); bin != "" {
-		if !isExecutable(bin) {
+		if !tools.Executable(bin) {
 			return nil, fmt.Errorf("%w: %s=%s is not an executable file", ErrNotInstalled, EnvBin, bin)
 		}
 		return New(bin), nil
 	}
-	root, err := moduleRoot()
+	dir, err := tools.Dir("supabase")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotInstalled, err)
 	}
-	for _, bin := range candidates(filepath.Join(root, ".tools", "supabase")) {
-		if isExecutable(bin) {
+	for _, bin := range candidates(dir) {
+		if tools.Executable(bin) {
 			return New(bin), nil
 		}
 	}
-	return nil, fmt.Errorf("%w: nothing under %s", ErrNotInstalled, filepath.Join(root, ".tools", "supabase"))
-}
-
-// Install runs the repository's set-up script for its pinned npm tools
-// (scripts/setup npm), which installs Version of the CLI into
-// <module root>/.tools/supabase with npm, and is a no-op when it is there.
-// The script is the one installer shared by make, .ci/run and the tests, so
-// they cannot disagree on where or which version. Its output is returned in
-// the error when it fails.
-func Install(ctx context.Context) error {
-	root, err := moduleRoot()
-	if err != nil {
-		return err
-	}
-	cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", "setup"), "npm")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("supabasecli: scripts/setup npm: %w\n%s", err, strings.TrimSpace(string(out)))
-	}
-	return nil
+	return nil, fmt.Errorf("%w: nothing under %s", ErrNotInstalled, dir)
 }
 
 // candidates lists where an npm install in dir puts the binary, native
@@ -128,34 +111,6 @@ func platforms(goos, goarch string) []string {
 		return []string{"windows-" + arch}
 	}
 	return nil
-}
-
-// moduleRoot walks up from the working directory, then from this source
-// file, to the directory holding go.mod.
-func moduleRoot() (string, error) {
-	var starts []string
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
-	}
-	if _, file, _, ok := runtime.Caller(0); ok {
-		starts = append(starts, filepath.Dir(file))
-	}
-	for _, dir := range starts {
-		for d := dir; ; d = filepath.Dir(d) {
-			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-				return d, nil
-			}
-			if filepath.Dir(d) == d {
-				break
-			}
-		}
-	}
-	return "", errors.New("no go.mod above the working directory")
-}
-
-func isExecutable(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0
 }
 
 // Workdir is a temporary project directory for one CLI call.
@@ -367,20 +322,4 @@ func redactURL(s string) string {
 		return s
 	}
 	return u.Redacted()
-}
-
-// Version runs `supabase --version`.
-func (c *CLI) Version(ctx context.Context) (string, error) {
-	cmd := exec.CommandContext(ctx, c.Bin, "--version")
-	home, err := os.MkdirTemp("", "supabasecli-home-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(home)
-	cmd.Env = c.environ(home)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("supabasecli: %s --version: %w\n%s", c.Bin, err, out)
-	}
-	return strings.TrimSpace(string(out)), nil
 }

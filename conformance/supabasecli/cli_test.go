@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mentordb/mentordb/internal/harness/tools"
 )
 
 func readTestdata(t *testing.T, name string) []byte {
@@ -333,14 +335,12 @@ func TestFind(t *testing.T) {
 		_, err := Find()
 		require.True(t, errors.Is(err, ErrNotInstalled))
 	})
-	t.Run("module root candidates", func(t *testing.T) {
-		root, err := moduleRoot()
+	t.Run("candidates under the tool's directory, the npm shim last", func(t *testing.T) {
+		dir, err := tools.Dir("supabase")
 		require.NoError(t, err)
-		_, err = os.Stat(filepath.Join(root, "go.mod"))
-		require.NoError(t, err)
-		c := candidates(filepath.Join(root, ".tools", "supabase"))
+		c := candidates(dir)
 		require.NotEmpty(t, c)
-		require.Equal(t, filepath.Join(root, ".tools", "supabase", "node_modules", ".bin", "supabase"), c[len(c)-1])
+		require.Equal(t, filepath.Join(dir, "node_modules", ".bin", "supabase"), c[len(c)-1])
 	})
 	t.Run("platform names match the npm packages", func(t *testing.T) {
 		require.Equal(t, []string{"linux-x64", "linux-x64-musl"}, platforms("linux", "amd64"))

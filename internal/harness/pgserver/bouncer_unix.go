@@ -87,7 +87,7 @@ func startBouncer(ctx context.Context, opts BouncerOptions, path string, up upst
 			PoolSize: opts.PoolSize,
 			Version:  version,
 		}
-		rerr := waitBouncer(ctx, b, timeout, p.done)
+		rerr := waitReady(ctx, "pgbouncer", timeout, p.done, func(ctx context.Context) error { return probeBouncer(ctx, b.URL) })
 		if rerr == nil {
 			b.stop = func() error {
 				err := p.stop()
@@ -110,31 +110,9 @@ func startBouncer(ctx context.Context, opts BouncerOptions, path string, up upst
 	}
 }
 
-// waitBouncer polls until a query through PgBouncer reaches the server.
-// pgx's default statement cache would be the wrong client here (named
-// prepared statements); the probe uses the simple protocol.
-func waitBouncer(ctx context.Context, b *Bouncer, timeout time.Duration, exited <-chan struct{}) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	delay := 5 * time.Millisecond
-	for {
-		err := probeBouncer(ctx, b.URL)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("pgbouncer exited before it was ready (last connection error: %v)", err)
-		case <-ctx.Done():
-			return fmt.Errorf("not ready after %s: %w", timeout, err)
-		case <-time.After(delay):
-		}
-		if delay < 100*time.Millisecond {
-			delay *= 2
-		}
-	}
-}
-
+// probeBouncer runs a query through PgBouncer to the server. pgx's default
+// statement cache would be the wrong client here (named prepared
+// statements); the probe uses the simple protocol.
 func probeBouncer(ctx context.Context, url string) error {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {

@@ -1,4 +1,4 @@
-package pgtest
+package testdb
 
 import (
 	"context"
@@ -24,12 +24,11 @@ import (
 // migration hash and this binary's, so a changed schema or seed code never
 // finds stale data.
 //
-// The mutant of a mutation run (EnvMutant) is applied to the clone, after
-// the seed: the data is the unmutated schema's, as a live database's would
-// be when a migration changed it.
+// The clone is a migrated database (Hooks.Cloned runs on it, after the
+// seed, not on the template).
 func NewSeeded(t testing.TB, key string, load func(ctx context.Context, pool *pgxpool.Pool) error) *DB {
 	t.Helper()
-	skipAfterFailure(t)
+	hookStart(t)
 	s := Server(t)
 	base := template(t, s)
 	v, _ := seededTemplates.LoadOrStore(key, &seeded{})
@@ -72,10 +71,8 @@ func buildSeeded(t testing.TB, adminURL, base, key string, load func(context.Con
 			return fmt.Errorf("load: %w", err)
 		}
 		t.Logf("seeded template %s (%s) built in %s", name, key, time.Since(start).Round(time.Millisecond))
-		// What the functions executed while seeding counts for PS-COV-1, as
-		// it did when every test seeded its own clone.
-		if err := harvest(WithDatabase(adminURL, name), true); err != nil {
-			profile.AddError(fmt.Errorf("harvest %s (seed %s): %w", name, key, err))
+		if config.Hooks.Seeded != nil {
+			config.Hooks.Seeded(t, WithDatabase(adminURL, name))
 		}
 		return nil
 	})

@@ -324,7 +324,7 @@ func (r *Result) brinNotes() string {
 	p("The export of %s (%d rows of all orgs on %d heap pages, about 1/730 of the table) is paged by keyset in pages of 1,000, one request per page, as `Export` is called. ",
 		exportDay.Format(time.DateOnly), s.DayRows, s.DayPages)
 	p("Through the BRIN (pages_per_range 4) the bitmap read %d heap blocks for the first page (the conformance test PA-PLAN-2 bounds it by twice the day's pages); ", s.DayBlocksBRIN)
-	p("a btree on created_at reads the same pages in key order. The BRIN side is slower (%s vs %s, min %s vs %s) because a bitmap over a BRIN is lossy: every row on the day's pages is rechecked and the rows are sorted for the keyset order, where the btree hands them over sorted and stops at the page's end. ",
+	p("a btree on created_at reads the same pages in key order. BRIN %s vs btree %s (min %s vs %s): a bitmap over a BRIN is lossy, so every row on the day's pages is rechecked and the rows are sorted for the keyset order, where the btree hands them over sorted and stops at the page's end. ",
 		ms(e.Median()), ms(bt.Median()), ms(e.Min()), ms(bt.Min()))
 	p("Proposed target: ≤ %.1f× the btree (the bitmap reads at most about twice the day's pages, PA-PLAN-2, and adds the recheck and the sort), milliseconds on a nightly job, for an index of %.2f%% of the btree's size (%d kB vs %d kB). ",
 		targetExportRatio, 100*float64(s.BRIN)/float64(s.Btree), s.BRIN/1024, s.Btree/1024)

@@ -1,4 +1,4 @@
-package pgtest
+package testdb
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/mentordb/mentordb/conformance/pgserver"
+	"github.com/mentordb/mentordb/internal/harness/pgserver"
 )
 
 var (
@@ -46,7 +46,7 @@ func (d *DB) BouncerURL(t testing.TB) string {
 func stopBouncer() {
 	if bouncer != nil {
 		if err := bouncer.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "pgtest: stop pgbouncer: %v\n", err)
+			fmt.Fprintf(os.Stderr, "testdb: stop pgbouncer: %v\n", err)
 		}
 	}
 }

@@ -37,9 +37,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/mentordb/mentordb/conformance/pgserver"
-	"github.com/mentordb/mentordb/conformance/seed"
 	"github.com/mentordb/mentordb/db"
+	"github.com/mentordb/mentordb/internal/harness/pgserver"
+	"github.com/mentordb/mentordb/internal/harness/seed"
 )
 
 // Options configure Run. The zero value is the full benchmark.

@@ -13,6 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mentordb/mentordb/internal/harness/tools"
 )
 
 var (
@@ -317,7 +319,7 @@ func TestStopIdempotent(t *testing.T) {
 // PostgreSQL means the conformance suite would prove nothing.
 func localBinaries(t *testing.T) binaries {
 	t.Helper()
-	b, err := findBinaries(os.Getenv, runOutput, isExecutable)
+	b, err := findBinaries(os.Getenv, runOutput, tools.Executable)
 	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("CI=true but no local PostgreSQL: %v", err)

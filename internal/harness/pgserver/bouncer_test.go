@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mentordb/mentordb/internal/harness/tools"
 )
 
 func TestFindBouncer(t *testing.T) {
@@ -99,7 +101,7 @@ func TestBouncerConfig(t *testing.T) {
 // test skips.
 func localBouncer(t *testing.T) {
 	t.Helper()
-	if _, err := findBouncer(os.Getenv, exec.LookPath, isExecutable); err != nil {
+	if _, err := findBouncer(os.Getenv, exec.LookPath, tools.Executable); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("CI=true but %v", err)
 		}

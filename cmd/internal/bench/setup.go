@@ -9,9 +9,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/mentordb/mentordb/conformance/platform"
-	"github.com/mentordb/mentordb/conformance/seed"
 	"github.com/mentordb/mentordb/db"
+	"github.com/mentordb/mentordb/internal/harness/provision"
+	"github.com/mentordb/mentordb/internal/harness/seed"
 )
 
 // dbURL returns the server URL with another database name.
@@ -60,7 +60,7 @@ func (b *bench) setup(ctx context.Context) error {
 		return err
 	}
 	t0 := time.Now()
-	if err := platform.Prepare(ctx, url); err != nil {
+	if err := provision.Prepare(ctx, url); err != nil {
 		return fmt.Errorf("bench: prepare: %w", err)
 	}
 	b.res.Timings = append(b.res.Timings, Timing{"prepare (platform shim + migrations)", time.Since(t0)})

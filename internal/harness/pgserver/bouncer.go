@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/mentordb/mentordb/internal/harness/tools"
 )
 
 // EnvBouncer names the environment variable that points at a pgbouncer
@@ -89,7 +91,7 @@ func (b *Bouncer) Stop() error {
 // root, as postgres does). The caller must call Stop. Without a pgbouncer
 // program the error says where it looked and how to install it.
 func StartBouncer(ctx context.Context, s *Server, opts BouncerOptions) (*Bouncer, error) {
-	path, err := findBouncer(os.Getenv, exec.LookPath, isExecutable)
+	path, err := findBouncer(os.Getenv, exec.LookPath, tools.Executable)
 	if err != nil {
 		return nil, err
 	}

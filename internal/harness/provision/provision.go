@@ -1,8 +1,8 @@
-// Package platform prepares a plain PostgreSQL database the way a Supabase
+// Package provision prepares a plain PostgreSQL database the way a Supabase
 // project is: the platform shim of sql/platform, then every migration by the
 // Go runner. The conformance templates and `mentordb dev` both use it, so
 // tests and developers see the same schema.
-package platform
+package provision
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/mentordb/mentordb/db/migrate"
-	dbplatform "github.com/mentordb/mentordb/db/platform"
+	"github.com/mentordb/mentordb/db/platform"
 	schema "github.com/mentordb/mentordb/sql"
 )
 
@@ -55,7 +55,7 @@ func Apply(ctx context.Context, url string) error {
 	}
 	sqlDB := stdlib.OpenDB(*cfg)
 	defer sqlDB.Close()
-	return dbplatform.Apply(ctx, sqlDB)
+	return platform.Apply(ctx, sqlDB)
 }
 
 // Prepare applies the platform shim and then every migration with the Go
@@ -74,3 +74,9 @@ func Prepare(ctx context.Context, url string) error {
 	_, err = migrate.New(sqlDB, migrate.Default()).Up(ctx)
 	return err
 }
+
+// Migrator is Hash and Prepare for a template builder (testdb.Config).
+type Migrator struct{}
+
+func (Migrator) Hash() (string, error)                         { return Hash() }
+func (Migrator) Migrate(ctx context.Context, url string) error { return Prepare(ctx, url) }

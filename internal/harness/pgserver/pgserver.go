@@ -34,6 +34,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/mentordb/mentordb/internal/harness/tools"
 )
 
 // EnvDatabaseURL names the environment variable that points the suite at an
@@ -158,7 +160,7 @@ func realWorld(opts Options) world {
 	return world{
 		getenv:     os.Getenv,
 		pingDocker: pingDocker,
-		findLocal:  func() (binaries, error) { return findBinaries(os.Getenv, runOutput, isExecutable) },
+		findLocal:  func() (binaries, error) { return findBinaries(os.Getenv, runOutput, tools.Executable) },
 		startURL: func(ctx context.Context, url string) (*Server, error) {
 			return startURL(ctx, opts, url)
 		},
@@ -264,30 +266,30 @@ func startURL(ctx context.Context, opts Options, url string) (*Server, error) {
 		timeout = 30 * time.Second
 	}
 	s := &Server{URL: url, Kind: KindURL}
-	if err := waitReady(ctx, s, timeout, nil); err != nil {
+	if err := serverReady(ctx, s, timeout, nil); err != nil {
 		return nil, fmt.Errorf("%s: %w", EnvDatabaseURL, err)
 	}
 	return s, nil
 }
 
-// waitReady polls until a connection to s.URL succeeds (see probe).
-// exited, when not nil, is closed when the server process dies, which ends
-// the wait at once instead of at the timeout.
-func waitReady(ctx context.Context, s *Server, timeout time.Duration, exited <-chan struct{}) error {
+// waitReady calls probe until it succeeds, with a growing pause between
+// calls. exited, when not nil, is closed when the process (named by what)
+// dies, which ends the wait at once instead of at the timeout.
+func waitReady(ctx context.Context, what string, timeout time.Duration, exited <-chan struct{}, probe func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	delay := 5 * time.Millisecond
 	for {
-		err := probe(ctx, s, 2*time.Second)
+		err := probe(ctx)
 		if err == nil {
 			return nil
 		}
 		select {
 		case <-exited:
-			return fmt.Errorf("server process exited before it was ready (last connection error: %v)", err)
+			return fmt.Errorf("%s exited before it was ready (last connection error: %v)", what, err)
 		case <-ctx.Done():
 			if cause := context.Cause(ctx); !errors.Is(cause, context.DeadlineExceeded) {
-				return fmt.Errorf("stopped before the server was ready: %w", cause)
+				return fmt.Errorf("stopped before %s was ready: %w", what, cause)
 			}
 			return fmt.Errorf("not ready after %s: %w", timeout, err)
 		case <-time.After(delay):
@@ -296,6 +298,13 @@ func waitReady(ctx context.Context, s *Server, timeout time.Duration, exited <-c
 			delay *= 2
 		}
 	}
+}
+
+// serverReady waits until a connection to s.URL succeeds (see probe).
+func serverReady(ctx context.Context, s *Server, timeout time.Duration, exited <-chan struct{}) error {
+	return waitReady(ctx, "the server process", timeout, exited, func(ctx context.Context) error {
+		return probe(ctx, s, 2*time.Second)
+	})
 }
 
 // probe connects once to s.URL and records the server's version and

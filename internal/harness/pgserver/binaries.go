@@ -113,11 +113,6 @@ func runOutput(name string, args ...string) (string, error) {
 	return string(out), nil
 }
 
-func isExecutable(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
-}
-
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil

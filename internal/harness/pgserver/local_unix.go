@@ -145,7 +145,7 @@ func startLocal(ctx context.Context, opts Options, b binaries) (_ *Server, err e
 			Kind: KindLocal,
 			Dir:  dir,
 		}
-		rerr := waitReady(ctx, s, timeout, p.done)
+		rerr := serverReady(ctx, s, timeout, p.done)
 		if rerr == nil {
 			s.stop = func() error { return stopLocal(opts, p, dir, lock) }
 			opts.logf("local PostgreSQL ready in %s (data directory %s) at %s, dir %s",

@@ -1,4 +1,10 @@
-package pgtest
+// Package testdb gives every test a database of its own: a clone of a
+// template that a Migrator builds once per server and schema hash (the model
+// of pgtestdb). One PostgreSQL serves the whole test binary (Main). What a
+// test binary adds to each of its databases, such as the conformance
+// matrix's mutants, traces, coverage and kept failures, it registers as
+// Hooks; this package knows none of it.
+package testdb
 
 import (
 	"context"
@@ -14,52 +20,84 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/mentordb/mentordb/conformance/pgserver"
-	"github.com/mentordb/mentordb/conformance/platform"
-	"github.com/mentordb/mentordb/db"
+	"github.com/mentordb/mentordb/internal/harness/pgserver"
 )
 
 var (
 	server   *pgserver.Server
+	startErr error
+	config   Config
 	tmplOnce sync.Once
 	tmplName string
 	tmplErr  error
 )
 
-// Main starts one PostgreSQL for the test binary, runs the tests and stops it,
-// also when tests fail. Call it from TestMain. Where no PostgreSQL can be had,
-// tests fail with the reason; outside CI they may skip instead, which the
-// report then shows as missing, never as passed.
-func Main(m *testing.M) int {
+// Migrator builds the schema a template holds.
+type Migrator interface {
+	// Hash names the schema: one template is built per hash, so a changed
+	// schema never finds a stale template.
+	Hash() (string, error)
+	// Migrate builds the schema in the empty database at url.
+	Migrate(ctx context.Context, url string) error
+}
+
+// Config is what Main needs to know.
+type Config struct {
+	Migrator Migrator
+	// Server tunes the PostgreSQL that Main starts (see pgserver.Start).
+	Server pgserver.Options
+	// Started, when set, runs once the server accepts connections.
+	Started func(ctx context.Context, s *pgserver.Server)
+	Hooks   Hooks
+}
+
+// Hooks are a test binary's own work on its databases. Each may be nil.
+// "Migrated" databases are the clones of the migrated template and of the
+// seeded copies of it (New, NewSeeded), not the empty ones (NewEmpty).
+type Hooks struct {
+	// Start runs before a test gets a migrated database; it may skip the
+	// test.
+	Start func(t testing.TB)
+	// Cloned runs on every migrated database before the test sees it. Its
+	// error fails the test with that error's text.
+	Cloned func(ctx context.Context, url string) error
+	// Seeded runs on a seeded template once its load has filled it.
+	Seeded func(t testing.TB, url string)
+	// Done runs when the test ends, after its pool is closed and before its
+	// database is dropped, and says whether to keep the database instead.
+	Done func(t testing.TB, d *DB) (keep bool)
+}
+
+// Main starts one PostgreSQL for the test binary, runs the tests and stops
+// it, also when tests fail. Call it from TestMain. Where no PostgreSQL can be
+// had, every test that asks for a database fails with the reason in CI and
+// skips elsewhere.
+func Main(m *testing.M, c Config) int {
 	ctx := context.Background()
-	keep := os.Getenv(envKeep) == "1"
-	s, err := pgserver.Start(ctx, pgserver.Options{Logf: func(string, ...any) {}, Settings: profilerSettings, Keep: keep})
+	config = c
+	s, err := pgserver.Start(ctx, c.Server)
 	if err != nil {
 		startErr = err
 		return m.Run()
 	}
 	server = s
-	profileErr = checkProfiler(ctx, s)
+	if c.Started != nil {
+		c.Started(ctx, s)
+	}
 	code := m.Run()
 	stopBouncer()
 	if err := s.Stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "pgtest: stop server: %v\n", err)
+		fmt.Fprintf(os.Stderr, "testdb: stop server: %v\n", err)
 	}
 	return code
 }
-
-var startErr error
-
-// envKeep keeps a disposable server's data directory after the run, with
-// every failed test's database in it, for inspection.
-const envKeep = "CONFORMANCE_KEEP"
 
 // Server returns the server of this test binary, failing (in CI) or skipping
 // the test where there is none.
 func Server(t testing.TB) *pgserver.Server {
 	t.Helper()
 	if server == nil {
-		msg := fmt.Sprintf("no PostgreSQL for the conformance suite: %v", startErr)
+		msg := fmt.Sprintf("no PostgreSQL for this test binary: %v", startErr)
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}
@@ -68,34 +106,41 @@ func Server(t testing.TB) *pgserver.Server {
 	return server
 }
 
-// DB is one test's database: a clone of the migrated template.
+// DB is one test's database.
 type DB struct {
 	Name string
 	// URL connects as the server's superuser, which owns every table and so
-	// bypasses RLS: use it for fixtures, never to prove a policy.
+	// bypasses RLS.
 	URL  string
 	Pool *pgxpool.Pool
-	// App runs work as a user, the PostgREST way (role and claims in one
-	// transaction). This is the only way a test may prove RLS.
-	App *db.DB
+	// Migrated marks a clone of the migrated template or of a seeded copy
+	// of it.
+	Migrated bool
 }
 
-// New clones the template into a fresh database for t. The database is
-// dropped when t passes and kept, with its name logged, when t fails.
+// New clones the migrated template into a fresh database for t, dropped
+// when t ends unless Hooks.Done keeps it.
 func New(t testing.TB) *DB {
 	t.Helper()
-	skipAfterFailure(t)
+	hookStart(t)
 	s := Server(t)
 	return create(t, s, template(t, s), true)
 }
 
-// NewEmpty creates a database with neither the platform shim nor any
-// migration, for tests of the migration tools themselves.
+// hookStart runs Hooks.Start.
+func hookStart(t testing.TB) {
+	if config.Hooks.Start != nil {
+		config.Hooks.Start(t)
+	}
+}
+
+// NewEmpty creates an empty database (a clone of template0), for tests of
+// the migration tools themselves.
 func NewEmpty(t testing.TB) *DB {
 	t.Helper()
-	// The template build creates the cluster-wide roles first, so tests that
-	// apply the platform shim to empty databases in parallel find them in
-	// place and write no shared catalog row.
+	// The template is built first: what its migration creates cluster-wide
+	// (roles) is then in place, so tests that migrate empty databases in
+	// parallel write no shared catalog row.
 	s := Server(t)
 	template(t, s)
 	return create(t, s, "template0", false)
@@ -106,7 +151,7 @@ func NewEmpty(t testing.TB) *DB {
 func template(t testing.TB, s *pgserver.Server) string {
 	t.Helper()
 	tmplOnce.Do(func() {
-		tmplName, tmplErr = BuildTemplate(context.Background(), s.URL)
+		tmplName, tmplErr = BuildTemplate(context.Background(), s.URL, config.Migrator)
 	})
 	if tmplErr != nil {
 		t.Fatalf("build template: %v", tmplErr)
@@ -121,8 +166,7 @@ func Template(t testing.TB) string {
 }
 
 // create clones template for t. migrated marks a clone of the migrated
-// template or of a seeded copy of it: the schema the matrix proves, which
-// the trace records and the mutation run mutates.
+// template or of a seeded copy of it (see Hooks).
 func create(t testing.TB, s *pgserver.Server, template string, migrated bool) *DB {
 	t.Helper()
 	ctx := context.Background()
@@ -135,9 +179,12 @@ func create(t testing.TB, s *pgserver.Server, template string, migrated bool) *D
 	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s STRATEGY FILE_COPY`, name, template)); err != nil {
 		t.Fatalf("clone %s: %v", template, err)
 	}
-	d := &DB{Name: name, URL: WithDatabase(s.URL, name)}
-	if migrated {
-		applyMutant(ctx, d.URL)
+	d := &DB{Name: name, URL: WithDatabase(s.URL, name), Migrated: migrated}
+	t.Cleanup(func() { release(t, s, d) })
+	if migrated && config.Hooks.Cloned != nil {
+		if err := config.Hooks.Cloned(ctx, d.URL); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cfg, err := pgxpool.ParseConfig(d.URL)
 	if err != nil {
@@ -148,60 +195,48 @@ func create(t testing.TB, s *pgserver.Server, template string, migrated bool) *D
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.App = db.New(d.Pool)
-	t.Cleanup(func() {
-		d.Pool.Close()
-		if migrated {
-			if err := traceTest(s.URL, name, t.Name()); err != nil {
-				t.Errorf("trace %s: %v", name, err)
-			}
-		}
-		// Before the drop, and also for a kept database: PS-COV-1 counts
-		// every execution of the matrix, failed tests' included.
-		// A failed harvest fails PS-COV-1, not this test.
-		if err := harvest(d.URL, migrated); err != nil {
-			profile.AddError(fmt.Errorf("harvest %s (%s): %w", name, t.Name(), err))
-		}
-		if t.Failed() {
-			anyFailed.Store(true)
-		}
-		if t.Failed() && !mutantRun() {
-			t.Logf("kept database %s for inspection (%s); a disposable server is kept only with %s=1", name, d.URL, envKeep)
-			return
-		}
-		if s.Kind != pgserver.KindURL {
-			// The whole disposable server goes at the end of the run, so a
-			// drop per test would only cost time.
-			return
-		}
-		c, err := pgx.Connect(ctx, s.URL)
-		if err != nil {
-			t.Logf("drop %s: %v", name, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, fmt.Sprintf(`DROP DATABASE %s WITH (FORCE)`, name)); err != nil {
-			t.Logf("drop %s: %v", name, err)
-		}
-	})
 	return d
+}
+
+// release ends d when t is done: Hooks.Done, then the drop. A disposable
+// server goes whole at the end of the run, so only a server the binary was
+// pointed at (CONFORMANCE_DATABASE_URL) drops its databases one by one.
+func release(t testing.TB, s *pgserver.Server, d *DB) {
+	if d.Pool != nil {
+		d.Pool.Close()
+	}
+	if config.Hooks.Done != nil && config.Hooks.Done(t, d) {
+		return
+	}
+	if s.Kind != pgserver.KindURL {
+		return
+	}
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, s.URL)
+	if err != nil {
+		t.Logf("drop %s: %v", d.Name, err)
+		return
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, fmt.Sprintf(`DROP DATABASE %s WITH (FORCE)`, d.Name)); err != nil {
+		t.Logf("drop %s: %v", d.Name, err)
+	}
 }
 
 // templateLock serialises template builds across test binaries that share a
 // server (CONFORMANCE_DATABASE_URL), so the first builds and the rest reuse.
 const templateLock = 0x6d656e746f72 // "mentor"
 
-// BuildTemplate builds the migrated template on the server at adminURL, or
-// finds it built, and returns its name (it carries the migration hash). The
-// mutation run uses it to find the template its unmutated run built.
-func BuildTemplate(ctx context.Context, adminURL string) (string, error) {
-	hash, err := platform.Hash()
+// BuildTemplate builds m's template on the server at adminURL, or finds it
+// built, and returns its name, which carries m's hash.
+func BuildTemplate(ctx context.Context, adminURL string, m Migrator) (string, error) {
+	hash, err := m.Hash()
 	if err != nil {
 		return "", err
 	}
 	name := "mentordb_tmpl_" + hash
 	return name, buildOnce(ctx, adminURL, name, `CREATE DATABASE `+name, func() error {
-		if err := platform.Prepare(ctx, WithDatabase(adminURL, name)); err != nil {
+		if err := m.Migrate(ctx, WithDatabase(adminURL, name)); err != nil {
 			return fmt.Errorf("prepare %s: %w", name, err)
 		}
 		return nil

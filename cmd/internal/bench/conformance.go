@@ -9,11 +9,11 @@ import (
 
 // timeConformance times the conformance suite (`make conformance`, what
 // the DESIGN target names) in a subprocess after an untimed build of every
-// test binary (a warm Go build cache).
+// test binary of the workspace's modules (a warm Go build cache).
 func timeConformance(ctx context.Context, opts Options) (*ConformanceRun, error) {
 	run := &ConformanceRun{Cmd: strings.Join(opts.ConformanceCmd, " ")}
-	opts.logf("warming the Go build cache: go test -count=1 -exec /bin/true ./...")
-	warm := exec.CommandContext(ctx, "go", "test", "-count=1", "-exec", "/bin/true", "./...")
+	opts.logf("warming the Go build cache: go test -count=1 -exec /bin/true work")
+	warm := exec.CommandContext(ctx, "go", "test", "-count=1", "-exec", "/bin/true", "work")
 	warm.Dir = opts.ConformanceDir
 	if out, err := warm.CombinedOutput(); err != nil {
 		run.Note = "build failed: " + lastLines(string(out), 5)

@@ -695,7 +695,7 @@ func (s *activitySource) Err() error             { return nil }
 // Measure returns what a Load with cfg left in the database pool connects
 // to, read back from it: the planned organisations and people, the number
 // of activities and proxy_activities' pages and all-visible pages. It lets
-// a test that clones an already seeded database (pgtest.NewSeeded) check
+// a test that clones an already seeded database (testdb.NewSeeded) check
 // the data it got; the timings are zero.
 func Measure(ctx context.Context, pool *pgxpool.Pool, cfg Config) (Stats, error) {
 	cfg = cfg.Defaults()
