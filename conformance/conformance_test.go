@@ -38,6 +38,7 @@ var suites = []struct {
 	{"TxContract", testTxContract},
 	{"Trace", testTrace},
 	{"OwnerGuarantees", testOwner},
+	{"TriggerScope", testTriggerScope},
 	{"Mutation", testMutation},
 }
 
