@@ -57,6 +57,20 @@ func testTriggerScope(t *testing.T) {
 		require.Equal(t, before, scopeRows(t, f.d), "no audit or log row was written")
 	})
 
+	t.Run("PS-RPC-6 service_role may not call private.pause_org_context, the pause RPCs' prologue for signed-in callers", func(t *testing.T) {
+		t.Parallel()
+		d := pgtest.New(t)
+		ctx := pgtest.Ctx(t)
+		org := d.NewOrg(t)
+		mentor := d.NewMember(t, org, "peer_mentor")
+		err := d.As(ctx, db.ServiceRole(), func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `SELECT private.pause_org_context($1)`, mentor)
+			return err
+		})
+		requireCode(t, err, "42501", "")
+		require.Contains(t, err.Error(), "permission denied for function pause_org_context")
+	})
+
 	t.Run("PS-LOG-2 every private trigger function attached by the owner to a temporary table refuses to run there (MD006) and writes nothing", func(t *testing.T) {
 		t.Parallel()
 		f := ownerSetup(t, false)

@@ -15,8 +15,8 @@ var Equivalent = []struct {
 		"REFERENCES is used only by creating a foreign key, which needs a table of one's own: no API role may CREATE in any schema (the Access matrix pins schema privileges), and a temporary table cannot reference a permanent one"},
 	{"function-execute-anon:private.*",
 		"anon has no USAGE on schema private (pinned by the Access matrix), so it cannot reach any function there, granted or not"},
-	{"function-execute-public:private.*",
-		"PUBLIC adds anon, which has no USAGE on schema private, and authenticated and service_role for functions they cannot reach (trigger functions run only as triggers) or that tell service_role, which bypasses RLS, nothing it cannot read itself"},
+	{"function-execute-public:private.has_org_role(uuid,uuid,text)", publicAddsAnon},
+	{"function-execute-public:private.org_ids_with_role(text[])", publicAddsAnon},
 	{"check-drop:public.peer_mentor_status.peer_mentor_status_paused_at_check",
 		"the ENABLE ALWAYS BEFORE trigger peer_mentor_status_bookkeeping sets paused_at from status on every INSERT and UPDATE, by any role, so no row reaches the check with the two out of step"},
 	{"check-drop:public.peer_mentor_status.peer_mentor_status_expected_return_check",
@@ -36,8 +36,8 @@ var Equivalent = []struct {
 	{"function-security-flip:private.proxy_audit_log_reject_change()", readsNoTable},
 	{"function-security-flip:private.peer_mentor_status_set_bookkeeping()", readsNoTable},
 	{"function-security-flip:private.proxy_audit_log_guard_insert()", readsNoTable},
-	{"function-security-flip:private.peer_mentor_status_log_guard()",
-		"it refuses any insert that is not nested in peer_mentor_status_log_change before its query matters, and that function is SECURITY DEFINER, so the query runs with the owner's rights whichever way this one is declared"},
+	{"function-security-flip:private.peer_mentor_status_log_guard()", readsNoTable},
+	{"function-security-flip:private.proxy_activities_refuse_truncate()", readsNoTable},
 	{"function-security-flip:private.peer_mentor_status_keep_logged()",
 		"it fires only on DELETE or UPDATE OF id of a status row, which no API role may do (no DELETE grant, UPDATE granted on status, reason and expected_return_date only), so it always runs as the owner"},
 	{"index-drop:public.proxy_activities_org_id_idx",
@@ -46,11 +46,8 @@ var Equivalent = []struct {
 		"its query answers only for membership rows the caller may read through org_members' SELECT policy (their own, or any of an org they coordinate or administer), which is what running it with the caller's rights under that policy gives; with no request (auth.uid() NULL) it is false either way"},
 	{"function-security-flip:private.pause_org_context(uuid)",
 		"it refuses a caller who is neither the mentor nor a coordinator of the claimed org before it looks at the mentor, and such callers can read exactly the membership rows it probes through org_members' SELECT policy (their own, or their org's roster), so with the caller's rights it reads the same rows"},
-	{"function-security-flip:public.activate_pause(uuid,text,date)", pauseAsOwner},
-	{"function-security-flip:public.deactivate_pause(uuid,text)", pauseAsOwner},
 	{"function-security-flip:public.get_active_pauses_for_chapter(uuid)",
 		"its query keeps only status rows of orgs the caller coordinates (org_ids_with_role), all of which the caller may read through RLS anyway, so with the owner's rights it returns the same rows"},
-	{"function-security-flip:private.proxy_activities_check_members_in_org()", checkAsWriter},
 	{"policy-check-true:*proxy_activities.proxy_activities_update_own",
 		"org_id and coordinator_id cannot change in an UPDATE (the BEFORE UPDATE immutability triggers, which fire before WITH CHECK is evaluated, refuse it), so the new row's WITH CHECK evaluates USING's expression on the same values in the same statement, and gives the same answer"},
 	{"policy-check-true:*recurring_activity_templates.recurring_activity_templates_update_coordinator",
@@ -59,12 +56,9 @@ var Equivalent = []struct {
 		"every name in every body is schema-qualified or resolves in pg_catalog, and callers reach the functions only through PostgREST requests, which cannot create objects (no API role may CREATE in any schema) or choose the search_path, so no name can resolve elsewhere"},
 }
 
-// pauseAsOwner is why the pause RPCs may run as the owner without a change.
-const pauseAsOwner = "pause_org_context checks the caller and the mentor against membership rows before any write, and the policies it would bypass as the owner allow exactly the writes that pass those checks; the bookkeeping still reads the caller from the request's claims, so the row and its log row are the same"
-
-// checkAsWriter is why the proxy-activity membership checks may run with the
-// writer's rights.
-const checkAsWriter = "an authenticated writer gets this far only as a coordinator of the row's org (the INSERT and UPDATE policies' WITH CHECK run first), and a coordinator reads the org's whole roster through org_members' SELECT policy, which is all the check reads; service_role and the owner bypass RLS"
+// publicAddsAnon is why EXECUTE to PUBLIC changes nothing on a helper that
+// authenticated and service_role may already execute.
+const publicAddsAnon = "authenticated and service_role may already execute it; PUBLIC adds anon, which has no USAGE on schema private and so cannot reach it"
 
 // readsNoTable is why a trigger function that reads no table is indifferent
 // to whose rights it runs with.
