@@ -39,6 +39,7 @@ var suites = []struct {
 	{"Trace", testTrace},
 	{"OwnerGuarantees", testOwner},
 	{"TriggerScope", testTriggerScope},
+	{"ThreatModel", testThreatModel},
 	{"Mutation", testMutation},
 }
 
