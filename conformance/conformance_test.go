@@ -39,6 +39,8 @@ var suites = []struct {
 	{"Trace", testTrace},
 	{"Faults", testFaults},
 	{"OwnerGuarantees", testOwner},
+	{"TriggerScope", testTriggerScope},
+	{"ThreatModel", testThreatModel},
 	{"Mutation", testMutation},
 }
 

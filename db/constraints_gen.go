@@ -109,6 +109,8 @@ const (
 	ConstraintProxyActivitiesMentorInOrgCheck Constraint = "proxy_activities_mentor_in_org_check"
 	// CHECK on public.proxy_activities (SQLSTATE 23514).
 	ConstraintProxyActivitiesNoSelfAttributionCheck Constraint = "proxy_activities_no_self_attribution_check"
+	// raised by private.proxy_activities_refuse_truncate() (SQLSTATE 42501).
+	ConstraintProxyActivitiesNoTruncate Constraint = "proxy_activities_no_truncate"
 	// CHECK on public.proxy_activities (SQLSTATE 23514).
 	ConstraintProxyActivitiesNotesLengthCheck Constraint = "proxy_activities_notes_length_check"
 	// FOREIGN KEY on public.proxy_activities (SQLSTATE 23503).
@@ -153,4 +155,6 @@ const (
 	ConstraintRecurringActivityTemplatesTitleCheck Constraint = "recurring_activity_templates_title_check"
 	// CHECK on public.recurring_activity_templates (SQLSTATE 23514).
 	ConstraintRecurringActivityTemplatesTitleLengthCheck Constraint = "recurring_activity_templates_title_length_check"
+	// raised by private.peer_mentor_status_keep_logged(); raised by private.peer_mentor_status_log_change(); raised by private.peer_mentor_status_log_guard(); raised by private.peer_mentor_status_log_immutable(); raised by private.peer_mentor_status_reject_no_change(); raised by private.peer_mentor_status_set_bookkeeping(); raised by private.proxy_activities_check_members_in_org(); raised by private.proxy_activities_guard_immutable(); raised by private.proxy_activities_refuse_truncate(); raised by private.proxy_activities_set_timestamps(); raised by private.proxy_activities_write_audit(); raised by private.proxy_audit_log_guard_insert(); raised by private.proxy_audit_log_reject_change() (SQLSTATE MD006).
+	ConstraintTriggerFunctionWrongTable Constraint = "trigger_function_wrong_table"
 )

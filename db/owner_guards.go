@@ -10,4 +10,5 @@ func init() {
 	registerConstraint(ErrImmutable, ConstraintPeerMentorStatusKeepLogged)
 	// A proxy_audit_log row not written by the audit trigger (42501).
 	registerConstraint(ErrNotPermitted, ConstraintProxyAuditLogDirectInsert)
+	registerConstraint(ErrNotPermitted, ConstraintTriggerFunctionWrongTable, ConstraintProxyActivitiesNoTruncate)
 }

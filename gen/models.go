@@ -61,7 +61,7 @@ type PeerMentorStatus struct {
 	UpdatedBy          *uuid.UUID `json:"updated_by"`
 }
 
-// One immutable row per peer_mentor_status change, written only by the trigger peer_mentor_status_log_change. No role's DML can insert, update, delete or truncate rows (ENABLE ALWAYS triggers: the owner and replica mode included); not against the owner's DDL. Its foreign keys to auth.users and organizations do not fire in replica mode.
+// One immutable row per peer_mentor_status change, written only by private.peer_mentor_status_log_change firing on peer_mentor_status (not by a trigger on any other table). No role's DML can insert, update, delete or truncate rows (ENABLE ALWAYS triggers: the owner and replica mode included); not against the owner's DDL on persistent objects. Its foreign keys to auth.users and organizations do not fire in replica mode.
 type PeerMentorStatusLog struct {
 	ID             int64      `json:"id"`
 	StatusID       uuid.UUID  `json:"status_id"`
@@ -92,7 +92,7 @@ type ProxyActivity struct {
 	UpdatedAt          *time.Time `json:"updated_at"`
 }
 
-// Append-only audit of proxy_activities, written only by its audit trigger. No role's DML can update, delete or truncate rows (ENABLE ALWAYS triggers: the owner and replica mode included), nor insert them outside session_replication_role = replica. Not protected against the owner's DDL (DISABLE/DROP TRIGGER). The owner's writes to proxy_activities in replica mode are not audited.
+// Append-only audit of proxy_activities, written only by its audit trigger. No role's DML can update, delete or truncate rows (ENABLE ALWAYS triggers: the owner and replica mode included), nor insert them outside session_replication_role = replica; a row is accepted only from the INSERT of private.proxy_activities_write_audit firing on proxy_activities, not from a trigger on any other table. Not protected against the owner's DDL on persistent objects (DISABLE/DROP TRIGGER, replacing the functions). The owner's writes to proxy_activities in replica mode are not audited.
 type ProxyAuditLog struct {
 	ID         int64      `json:"id"`
 	ActivityID uuid.UUID  `json:"activity_id"`

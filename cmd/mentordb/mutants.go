@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/mentordb/mentordb/conformance/mutation"
@@ -35,8 +36,9 @@ func runMutants(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		for _, m := range mutants {
-			if reason := mutation.EquivalentReason(m.ID); reason != "" {
-				fmt.Fprintf(stdout, "%s\tequivalent: %s\n", m.ID, reason)
+			if e := mutation.EquivalenceOf(m.ID); e != nil {
+				fmt.Fprintf(stdout, "%s\tequivalent for %s (pinned by %s): %s\n", m.ID,
+					strings.Join(mutation.CallerNames(e.Callers), ", "), strings.Join(e.Pins, "; "), e.Reason)
 			} else {
 				fmt.Fprintf(stdout, "%s\n", m.ID)
 			}

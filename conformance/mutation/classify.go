@@ -40,6 +40,7 @@ var Snapshot = []struct {
 	{re(`/DB-2_the_repository's_constraint_and_policy_names_are_the_catalog's`), "compares the Go error table with pg_constraint and pg_policy"},
 	{re(`^TestConformance/PS-COV-1`), "measures the matrix's branch coverage, not the schema"},
 	{re(`^TestConformance/matrix/Mutation/`), "reads the catalog through the mutation generator"},
+	{re(`/CONF-5_static_pin:`), "reads the function bodies' table dependencies (plpgsql_check), the static pin of the equivalences that rest on them"},
 }
 
 // slowSnapshot are snapshot tests left out of the snapshot stage (which

@@ -2,6 +2,7 @@ package mutation
 
 import (
 	"os"
+	"path"
 	"regexp"
 	"strings"
 	"testing"
@@ -192,24 +193,68 @@ func TestEquivalentAndSnapshotListsMatch(t *testing.T) {
 	}
 }
 
-func TestReclassifyOnlyTurnsDeclaredSurvivorsEquivalent(t *testing.T) {
+func TestReclassifyKeepsOnlyPinnedEquivalences(t *testing.T) {
 	run := &Run{Results: []Result{
 		{Mutant: Mutant{ID: "function-search-path-reset:public.f()", Family: SearchPathReset}, Status: Survived},
 		{Mutant: Mutant{ID: "function-search-path-reset:public.g()", Family: SearchPathReset}, Status: Killed},
 		{Mutant: Mutant{ID: "check-drop:public.t.c", Family: CheckDrop}, Status: Survived},
 		{Mutant: Mutant{ID: "check-drop:public.t.d", Family: CheckDrop}, Status: SnapshotOnly,
 			SnapshotKills: []string{"TestConformance/matrix/ProxyActivities/PA-COL-1_every_NOT_NULL_column_refuses_NULL"}},
+		{Mutant: Mutant{ID: "function-search-path-reset:public.h()", Family: SearchPathReset}, Status: IsEquivalent,
+			PinnedBy: []string{"TestConformance/matrix/ThreatModel/" + pinNoCreate}},
+		{Mutant: Mutant{ID: "function-search-path-reset:public.i()", Family: SearchPathReset}, Status: IsEquivalent},
+		{Mutant: Mutant{ID: "check-drop:public.t.e", Family: CheckDrop}, Status: IsEquivalent,
+			PinnedBy: []string{"TestConformance/matrix/X/y"}},
 	}}
 	run.Reclassify()
-	require.Equal(t, IsEquivalent, run.Results[0].Status)
-	require.NotEmpty(t, run.Results[0].Reason)
+	require.Equal(t, Survived, run.Results[0].Status, "declared after the run: its pin was never checked")
 	require.Equal(t, Killed, run.Results[1].Status, "a kill is never undone")
 	require.Equal(t, Survived, run.Results[2].Status)
 	require.Equal(t, Killed, run.Results[3].Status, "a behavioural test that a run took for a snapshot test is counted again")
+	require.Equal(t, IsEquivalent, run.Results[4].Status)
+	require.Equal(t, Survived, run.Results[5].Status, "an equivalence the run did not pin is a survivor")
+	require.Equal(t, Survived, run.Results[6].Status, "an equivalence no longer declared is a survivor")
 	require.False(t, run.OK())
 	total := run.Total()
 	require.Equal(t, 1, total.Equivalent)
-	require.Equal(t, 1, total.Survived)
+	require.Equal(t, 4, total.Survived)
+}
+
+func TestUnpinnedEquivalences(t *testing.T) {
+	t.Run("CONF-5 an equivalence counts only when its pinning tests passed in the unmutated run, behavioural unless declared static", func(t *testing.T) {
+		e := &Equivalence{Pattern: "x:*", Reason: "r", Callers: []Caller{CallerAPI}, Pins: []string{"CONF-5_pin"}}
+		judge := func(e *Equivalence, results map[string]string) Result {
+			var r Result
+			judgeEquivalence(&r, e, results)
+			return r
+		}
+		r := judge(e, map[string]string{"TestConformance/matrix/S/CONF-5_pin_a": "PASS", "TestConformance/matrix/S/CONF-5_pin_a/sub": "PASS"})
+		require.Equal(t, IsEquivalent, r.Status)
+		require.Equal(t, []string{"TestConformance/matrix/S/CONF-5_pin_a"}, r.PinnedBy)
+		require.Equal(t, []string{"api"}, r.Callers)
+		require.Equal(t, Survived, judge(e, map[string]string{"TestConformance/matrix/S/CONF-5_pin_a": "FAIL"}).Status, "a failed pin")
+		require.Equal(t, Survived, judge(e, map[string]string{"TestConformance/matrix/S/other": "PASS"}).Status, "no pin ran")
+		snapshotPin := &Equivalence{Pattern: "x:*", Reason: "r", Callers: []Caller{CallerAPI}, Pins: []string{"Access/catalog_drift"}}
+		snap := map[string]string{"TestConformance/matrix/Access/catalog_drift:_every_exposed_object": "PASS"}
+		require.Equal(t, Survived, judge(snapshotPin, snap).Status, "a snapshot test pins no behaviour")
+		snapshotPin.Static = true
+		require.Equal(t, IsEquivalent, judge(snapshotPin, snap).Status, "unless the entry says its pin is static")
+		require.Equal(t, Survived, judge(&Equivalence{Pattern: "x:*", Reason: "r", Pins: []string{"CONF-5_pin"}},
+			map[string]string{"TestConformance/matrix/S/CONF-5_pin": "PASS"}).Status, "no caller class")
+		require.Equal(t, Survived, judge(&Equivalence{Pattern: "x:*", Reason: "r", Callers: every}, nil).Status, "no pin")
+	})
+
+	t.Run("CONF-5 every declared equivalence names its reason, its caller classes and its pins", func(t *testing.T) {
+		known := map[Caller]bool{CallerAPI: true, CallerService: true, CallerServiceRole: true, CallerOwner: true}
+		for _, e := range Equivalent {
+			require.NotEmpty(t, e.Reason, e.Pattern)
+			require.NotEmpty(t, e.Callers, e.Pattern)
+			require.NotEmpty(t, e.Pins, e.Pattern)
+			for _, c := range e.Callers {
+				require.True(t, known[c], "%s: unknown caller class %q", e.Pattern, c)
+			}
+		}
+	})
 }
 
 func TestFailedStatementsFromTheServerLog(t *testing.T) {
@@ -241,4 +286,12 @@ func TestKillersHintTheTestsThatKilledMost(t *testing.T) {
 		"most kills first (a test counts once per mutant), ties by name, at most hintSize")
 	require.Nil(t, k.hint(stage[2:4]), "a hint that is the whole stage is no hint")
 	require.Equal(t, []string{"TestConformance/matrix/B/e"}, without(stage, stage[:4]))
+}
+
+func TestEquivalencePatternsMatchTheirMutants(t *testing.T) {
+	require.NotNil(t, EquivalenceOf("function-execute-public:private.org_ids_with_role(text[])"), "brackets in a signature are escaped")
+	for _, e := range Equivalent {
+		_, err := path.Match(e.Pattern, "")
+		require.NoError(t, err, e.Pattern)
+	}
 }

@@ -43,7 +43,11 @@ type Result struct {
 	Tests   int     `json:"tests_selected"`
 	Seconds float64 `json:"seconds"`
 	Reason  string  `json:"reason,omitempty"` // why it is equivalent
-	Error   string  `json:"error,omitempty"`
+	// Callers are the caller classes an equivalence holds for, PinnedBy
+	// the tests of the unmutated run that pin its assumption (CONF-5).
+	Callers  []string `json:"callers,omitempty"`
+	PinnedBy []string `json:"pinned_by,omitempty"`
+	Error    string   `json:"error,omitempty"`
 }
 
 // Options configure Run.
@@ -173,8 +177,8 @@ func Execute(ctx context.Context, o Options) (*Run, error) {
 			continue
 		}
 		r := Result{Mutant: m}
-		if reason := EquivalentReason(m.ID); reason != "" {
-			r.Status, r.Reason = IsEquivalent, reason
+		if e := EquivalenceOf(m.ID); e != nil {
+			judgeEquivalence(&r, e, base.results)
 		} else {
 			todo = append(todo, len(run.Results))
 		}
@@ -226,6 +230,22 @@ func Execute(ctx context.Context, o Options) (*Run, error) {
 	}
 	run.WallSeconds = time.Since(run.Started).Seconds()
 	return run, nil
+}
+
+// judgeEquivalence sets r, a mutant e declares equivalent, from the
+// unmutated run's results: equivalent when every pin of e names a test that
+// passed there (a behavioural one, unless e's pin is static), else a
+// survivor: an equivalence without a pinning test proves nothing (CONF-5).
+func judgeEquivalence(r *Result, e *Equivalence, results map[string]string) {
+	r.Reason, r.Callers, r.PinnedBy = e.Reason, CallerNames(e.Callers), e.PinnedBy(results)
+	switch {
+	case len(e.Callers) == 0:
+		r.Status, r.Error = Survived, "declared equivalent without the caller classes it holds for"
+	case r.PinnedBy == nil:
+		r.Status, r.Error = Survived, fmt.Sprintf("declared equivalent, but no test pinning it (%s) passed in the unmutated run", strings.Join(e.Pins, "; "))
+	default:
+		r.Status = IsEquivalent
+	}
 }
 
 // interleave orders the mutants to run round-robin over their families,

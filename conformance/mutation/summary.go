@@ -81,7 +81,7 @@ func (r *Run) Text(w io.Writer) {
 	}
 	fmt.Fprintf(w, "equivalent mutants: %d (conformance/mutation/equivalent.go)\n", t.Equivalent)
 	for _, res := range r.With(IsEquivalent) {
-		fmt.Fprintf(w, "  %s\n", res.ID)
+		fmt.Fprintf(w, "  %s (callers: %s; pinned by %s)\n", res.ID, strings.Join(res.Callers, ", "), strings.Join(res.PinnedBy, ", "))
 	}
 	if t.Errors > 0 {
 		fmt.Fprintf(w, "runner errors: %d\n", t.Errors)
@@ -93,6 +93,9 @@ func (r *Run) Text(w io.Writer) {
 		fmt.Fprintf(w, "survivors (no test of the matrix fails):\n")
 		for _, res := range r.With(Survived) {
 			fmt.Fprintf(w, "  %s\n    %s\n", res.ID, strings.ReplaceAll(res.SQL, "\n", "\n    "))
+			if res.Error != "" {
+				fmt.Fprintf(w, "    (%s)\n", res.Error)
+			}
 		}
 	}
 	fmt.Fprintf(w, "by family:\n")
@@ -152,12 +155,19 @@ func (r *Run) Reclassify() {
 				res.Status = SnapshotOnly
 			}
 		}
+		if res.Status == IsEquivalent {
+			// An equivalence stands only while it is declared, for some
+			// caller classes, and was pinned in the run (CONF-5).
+			if e := EquivalenceOf(res.ID); e == nil || len(e.Callers) == 0 || len(res.PinnedBy) == 0 {
+				res.Status, res.Error = Survived, "not run: declared equivalent in the run, but no longer declared or not pinned"
+			}
+			continue
+		}
 		if res.Status != Survived && res.Status != SnapshotOnly {
 			continue
 		}
-		if reason := EquivalentReason(res.ID); reason != "" {
-			res.Status, res.Reason = IsEquivalent, reason
-		}
+		// A survivor the list declares equivalent after the run stays one:
+		// its pin was not checked in the run.
 	}
 }
 
@@ -171,12 +181,13 @@ func (r *Run) Report() *report.Mutation {
 		mu := report.Mutant{ID: res.ID, SQL: res.SQL}
 		switch res.Status {
 		case Survived:
+			mu.Reason = res.Error
 			m.Survivors = append(m.Survivors, mu)
 		case SnapshotOnly:
 			mu.Tests = res.SnapshotKills
 			m.SnapshotOnlyKills = append(m.SnapshotOnlyKills, mu)
 		case IsEquivalent:
-			mu.Reason = res.Reason
+			mu.Reason, mu.Callers, mu.Tests = res.Reason, res.Callers, res.PinnedBy
 			m.Equivalents = append(m.Equivalents, mu)
 		case RunnerError:
 			mu.Reason = firstLine(res.Error)

@@ -52,6 +52,9 @@ type Mutant struct {
 	SQL    string   `json:"sql,omitempty"`
 	Tests  []string `json:"tests,omitempty"`
 	Reason string   `json:"reason,omitempty"`
+	// Callers are the caller classes an equivalence holds for (CONF-5);
+	// Tests, for an equivalent mutant, the tests that pin it.
+	Callers []string `json:"callers,omitempty"`
 }
 
 // OK reports whether the gate holds: every mutant not declared equivalent
@@ -133,10 +136,17 @@ func (m *Mutation) markdown(b *strings.Builder) {
 	sql := func(mu Mutant) string {
 		return "`" + strings.ReplaceAll(strings.ReplaceAll(mu.SQL, "\n", " "), "`", "'") + "`"
 	}
-	list("Survivors", m.Survivors, sql)
+	list("Survivors", m.Survivors, func(mu Mutant) string {
+		if mu.Reason != "" {
+			return sql(mu) + " — " + escape(mu.Reason)
+		}
+		return sql(mu)
+	})
 	list("Killed only by snapshot tests", m.SnapshotOnlyKills, func(mu Mutant) string {
 		return sql(mu) + " — " + strings.Join(mu.Tests, ", ")
 	})
 	list("Runner errors", m.RunnerErrors, func(mu Mutant) string { return escape(mu.Reason) })
-	list("Equivalent mutants (conformance/mutation/equivalent.go)", m.Equivalents, func(mu Mutant) string { return escape(mu.Reason) })
+	list("Equivalent mutants (conformance/mutation/equivalent.go)", m.Equivalents, func(mu Mutant) string {
+		return escape(mu.Reason) + " — callers: " + strings.Join(mu.Callers, ", ") + "; pinned by: " + escape(strings.Join(mu.Tests, ", "))
+	})
 }

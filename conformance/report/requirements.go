@@ -61,6 +61,7 @@ var Requirements = []Requirement{
 	{"CONF-1", "make conformance boots PostgreSQL itself; each test gets a clone of a template built once per migration hash"},
 	{"CONF-2", "the report (Markdown and JSON) lists every requirement ID with its tests and results"},
 	{"CONF-4", "mutation testing: every mutant generated from the catalog (policies, grants, CHECKs, foreign-key actions, NOT NULLs, triggers, indexes, function security, the advisory lock and the claim checks) is killed by a behavioural test; score and survivors in the report"},
+	{"CONF-5", "the threat model is stated (API callers as PostgREST sends them; service code through db, whose r.Tx() is not a sandbox; service_role; the owner, as PS-LOG-2 states), and every equivalent mutant names the caller classes it relies on and the test that pins its assumption; an equivalence whose pin did not pass counts as a survivor"},
 	{"EXT-1", "supabase db advisors and supabase db lint report no findings on the migrated schema"},
 	{"PA-IN-1", "every text a caller writes has a documented upper bound, dates lie in a documented window, duration_minutes has an upper bound, a blank activity_type is refused; each a named constraint with a typed error"},
 	{"PA-ORG-3", "coordinator_id holds the coordinator role in the row's org, whoever writes (service_role included)"},
