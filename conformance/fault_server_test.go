@@ -17,10 +17,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mentordb/mentordb/conformance/pgserver"
 	"github.com/mentordb/mentordb/conformance/pgtest"
-	"github.com/mentordb/mentordb/conformance/platform"
 	"github.com/mentordb/mentordb/db"
+	"github.com/mentordb/mentordb/internal/harness/pgserver"
+	"github.com/mentordb/mentordb/internal/harness/provision"
+	"github.com/mentordb/mentordb/internal/harness/testdb"
 )
 
 // ownServer is a PostgreSQL of this test alone, which it may restart: the
@@ -36,7 +37,7 @@ type ownServer struct {
 
 func startOwnServer(t *testing.T) (*ownServer, *pgtest.DB) {
 	t.Helper()
-	pgtest.Server(t) // fails in CI, skips elsewhere, when there is no PostgreSQL at all
+	testdb.Server(t) // fails in CI, skips elsewhere, when there is no PostgreSQL at all
 	ctx := context.Background()
 	// synchronous_commit on: an immediate shutdown loses the commits an
 	// asynchronous commit acknowledged before its WAL was written, which
@@ -61,12 +62,12 @@ func startOwnServer(t *testing.T) (*ownServer, *pgtest.DB) {
 	_, err = admin.Exec(ctx, `CREATE DATABASE faults`)
 	admin.Close(ctx)
 	require.NoError(t, err)
-	url := pgtest.WithDatabase(s.URL, "faults")
-	require.NoError(t, platform.Prepare(ctx, url))
+	url := testdb.WithDatabase(s.URL, "faults")
+	require.NoError(t, provision.Prepare(ctx, url))
 	pool, err := pgxpool.New(ctx, url)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	return o, &pgtest.DB{Name: "faults", URL: url, Pool: pool, App: db.New(pool)}
+	return o, &pgtest.DB{DB: &testdb.DB{Name: "faults", URL: url, Pool: pool, Migrated: true}, App: db.New(pool)}
 }
 
 // restart shuts the server down in mode (fast: clients are disconnected and
