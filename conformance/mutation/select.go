@@ -23,6 +23,7 @@ var Costly = []struct {
 	Reason  string
 }{
 	{re(`^TestConformance/matrix/Plans/`), "seeds and analyses 300,000 activities before its first subtest"},
+	{re(`^TestConformance/matrix/(Faults|TxContract|Trace)/`), "they test the request layer (faults, pgx's contract, tracing) with seconds of stalls, cuts, restarts and thousands of statements per test, and reach the schema only through the requests the other suites make"},
 }
 
 func isCostly(test string) bool {
