@@ -27,7 +27,6 @@ func (h hiddenText) GoString() string           { return hiddenPlaceholder }
 func (h hiddenText) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + hiddenPlaceholder + `"`), nil
 }
-func (h hiddenText) LogValue() string { return hiddenPlaceholder }
 
 // hiddenPtr is hiddenText for an optional value: nil stays SQL NULL.
 func hiddenPtr(s *string) any {

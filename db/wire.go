@@ -429,7 +429,7 @@ func (t *requestTx) Begin(ctx context.Context) (pgx.Tx, error) {
 // objects of its transaction.
 func (t *requestTx) LargeObjects() pgx.LargeObjects {
 	if err := t.open(t.ctx); err != nil {
-		t.poison(err)
+		t.poison()
 	}
 	return t.tx.LargeObjects()
 }
@@ -440,7 +440,7 @@ func (t *requestTx) LargeObjects() pgx.LargeObjects {
 // usable outside it.
 func (t *requestTx) Conn() *pgx.Conn {
 	if err := t.open(t.ctx); err != nil {
-		t.poison(err)
+		t.poison()
 	}
 	if t.tx != nil {
 		return t.tx.Conn()
@@ -451,7 +451,7 @@ func (t *requestTx) Conn() *pgx.Conn {
 // poison closes the request's connection after it failed to open where no
 // error can be returned (Conn, LargeObjects): a connection outside the
 // request must not be handed out. The request then fails.
-func (t *requestTx) poison(error) {
+func (t *requestTx) poison() {
 	c := t.conn
 	if t.caller != nil {
 		c = t.caller.Conn()
