@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -59,10 +60,20 @@ func testHarness(t *testing.T) {
 	})
 }
 
+var sqlcBuilt sync.Once
+
 // sqlcCommand runs the pinned sqlc in the repository root: its modfile,
 // tools/go.mod, is outside the workspace, so the go command runs it with
-// GOWORK=off.
+// GOWORK=off. The first call builds sqlc (go tool caches the binary) with no
+// deadline: on an empty build cache that takes minutes (it compiles
+// libpg_query), which a caller's deadline is not meant to cover.
 func sqlcCommand(ctx context.Context, args ...string) *exec.Cmd {
+	sqlcBuilt.Do(func() {
+		cmd := exec.Command("go", "tool", "-modfile=tools/go.mod", "sqlc", "version")
+		cmd.Dir = ".."
+		cmd.Env = append(os.Environ(), "GOWORK=off")
+		_ = cmd.Run() // a failure shows again, with its output, in the caller's own run
+	})
 	cmd := exec.CommandContext(ctx, "go", append([]string{"tool", "-modfile=tools/go.mod", "sqlc"}, args...)...)
 	cmd.Dir = ".."
 	cmd.Env = append(os.Environ(), "GOWORK=off")
