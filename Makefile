@@ -33,9 +33,10 @@ setup: ## install what a fresh Debian machine lacks (Debian packages as root, pi
 	@scripts/setup
 
 .PHONY: generate
-generate: ## regenerate gen/ from sql/ with sqlc, and db/constraints_gen.go from a migrated disposable database
+generate: ## regenerate gen/ from sql/ with sqlc, and db/constraints_gen.go and sql/schema.sql from a migrated disposable database
 	$(SQLC) generate
 	$(GO) run ./cmd/gen-constraints
+	$(GO) run ./cmd/gen-schema
 
 .PHONY: verify
 verify: ## fail when gen/ is stale (sqlc diff), Go code is not gofmt'ed, or a module's go.mod/go.sum is not tidy
