@@ -19,6 +19,7 @@ import (
 type Cache struct {
 	mu        sync.Mutex
 	templates map[string]string
+	seedErrs  map[string]error
 	cellsOf   map[string]*cachedCells
 }
 
@@ -40,33 +41,35 @@ func (f Files) hash() string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-// template returns the name of a template database holding base's schema,
-// building it the first time ("" without a cache).
-func (c *Cache) template(ctx context.Context, admin *pgx.Conn, adminURL string, base Files) (string, error) {
+// template returns the name of a template database holding base's schema
+// and seed (prepareBase), building it the first time ("" without a cache),
+// and the seed's error.
+func (c *Cache) template(ctx context.Context, admin *pgx.Conn, adminURL string, base Files) (string, error, error) {
 	if c == nil {
-		return "", nil
+		return "", nil, nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	key := base.hash()
 	if name, ok := c.templates[key]; ok {
-		return name, nil
+		return name, c.seedErrs[key], nil
 	}
 	name := "review_template_" + key
 	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	if err := migrateTo(ctx, withDatabase(adminURL, name), base, "", true); err != nil {
-		return "", fmt.Errorf("base template: %w", err)
+	seedErr, err := prepareBase(ctx, withDatabase(adminURL, name), base)
+	if err != nil {
+		return "", nil, fmt.Errorf("base template: %w", err)
 	}
 	if c.templates == nil {
-		c.templates = map[string]string{}
+		c.templates, c.seedErrs = map[string]string{}, map[string]error{}
 	}
-	c.templates[key] = name
-	return name, nil
+	c.templates[key], c.seedErrs[key] = name, seedErr
+	return name, seedErr, nil
 }
 
 // cells is where the base's cell results are kept (nil without a cache).

@@ -25,7 +25,11 @@ func (r *Report) Markdown() []byte {
 	if len(r.NewMigrations) > 0 {
 		p("; new migrations: %s", strings.Join(quoteAll(r.NewMigrations), ", "))
 	}
-	p(". Reviewed in %.0f s.\n\n", r.Seconds)
+	p(". Reviewed in %.0f s.", r.Seconds)
+	if pl := r.Plans; !pl.empty() && !pl.changed() {
+		p(" The plans of %d key queries are unchanged (%s).", len(pl.Queries), pl.Scale)
+	}
+	p("\n\n")
 
 	var judged []Finding
 	for _, f := range r.Findings {
@@ -114,6 +118,15 @@ func (r *Report) Markdown() []byte {
 				p("\n")
 			}
 		}
+	}
+
+	if pl := r.Plans; pl.changed() {
+		p("## Plans\n\nThe key queries, as gen sends them, planned (EXPLAIN) on both sides on the same seeded data: %s.\n\n", pl.Scale)
+		p("| query | as | base | head | cost head/base |\n|---|---|---|---|---|\n")
+		for _, q := range pl.Queries {
+			p("| %s | %s | %s | %s | %.2f |\n", q.Query, q.As, cell(q.Base.String()), cell(q.Head.String()), q.CostRatio)
+		}
+		p("\n")
 	}
 
 	if len(r.NotRun) > 0 {

@@ -27,6 +27,7 @@ const (
 	RuleIndexDropped    = "index-dropped"       // warn
 	RuleCheckChanged    = "check-changed"       // warn: a CHECK constraint dropped or redefined
 	RuleSquawk          = "squawk"              // warn: a squawk finding on a new file
+	RulePlanChanged     = "plan-changed"        // warn: a key query scans otherwise, or its estimated cost changed beyond 2x
 	RuleNotRun          = "not-run"             // warn: a section that could not run, and why
 )
 
@@ -50,6 +51,7 @@ type Report struct {
 	Access        *AccessDelta  `json:"access,omitempty"`
 	Catalog       *CatalogDelta `json:"catalog,omitempty"`
 	Risk          []FileRisk    `json:"risk,omitempty"`
+	Plans         *Plans        `json:"plans,omitempty"`
 	NotRun        []string      `json:"not_run,omitempty"`
 	Seconds       float64       `json:"seconds"`
 	started       time.Time

@@ -12,7 +12,8 @@
 //     DEFINER function without a search_path of its own);
 //   - risk: for each new migration file, the locks its statements take on
 //     existing tables (measured as the CONF-3 suite measures them), whether
-//     its rollback restores the catalog before it, and squawk's findings.
+//     its rollback restores the catalog before it, and squawk's findings;
+//   - plans: the key queries planned on both sides on the same seeded rows.
 //
 // The command (cmd/mentordb review) only reads the files and writes the
 // report; everything judged is here.
@@ -121,7 +122,7 @@ func Run(ctx context.Context, o Options) (_ *Report, err error) {
 	// The base: the platform shim, then the base's migrations (or a copy
 	// of the cache's template of them).
 	o.logf("review: %s building the base (%d migrations)", since(r.started), len(o.Base.Migrations))
-	template, err := o.Cache.template(ctx, admin, o.AdminURL, o.Base)
+	template, seedErr, err := o.Cache.template(ctx, admin, o.AdminURL, o.Base)
 	if err != nil {
 		return nil, err
 	}
@@ -130,8 +131,8 @@ func Run(ctx context.Context, o Options) (_ *Report, err error) {
 		return nil, err
 	}
 	if template == "" {
-		if err := migrateTo(ctx, baseURL, o.Base, "", true); err != nil {
-			return nil, fmt.Errorf("base: %w", err)
+		if seedErr, err = prepareBase(ctx, baseURL, o.Base); err != nil {
+			return nil, err
 		}
 	}
 
@@ -160,8 +161,8 @@ func Run(ctx context.Context, o Options) (_ *Report, err error) {
 			}
 			cut, prev = n[:14], n[:14]
 		}
-		if err := migrateTo(ctx, headURL, o.Head, cut, cut == ""); err != nil {
-			return nil, fmt.Errorf("head: %w", err)
+		if err := buildHead(ctx, headURL, o.Head, cut); err != nil {
+			return nil, err
 		}
 	}
 	o.logf("review: %s applying %d new migrations, each measured and rolled back once", since(r.started), len(added))
@@ -187,8 +188,8 @@ func Run(ctx context.Context, o Options) (_ *Report, err error) {
 			if headURL, err = create(fmt.Sprintf("%s_%d", headName, i), ""); err != nil {
 				return nil, err
 			}
-			if err := migrateTo(ctx, headURL, o.Head, prev, true); err != nil {
-				return nil, fmt.Errorf("head: %w", err)
+			if err := buildHead(ctx, headURL, o.Head, prev); err != nil {
+				return nil, err
 			}
 			if headSQL, err = openSQL(headURL); err != nil {
 				return nil, err
@@ -246,13 +247,57 @@ func Run(ctx context.Context, o Options) (_ *Report, err error) {
 	if err != nil {
 		return nil, err
 	}
+	o.logf("review: %s planning the key queries on both sides (%d orgs × %d activities)", since(r.started), PlanScale.Orgs, PlanScale.ActivitiesPerOrg)
+	if seedErr != nil {
+		r.add(Finding{Level: Warn, Rule: RuleNotRun, Section: "plans", Object: "base",
+			Message: "the plans did not run: seeding the base failed: " + seedErr.Error()})
+	} else if r.Plans, err = comparePlans(ctx, basePool, headPool, r); err != nil {
+		return nil, err
+	}
 	o.logf("review: %s done", since(r.started))
 	r.NotRun = append(r.NotRun,
-		"plans: the key queries are not yet planned on both sides",
 		"gate: the mutants of new objects are not yet run against the branch's tests")
 	r.Verdict = r.verdict()
 	r.Seconds = time.Since(r.started).Seconds()
 	return r, nil
+}
+
+// prepareBase migrates the base and seeds it with PlanScale, so the head,
+// a copy of it, holds the same rows: the new migrations apply to tables
+// with data, and the plans compare the same data. A seed that fails on the
+// base's schema (seedErr) leaves the plans out, not the review.
+func prepareBase(ctx context.Context, url string, base Files) (seedErr, err error) {
+	if err := migrateTo(ctx, url, base, "", true); err != nil {
+		return nil, fmt.Errorf("base: %w", err)
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	return seedForPlans(ctx, pool), nil
+}
+
+// buildHead builds a head database from nothing up to version (the
+// platform alone when empty) and seeds it as prepareBase seeds the base (a
+// seed that fails here shows as the plans' errors).
+func buildHead(ctx context.Context, url string, head Files, version string) error {
+	if version == "" {
+		if err := provision.Apply(ctx, url); err != nil {
+			return fmt.Errorf("head: platform: %w", err)
+		}
+		return nil
+	}
+	if err := migrateTo(ctx, url, head, version, true); err != nil {
+		return fmt.Errorf("head: %w", err)
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	_ = seedForPlans(ctx, pool)
+	return nil
 }
 
 // migrateTo applies the platform shim (when platform) and files up to

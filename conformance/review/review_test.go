@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -60,7 +61,7 @@ func fixture(t *testing.T, name string) *Report {
 	if down, err := os.ReadFile(filepath.Join("testdata", name, "down.sql")); err == nil {
 		head.Rollbacks[file] = down
 	}
-	o := Options{AdminURL: srv.URL, Base: base, Head: head, Spec: &access.Matrix, Cache: &cache,
+	o := Options{AdminURL: srv.URL, Base: base, Head: head, Spec: &access.Matrix, Cache: &cache, Logf: t.Logf,
 		SquawkConfigDir: filepath.Join("..", "squawk")}
 	if o.Squawk, err = squawk.Find(); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -68,7 +69,11 @@ func fixture(t *testing.T, name string) *Report {
 		}
 		o.SquawkMissing = err.Error()
 	}
-	r, err := Run(testdb.Ctx(t), o)
+	// A review is several steps (two builds, the matrix twice, plans): a
+	// bound of its own, wider than one step's, for a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	r, err := Run(ctx, o)
 	require.NoError(t, err)
 	require.Equal(t, []string{file}, r.NewMigrations)
 	return r
@@ -154,6 +159,16 @@ func TestReview(t *testing.T) {
 		require.Equal(t, []StatementLock{{Statement: 1, SQL: "DROP INDEX public.proxy_activities_date_idx", Table: "public.proxy_activities",
 			Mode: "AccessExclusiveLock", Blocks: blocks["AccessExclusiveLock"]}}, r.Risk[0].Locks)
 		require.Empty(t, r.Access.Changed)
+		// At the review's scale the org's list reads that index on the base;
+		// without it, it reads another.
+		require.Contains(t, judged(r, Warn), "plan-changed ListProxyActivitiesForOrg")
+		for _, q := range r.Plans.Queries {
+			if q.Query == "ListProxyActivitiesForOrg" {
+				require.Contains(t, q.Base.Scans, "Index Scan using proxy_activities_date_idx on proxy_activities")
+				require.NotContains(t, strings.Join(q.Head.Scans, " "), "proxy_activities_date_idx")
+				require.True(t, q.ScanChanged)
+			}
+		}
 		if ran(r) {
 			// The rollback's CREATE INDEX (not CONCURRENTLY) is flagged too.
 			require.Equal(t, []string{"migration " + fixtureVersion + "_index_dropped.sql require-concurrent-index-deletion",
@@ -233,6 +248,11 @@ func TestReview(t *testing.T) {
 		require.Empty(t, r.Access.Changed)
 		require.Empty(t, r.Access.Grants)
 		require.Equal(t, "restores", r.Risk[0].Rollback)
+		require.Len(t, r.Plans.Queries, 6, "the key queries were planned on both sides")
+		for _, q := range r.Plans.Queries {
+			require.Empty(t, q.Base.Error, q.Query)
+			require.Equal(t, q.Base.Scans, q.Head.Scans, q.Query)
+		}
 		require.Equal(t, []StatementLock{{Statement: 1, SQL: "COMMENT ON COLUMN public.proxy_activities.notes IS 'Free text from the coordinator, at most 4000 characters.'",
 			Table: "public.proxy_activities", Mode: "ShareUpdateExclusiveLock", Blocks: blocks["ShareUpdateExclusiveLock"]}}, r.Risk[0].Locks)
 	})
