@@ -82,11 +82,12 @@ mutants-report:
 	$(MENTORDB) report --json $(OUT)/report.json --md $(OUT)/report.md --mutants $(OUT)/mutants.json < $(OUT)/test.json | grep -E '^[0-9]+ requirements:|^tests:' || status=1; \
 	exit $$status
 
-# The base is a git ref (a branch, tag or commit): `make review BASE=origin/main`.
+# The base is a git ref (a branch, tag or commit): `make review BASE=origin/main`;
+# GATE=1 also runs the mutants of the new and changed objects (minutes).
 .PHONY: review
 review: ## what the schema change since BASE does (REV-1): conformance/out/review.md and review.json; fails when a guarantee is lost
-	@test -n "$(BASE)" || { echo "usage: make review BASE=<git ref>"; exit 2; }
-	$(MENTORDB) review --base $(BASE) --out $(OUT)
+	@test -n "$(BASE)" || { echo "usage: make review BASE=<git ref> [GATE=1]"; exit 2; }
+	$(MENTORDB) review --base $(BASE) --out $(OUT) $(if $(GATE),--gate)
 
 .PHONY: supabase-check
 supabase-check: setup ## only the external tier: the Supabase CLI applies, advises and lints (also part of conformance)

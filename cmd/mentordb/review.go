@@ -7,20 +7,26 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"time"
 
 	"github.com/mentordb/mentordb/conformance/access"
+	"github.com/mentordb/mentordb/conformance/mutation"
 	"github.com/mentordb/mentordb/conformance/review"
 	"github.com/mentordb/mentordb/conformance/squawk"
 	"github.com/mentordb/mentordb/internal/harness/pgserver"
 )
 
-const reviewUsage = `usage: mentordb review --base REF [--out DIR] [--summary F] [-v]
+const reviewUsage = `usage: mentordb review --base REF [--gate] [--out DIR] [--summary F] [-v]
 Reviews the schema change between the git ref REF and the working tree
 (REV-1): builds both schemas on two databases of one disposable PostgreSQL,
 compares access-matrix cells, grants, the catalog, and the new migration
 files' locks, rollbacks and squawk findings. Writes DIR/review.md and
-DIR/review.json (docs/review.md); appends review.md to --summary. Exits 1
+DIR/review.json (docs/review.md); appends review.md to --summary. --gate
+also runs the mutants of the new and changed objects against the working
+tree's conformance matrix (CONF-4; minutes: the matrix runs once unmutated
+first). Exits 1
 when the change loses a guarantee (a fail finding), 0 otherwise (warnings
 included). Run it from the repository; REF's history must be fetched.
 
@@ -32,6 +38,7 @@ func runReview(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	out := fs.String("out", "conformance/out", "directory for review.md and review.json")
 	summary := fs.String("summary", os.Getenv("GITHUB_STEP_SUMMARY"), "append review.md to this file (default $GITHUB_STEP_SUMMARY)")
 	verbose := fs.Bool("v", false, "log progress")
+	gate := fs.Bool("gate", false, "run the mutants of the new and changed objects against the working tree's tests")
 	if err := parse(fs, reviewUsage, args, stdout); err != nil {
 		return err
 	}
@@ -62,6 +69,9 @@ func runReview(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("review: %w", err)
 		}
 		o.SquawkMissing = err.Error()
+	}
+	if *gate {
+		o.Gate = gateRunner(root, *out, logf, stderr)
 	}
 	srv, err := pgserver.Start(ctx, pgserver.Options{Logf: logf})
 	if err != nil {
@@ -104,4 +114,28 @@ func runReview(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return exitError{code: 1, msg: "review: the change loses a guarantee (see the fail findings)"}
 	}
 	return nil
+}
+
+// gateRunner compiles the working tree's conformance test binary (as
+// mentordb mutants does) and runs the mutation run restricted to only.
+func gateRunner(root, out string, logf func(string, ...any), stderr io.Writer) review.GateRunner {
+	return func(ctx context.Context, only *regexp.Regexp) (*mutation.Run, error) {
+		work, err := filepath.Abs(out)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(work, 0o755); err != nil {
+			return nil, err
+		}
+		bin := filepath.Join(work, "conformance.test")
+		dir := filepath.Join(root, "conformance")
+		build := exec.CommandContext(ctx, "go", "test", "-c", "-o", bin, ".")
+		build.Dir = dir
+		build.Stdout, build.Stderr = stderr, stderr
+		if err := build.Run(); err != nil {
+			return nil, fmt.Errorf("build the conformance test binary: %w", err)
+		}
+		return mutation.Execute(ctx, mutation.Options{Binary: bin, Dir: dir, Workers: 2, Only: only,
+			TestTimeout: 3 * time.Minute, Work: work, Logf: logf})
+	}
 }

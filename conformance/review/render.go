@@ -129,6 +129,30 @@ func (r *Report) Markdown() []byte {
 		p("\n")
 	}
 
+	if g := r.Gate; g != nil && len(g.Mutants) > 0 {
+		count := map[string]int{}
+		for _, m := range g.Mutants {
+			count[m.Status]++
+		}
+		p("## Gate\n\n%d mutants of the new and changed objects, run against the branch's conformance matrix (CONF-4): %d killed, %d equivalent, %d survived, %d only snapshot tests noticed, %d not run.\n\n",
+			len(g.Mutants), count["killed"], count["equivalent"], count["survived"], count["snapshot-only"], count["error"])
+		p("<details><summary>every mutant (selected by <code>%s</code>)</summary>\n\n| mutant | status | killed by |\n|---|---|---|\n", html(g.Pattern))
+		for _, m := range g.Mutants {
+			by := ""
+			if len(m.KilledBy) > 0 {
+				by = "`" + m.KilledBy[0] + "`"
+				if len(m.KilledBy) > 1 {
+					by += fmt.Sprintf(" and %d more", len(m.KilledBy)-1)
+				}
+			}
+			if m.Error != "" {
+				by = cell(m.Error)
+			}
+			p("| `%s` | %s | %s |\n", m.ID, m.Status, by)
+		}
+		p("\n</details>\n\n")
+	}
+
 	if len(r.NotRun) > 0 {
 		p("## Not run\n\n")
 		for _, n := range r.NotRun {
@@ -144,6 +168,11 @@ func quoteAll(ss []string) []string {
 		out[i] = "`" + s + "`"
 	}
 	return out
+}
+
+// html escapes text for an HTML element of the summary.
+func html(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
 // cell makes text safe inside a Markdown table cell.

@@ -28,6 +28,7 @@ const (
 	RuleCheckChanged    = "check-changed"       // warn: a CHECK constraint dropped or redefined
 	RuleSquawk          = "squawk"              // warn: a squawk finding on a new file
 	RulePlanChanged     = "plan-changed"        // warn: a key query scans otherwise, or its estimated cost changed beyond 2x
+	RuleMutantSurvived  = "mutant-survived"     // fail: a mutant of a new or changed object that no behavioural test kills
 	RuleNotRun          = "not-run"             // warn: a section that could not run, and why
 )
 
@@ -52,6 +53,7 @@ type Report struct {
 	Catalog       *CatalogDelta `json:"catalog,omitempty"`
 	Risk          []FileRisk    `json:"risk,omitempty"`
 	Plans         *Plans        `json:"plans,omitempty"`
+	Gate          *Gate         `json:"gate,omitempty"`
 	NotRun        []string      `json:"not_run,omitempty"`
 	Seconds       float64       `json:"seconds"`
 	started       time.Time

@@ -13,7 +13,9 @@
 //   - risk: for each new migration file, the locks its statements take on
 //     existing tables (measured as the CONF-3 suite measures them), whether
 //     its rollback restores the catalog before it, and squawk's findings;
-//   - plans: the key queries planned on both sides on the same seeded rows.
+//   - plans: the key queries planned on both sides on the same seeded rows;
+//   - the gate (when asked): the mutants of new and changed objects run
+//     against the head's tests.
 //
 // The command (cmd/mentordb review) only reads the files and writes the
 // report; everything judged is here.
@@ -56,6 +58,11 @@ type Options struct {
 	SquawkConfigDir string
 	SquawkMissing   string
 	Logf            func(format string, args ...any)
+	// Gate, when set, runs the mutants of the new and changed objects
+	// against the head's tests (slow: the mutation runner first runs the
+	// head's matrix unmutated); nil leaves the gate out, reported as not
+	// run.
+	Gate GateRunner
 	// Cache, when set, keeps the base's database (as a template) and its
 	// access-matrix results for the next review of the same base on the
 	// same server.
@@ -254,12 +261,33 @@ func Run(ctx context.Context, o Options) (_ *Report, err error) {
 	} else if r.Plans, err = comparePlans(ctx, basePool, headPool, r); err != nil {
 		return nil, err
 	}
+	if err := o.gate(ctx, r); err != nil {
+		return nil, err
+	}
 	o.logf("review: %s done", since(r.started))
-	r.NotRun = append(r.NotRun,
-		"gate: the mutants of new objects are not yet run against the branch's tests")
 	r.Verdict = r.verdict()
 	r.Seconds = time.Since(r.started).Seconds()
 	return r, nil
+}
+
+// gate runs the mutants of what the change adds or changes, when asked.
+func (o Options) gate(ctx context.Context, r *Report) error {
+	pattern := GatePattern(r.Catalog)
+	switch {
+	case pattern == nil:
+		return nil
+	case o.Gate == nil:
+		r.NotRun = append(r.NotRun, "gate: the mutants of the new and changed objects were not run (mentordb review --gate runs them)")
+		return nil
+	}
+	o.logf("review: %s the gate: mutants matching %s", since(r.started), pattern)
+	run, err := o.Gate(ctx, pattern)
+	if err != nil {
+		r.add(Finding{Level: Warn, Rule: RuleNotRun, Section: "gate", Object: "gate", Message: "the gate did not run: " + err.Error()})
+		return nil
+	}
+	r.Gate = judgeGate(run, pattern, r)
+	return nil
 }
 
 // prepareBase migrates the base and seeds it with PlanScale, so the head,
