@@ -146,7 +146,7 @@ func TestReview(t *testing.T) {
 			added = append(added, e.Title())
 		}
 		require.Contains(t, added, "TABLE public.mentor_notes")
-		require.Contains(t, added, "ACL public.TABLE mentor_notes")
+		require.Contains(t, added, "ACL on TABLE public.mentor_notes")
 		require.Empty(t, r.Risk[0].Locks, "creating a table locks no existing one")
 	})
 
@@ -242,7 +242,7 @@ func TestReview(t *testing.T) {
 		require.Empty(t, judged(r, Warn))
 		require.NotEqual(t, Fail, r.Verdict)
 		require.Len(t, r.Catalog.Added, 1)
-		require.Equal(t, "COMMENT public.COLUMN proxy_activities.notes", r.Catalog.Added[0].Title())
+		require.Equal(t, "COMMENT on COLUMN public.proxy_activities.notes", r.Catalog.Added[0].Title())
 		require.Empty(t, r.Catalog.Dropped)
 		require.Empty(t, r.Catalog.Changed)
 		require.Empty(t, r.Access.Changed)

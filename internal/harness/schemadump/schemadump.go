@@ -36,13 +36,22 @@ type Entry struct {
 // Key identifies an entry across two dumps.
 func (e Entry) Key() string { return e.Type + " " + e.Schema + " " + e.Name }
 
-// Title is the entry as a reader names it: "POLICY public.proxy_activities p".
+// Title is the entry as a reader names it: "POLICY public.proxy_activities p",
+// "ACL on TABLE public.t" (an ACL's or a comment's name starts with the
+// kind of object it is on).
 func (e Entry) Title() string {
 	if e.Schema == "-" {
 		return e.Type + " " + e.Name
 	}
+	if kind, rest, ok := strings.Cut(e.Name, " "); ok && objectKind.MatchString(kind) {
+		return e.Type + " on " + kind + " " + e.Schema + "." + rest
+	}
 	return e.Type + " " + e.Schema + "." + e.Name
 }
+
+// objectKind is an unquoted upper-case word: a kind, never an object's name
+// (pg_dump quotes a name with upper-case letters).
+var objectKind = regexp.MustCompile(`^[A-Z]+$`)
 
 // Args are pg_dump's options: schema only, no owners, no tablespaces, and
 // never the migration runner's history (supabase_migrations is the CLI's,

@@ -97,3 +97,20 @@ func TestWithoutAndRender(t *testing.T) {
 		t.Errorf("Render does not write the table under its header:\n%s", out)
 	}
 }
+
+func TestTitle(t *testing.T) {
+	for _, c := range []struct {
+		e    Entry
+		want string
+	}{
+		{Entry{Type: "TABLE", Schema: "public", Name: "t"}, "TABLE public.t"},
+		{Entry{Type: "POLICY", Schema: "public", Name: "t p"}, "POLICY public.t p"},
+		{Entry{Type: "ACL", Schema: "public", Name: "TABLE t"}, "ACL on TABLE public.t"},
+		{Entry{Type: "COMMENT", Schema: "public", Name: "COLUMN t.c"}, "COMMENT on COLUMN public.t.c"},
+		{Entry{Type: "ACL", Schema: "-", Name: "SCHEMA private"}, "ACL SCHEMA private"},
+	} {
+		if got := c.e.Title(); got != c.want {
+			t.Errorf("%#v: %q, want %q", c.e, got, c.want)
+		}
+	}
+}
