@@ -42,8 +42,15 @@ func repoFiles(t *testing.T) Files {
 }
 
 // fixture reviews testdata/<name>: up.sql as a new migration, down.sql (when
-// present) as its rollback.
+// present) as its rollback, judged by the repository's access spec.
 func fixture(t *testing.T, name string) *Report {
+	t.Helper()
+	return fixtureWith(t, name, &access.Matrix)
+}
+
+// fixtureWith judges the head by spec: a branch that changes the access
+// spec with the schema.
+func fixtureWith(t *testing.T, name string, spec *access.Spec) *Report {
 	t.Helper()
 	srv := testdb.Server(t)
 	base := repoFiles(t)
@@ -61,7 +68,7 @@ func fixture(t *testing.T, name string) *Report {
 	if down, err := os.ReadFile(filepath.Join("testdata", name, "down.sql")); err == nil {
 		head.Rollbacks[file] = down
 	}
-	o := Options{AdminURL: srv.URL, Base: base, Head: head, Spec: &access.Matrix, Cache: &cache, Logf: t.Logf,
+	o := Options{AdminURL: srv.URL, Base: base, Head: head, Spec: spec, Cache: &cache, Logf: t.Logf,
 		SquawkConfigDir: filepath.Join("..", "squawk")}
 	if o.Squawk, err = squawk.Find(); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -128,6 +135,26 @@ func TestReview(t *testing.T) {
 		}, judged(r, Fail))
 		require.Contains(t, r.Access.Grants, FactChange{Fact: "grant table public.proxy_activities to anon: SELECT", Change: "gained"})
 		require.Equal(t, "restores", r.Risk[0].Rollback)
+	})
+
+	t.Run("REV-1 the same widening declared by the branch's access spec is shown as intended and does not fail", func(t *testing.T) {
+		t.Parallel()
+		r := fixtureWith(t, "policy_to_anon", anonReadsActivities())
+		require.NotEqual(t, Fail, r.Verdict)
+		require.Empty(t, judged(r, Fail))
+		require.Len(t, r.Access.Changed, 1)
+		require.True(t, r.Access.Changed[0].Declared)
+		require.Equal(t, "widened", r.Access.Changed[0].Change)
+		intended := r.Find(RuleAccessIntended, "")
+		var objects []string
+		for _, f := range intended {
+			objects = append(objects, f.Object)
+		}
+		require.ElementsMatch(t, []string{
+			"public.proxy_activities / SELECT / anon",
+			"grant table public.proxy_activities to anon: SELECT",
+			"policy public.proxy_activities proxy_activities_select_anon PERMISSIVE FOR SELECT TO anon",
+		}, objects)
 	})
 
 	t.Run("REV-1 a table added without RLS fails, and is named as an object the access spec has no row for", func(t *testing.T) {
@@ -263,4 +290,40 @@ func TestReview(t *testing.T) {
 			require.NoError(t, cache.Drop(context.Background(), server.URL))
 		}
 	})
+}
+
+// anonReadsActivities is the access spec as a branch that means anon to
+// read every proxy activity would change it: the grant, the policy and the
+// anon SELECT cell. access.Matrix itself is left as it is (a deep enough
+// copy).
+func anonReadsActivities() *access.Spec {
+	spec := access.Matrix
+	spec.Objects = slices.Clone(access.Matrix.Objects)
+	for i := range spec.Objects {
+		o := &spec.Objects[i]
+		if o.Name != "proxy_activities" {
+			continue
+		}
+		grants := map[access.Role][]string{}
+		for r, g := range o.Grants {
+			grants[r] = g
+		}
+		grants[access.Anon] = []string{"SELECT"}
+		o.Grants = grants
+		o.Policies = append(slices.Clone(o.Policies), access.Policy{Name: "proxy_activities_select_anon", Cmd: "SELECT", Roles: []string{"anon"}})
+		o.Probes = slices.Clone(o.Probes)
+		for j := range o.Probes {
+			p := &o.Probes[j]
+			if p.Op != access.Select {
+				continue
+			}
+			expect := access.Expectations{}
+			for k, v := range p.Expect {
+				expect[k] = v
+			}
+			expect[access.ActAnon] = access.Rows(1)
+			p.Expect = expect
+		}
+	}
+	return &spec
 }
