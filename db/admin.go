@@ -43,11 +43,6 @@ var (
 	ErrAlreadyMember = errors.New("db: already a member")
 )
 
-func init() {
-	registerConstraint(ErrUnknownRole, ConstraintOrgMembersRoleCheck)
-	registerConstraint(ErrAlreadyMember, ConstraintOrgMembersPkey, ConstraintChapterMembersPkey)
-}
-
 // Organization is an organisation.
 type Organization struct {
 	ID        uuid.UUID

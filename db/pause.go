@@ -50,8 +50,7 @@ var (
 
 // SQLSTATEs raised by the pause functions and triggers (class MD, documented
 // in 20261122000000_peer_mentor_status.sql). Errors get their Kind from the
-// constraint name (the Constraint* constants below) and their Class from the
-// code (registered in init).
+// constraint name and their Class from the code (both in error_table.go).
 const (
 	SQLStateOrgMismatch       = "MD001"
 	SQLStateInvalidTransition = "MD002"
@@ -66,26 +65,6 @@ const (
 // hashtext(peer_mentor_id::text)): 0x4D440001, 'MD' << 16 | 1. In pg_locks it
 // shows as locktype 'advisory', classid = PauseLockNamespace, objsubid = 2.
 const PauseLockNamespace int32 = 0x4D440001
-
-func init() {
-	registerConstraint(ErrOrgMismatch, ConstraintPeerMentorStatusOrgMismatch)
-	registerConstraint(ErrInvalidTransition, ConstraintPeerMentorStatusTransition, ConstraintPeerMentorStatusLogChangeCheck)
-	registerConstraint(ErrUnknownMentor, ConstraintPeerMentorStatusUnknownMentor)
-	registerConstraint(ErrInvalidClaims, ConstraintPeerMentorStatusOrgClaim)
-	registerConstraint(ErrNotPermitted, ConstraintPeerMentorStatusNotPermitted, ConstraintPeerMentorStatusLogDirectInsert)
-	registerConstraint(ErrImmutable, ConstraintPeerMentorStatusLogImmutable)
-
-	// The classes of the custom codes, chosen to match the declarative
-	// errors of the same meaning: a mentor outside the org is a failed check
-	// (as ErrMentorNotInOrg), so is a transition the status check refuses;
-	// an unknown status row is not found; a missing org claim is input the
-	// caller must fix; writing the append-only log is refused (as the proxy
-	// audit log's 42501).
-	registerCode(ErrCheck, SQLStateOrgMismatch, SQLStateInvalidTransition)
-	registerCode(ErrNotFound, SQLStateUnknownMentor)
-	registerCode(ErrInvalidInput, SQLStateMissingOrgClaim)
-	registerCode(ErrNotPermitted, SQLStateLogImmutable)
-}
 
 // PauseState is a peer mentor's availability in one org.
 type PauseState string

@@ -56,16 +56,6 @@ const (
 	PolicyProxyDeleteOwn Constraint = "proxy_activities_delete_own"
 )
 
-func init() {
-	registerConstraint(ErrSelfAttribution, ConstraintProxyActivitiesNoSelfAttributionCheck)
-	registerConstraint(ErrNonPositiveDuration, ConstraintProxyActivitiesDurationMinutesCheck, ConstraintRecurringActivityTemplatesDefaultDurationMinutesCheck)
-	registerConstraint(ErrMentorNotInOrg, ConstraintProxyActivitiesMentorInOrgCheck)
-	registerConstraint(ErrTemplateOtherOrg, ConstraintProxyActivitiesTemplateSameOrgFkey)
-	registerConstraint(ErrOrgChange, ConstraintProxyActivitiesOrgIDImmutable)
-	registerConstraint(ErrCoordinatorChange, ConstraintProxyActivitiesCoordinatorIDImmutable)
-	registerConstraint(ErrImmutable, ConstraintProxyAuditLogImmutable)
-}
-
 // ProxyActivity is one activity registered by a coordinator on a peer
 // mentor's behalf.
 type ProxyActivity struct {
