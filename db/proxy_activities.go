@@ -200,15 +200,9 @@ func (a Activities) Create(ctx context.Context, in NewProxyActivity) (ProxyActiv
 	if coordinator == uuid.Nil {
 		coordinator = a.r.claims.Sub
 	}
-	minutes, err := proxyMinutes(in.DurationMinutes)
+	v, err := checkActivity(coordinator, in.fields())
 	if err != nil {
 		return ProxyActivity{}, err
-	}
-	if err := checkActivityInput(in.ActivityType, in.Date, in.DurationMinutes, in.Notes, time.Now()); err != nil {
-		return ProxyActivity{}, err
-	}
-	if coordinator == in.AttributedMentorID {
-		return ProxyActivity{}, proxySelfAttributionError(coordinator)
 	}
 	if err := a.precheckMentors(ctx, in.OrgID, []uuid.UUID{in.AttributedMentorID}, PolicyProxyInsertOwn); err != nil {
 		return ProxyActivity{}, err
@@ -216,14 +210,14 @@ func (a Activities) Create(ctx context.Context, in NewProxyActivity) (ProxyActiv
 	row, err := queries.CreateProxyActivity(ctx, a.r.tx, gen.CreateProxyActivityParams{
 		ID:                 optUUID(in.ID),
 		CoordinatorID:      coordinator,
-		AttributedMentorID: in.AttributedMentorID,
+		AttributedMentorID: v.mentor,
 		OrgID:              in.OrgID,
-		ActivityType:       in.ActivityType,
-		Date:               proxyDate(in.Date),
-		DurationMinutes:    minutes,
-		Notes:              optString(in.Notes),
-		IsRecurring:        in.IsRecurring,
-		TemplateID:         optUUID(in.TemplateID),
+		ActivityType:       v.activityType,
+		Date:               v.date,
+		DurationMinutes:    v.minutes,
+		Notes:              v.notes,
+		IsRecurring:        v.isRecurring,
+		TemplateID:         v.template,
 	})
 	if errors.Is(err, pgx.ErrNoRows) && in.ID != uuid.Nil {
 		// The id exists, in a row RLS hides from the caller (or one
@@ -242,13 +236,6 @@ func (a Activities) Create(ctx context.Context, in NewProxyActivity) (ProxyActiv
 func proxyIDConflict(id uuid.UUID, why string) error {
 	return &Error{Kind: ErrIDConflict, Class: ErrUnique, Constraint: ConstraintProxyActivitiesPkey, Code: "23505",
 		Message: fmt.Sprintf("activity id %s %s", id, why)}
-}
-
-// callerIDRefused is CreateMany's and Import's answer to an item with an ID:
-// only Create takes one.
-func callerIDRefused(id uuid.UUID) error {
-	return &Error{Kind: ErrInvalidInput, Class: ErrInvalidInput,
-		Message: fmt.Sprintf("item with id %s: only Create takes a caller-generated id", id)}
 }
 
 // CreateMany registers many activities of one org in one set-based INSERT
@@ -276,29 +263,20 @@ func (a Activities) CreateMany(ctx context.Context, orgID, coordinatorID uuid.UU
 	rows := make([]jsonRow, len(items))
 	mentors := make([]uuid.UUID, 0, len(items))
 	for i, in := range items {
-		if in.ID != uuid.Nil {
-			return nil, callerIDRefused(in.ID)
-		}
-		minutes, err := proxyMinutes(in.DurationMinutes)
+		v, err := checkItem(coordinatorID, in)
 		if err != nil {
 			return nil, err
 		}
-		if err := checkActivityInput(in.ActivityType, in.Date, in.DurationMinutes, in.Notes, time.Now()); err != nil {
-			return nil, err
-		}
-		if in.AttributedMentorID == coordinatorID {
-			return nil, proxySelfAttributionError(coordinatorID)
-		}
 		rows[i] = jsonRow{
-			AttributedMentorID: in.AttributedMentorID,
-			ActivityType:       in.ActivityType,
-			Date:               proxyDate(in.Date).Format(time.DateOnly),
-			DurationMinutes:    minutes,
-			Notes:              optString(in.Notes),
-			IsRecurring:        in.IsRecurring,
-			TemplateID:         optUUID(in.TemplateID),
+			AttributedMentorID: v.mentor,
+			ActivityType:       v.activityType,
+			Date:               v.date.Format(time.DateOnly),
+			DurationMinutes:    v.minutes,
+			Notes:              v.notes,
+			IsRecurring:        v.isRecurring,
+			TemplateID:         v.template,
 		}
-		mentors = append(mentors, in.AttributedMentorID)
+		mentors = append(mentors, v.mentor)
 	}
 	raw, err := json.Marshal(rows)
 	if err != nil {
@@ -330,29 +308,20 @@ func (a Activities) Import(ctx context.Context, items []NewProxyActivity) (int64
 	}
 	params := make([]gen.CopyProxyActivitiesParams, len(items))
 	for i, in := range items {
-		if in.ID != uuid.Nil {
-			return 0, callerIDRefused(in.ID)
-		}
-		minutes, err := proxyMinutes(in.DurationMinutes)
+		v, err := checkItem(in.CoordinatorID, in)
 		if err != nil {
 			return 0, err
 		}
-		if err := checkActivityInput(in.ActivityType, in.Date, in.DurationMinutes, in.Notes, time.Now()); err != nil {
-			return 0, err
-		}
-		if in.CoordinatorID == in.AttributedMentorID {
-			return 0, proxySelfAttributionError(in.CoordinatorID)
-		}
 		params[i] = gen.CopyProxyActivitiesParams{
 			CoordinatorID:      in.CoordinatorID,
-			AttributedMentorID: in.AttributedMentorID,
+			AttributedMentorID: v.mentor,
 			OrgID:              in.OrgID,
-			ActivityType:       in.ActivityType,
-			Date:               proxyDate(in.Date),
-			DurationMinutes:    minutes,
-			Notes:              optString(in.Notes),
-			IsRecurring:        in.IsRecurring,
-			TemplateID:         optUUID(in.TemplateID),
+			ActivityType:       v.activityType,
+			Date:               v.date,
+			DurationMinutes:    v.minutes,
+			Notes:              v.notes,
+			IsRecurring:        v.isRecurring,
+			TemplateID:         v.template,
 		}
 	}
 	n, err := queries.CopyProxyActivities(ctx, a.r.tx, params)
@@ -365,11 +334,10 @@ func (a Activities) Import(ctx context.Context, items []NewProxyActivity) (int64
 // like Create; an unchanged one is not, so a mentor who has since left the
 // org keeps their history editable.
 func (a Activities) Update(ctx context.Context, id uuid.UUID, ch ProxyActivityChange) (ProxyActivity, error) {
-	minutes, err := proxyMinutes(ch.DurationMinutes)
+	// The coordinator is known once the row is read: the fields are
+	// checked first, so invalid input costs no round trip.
+	v, err := checkFields(ch)
 	if err != nil {
-		return ProxyActivity{}, err
-	}
-	if err := checkActivityInput(ch.ActivityType, ch.Date, ch.DurationMinutes, ch.Notes, time.Now()); err != nil {
 		return ProxyActivity{}, err
 	}
 	cur, err := queries.GetProxyActivity(ctx, a.r.tx, id)
@@ -380,8 +348,8 @@ func (a Activities) Update(ctx context.Context, id uuid.UUID, ch ProxyActivityCh
 	if claims.Role == RoleAuthenticated && cur.CoordinatorID != claims.Sub {
 		return ProxyActivity{}, proxyNotPermitted(PolicyProxyUpdateOwn, "only the coordinator who registered an activity may update it")
 	}
-	if cur.CoordinatorID == ch.AttributedMentorID {
-		return ProxyActivity{}, proxySelfAttributionError(cur.CoordinatorID)
+	if err := checkAttribution(cur.CoordinatorID, v.mentor); err != nil {
+		return ProxyActivity{}, err
 	}
 	if ch.AttributedMentorID != cur.AttributedMentorID {
 		if err := a.precheckMentors(ctx, cur.OrgID, []uuid.UUID{ch.AttributedMentorID}, PolicyProxyUpdateOwn); err != nil {
@@ -390,13 +358,13 @@ func (a Activities) Update(ctx context.Context, id uuid.UUID, ch ProxyActivityCh
 	}
 	row, err := queries.UpdateProxyActivity(ctx, a.r.tx, gen.UpdateProxyActivityParams{
 		ID:                 id,
-		AttributedMentorID: ch.AttributedMentorID,
-		ActivityType:       ch.ActivityType,
-		Date:               proxyDate(ch.Date),
-		DurationMinutes:    minutes,
-		Notes:              optString(ch.Notes),
-		IsRecurring:        ch.IsRecurring,
-		TemplateID:         optUUID(ch.TemplateID),
+		AttributedMentorID: v.mentor,
+		ActivityType:       v.activityType,
+		Date:               v.date,
+		DurationMinutes:    v.minutes,
+		Notes:              v.notes,
+		IsRecurring:        v.isRecurring,
+		TemplateID:         v.template,
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Visible a moment ago but not updatable: the policy refused.
@@ -648,16 +616,6 @@ func (p *ProxyActivityRepository) AuditLog(ctx context.Context, claims Claims, a
 	return doOne(ctx, p.db, claims, pgx.ReadOnly, func(r *Request) ([]ProxyAuditEntry, error) {
 		return r.Activities().AuditLog(ctx, activityID)
 	})
-}
-
-func proxySelfAttributionError(id uuid.UUID) error {
-	return &Error{
-		Kind:       ErrSelfAttribution,
-		Class:      ErrCheck,
-		Constraint: ConstraintProxyActivitiesNoSelfAttributionCheck,
-		Code:       "23514",
-		Message:    fmt.Sprintf("coordinator %s cannot be the attributed mentor", id),
-	}
 }
 
 func proxyNotPermitted(policy Constraint, msg string) error {

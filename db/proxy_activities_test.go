@@ -47,7 +47,7 @@ func TestProxyConstraintErrorsMapToSentinels(t *testing.T) {
 func TestProxyPrecheckErrorsAreTyped(t *testing.T) {
 	t.Parallel()
 	id := uuid.New()
-	err := proxySelfAttributionError(id)
+	err := checkAttribution(id, id)
 	require.ErrorIs(t, err, ErrSelfAttribution)
 	require.Equal(t, err, interpretError(err), "repository errors pass interpretError unchanged")
 	require.ErrorIs(t, proxyNotPermitted(PolicyProxyInsertOwn, "x"), ErrNotPermitted)
