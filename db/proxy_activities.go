@@ -403,7 +403,7 @@ func (a Activities) Get(ctx context.Context, id uuid.UUID) (ProxyActivity, error
 // nil for the first page and the previous page's Next after that. limit is
 // clamped to [1, 1000].
 func (a Activities) ListForOrg(ctx context.Context, orgID uuid.UUID, period Period, after *ProxyActivityCursor, limit int) (ProxyActivityPage, error) {
-	limit = proxyLimit(limit)
+	limit, fetch := pageLimit(limit)
 	before := proxyStart(period, after)
 	rows, err := queries.ListProxyActivitiesForOrg(ctx, perCallPlan{a.r.tx}, gen.ListProxyActivitiesForOrgParams{
 		OrgID:      orgID,
@@ -411,7 +411,7 @@ func (a Activities) ListForOrg(ctx context.Context, orgID uuid.UUID, period Peri
 		ToDate:     proxyDate(period.To),
 		BeforeDate: before.Date,
 		BeforeID:   before.ID,
-		LimitRows:  int32(limit + 1),
+		LimitRows:  fetch,
 	})
 	if err != nil {
 		return ProxyActivityPage{}, interpretError(err)
@@ -422,7 +422,7 @@ func (a Activities) ListForOrg(ctx context.Context, orgID uuid.UUID, period Peri
 // ListByMentor pages the activities attributed to mentorID in orgID dated
 // in period, newest first, like ListForOrg.
 func (a Activities) ListByMentor(ctx context.Context, orgID, mentorID uuid.UUID, period Period, after *ProxyActivityCursor, limit int) (ProxyActivityPage, error) {
-	limit = proxyLimit(limit)
+	limit, fetch := pageLimit(limit)
 	before := proxyStart(period, after)
 	rows, err := queries.ListProxyActivitiesByMentor(ctx, perCallPlan{a.r.tx}, gen.ListProxyActivitiesByMentorParams{
 		OrgID:              orgID,
@@ -431,7 +431,7 @@ func (a Activities) ListByMentor(ctx context.Context, orgID, mentorID uuid.UUID,
 		ToDate:             proxyDate(period.To),
 		BeforeDate:         before.Date,
 		BeforeID:           before.ID,
-		LimitRows:          int32(limit + 1),
+		LimitRows:          fetch,
 	})
 	if err != nil {
 		return ProxyActivityPage{}, interpretError(err)
@@ -622,16 +622,6 @@ func proxyNotPermitted(policy Constraint, msg string) error {
 	return &Error{Kind: ErrNotPermitted, Class: ErrNotPermitted, Constraint: policy, Code: "42501", Message: msg}
 }
 
-func proxyLimit(limit int) int {
-	switch {
-	case limit < 1:
-		return 1
-	case limit > 1000:
-		return 1000
-	}
-	return limit
-}
-
 // proxyStart is the keyset position a page starts below: the cursor, or
 // (period end, max uuid) for the first page.
 func proxyStart(period Period, after *ProxyActivityCursor) ProxyActivityCursor {
@@ -641,14 +631,10 @@ func proxyStart(period Period, after *ProxyActivityCursor) ProxyActivityCursor {
 	return ProxyActivityCursor{Date: proxyDate(period.To), ID: maxUUID}
 }
 
-// proxyPage turns limit+1 fetched rows into a page and its Next cursor.
+// proxyPage is the page of the rows fetched for a list of limit.
 func proxyPage(rows []gen.ProxyActivity, limit int) ProxyActivityPage {
-	page := ProxyActivityPage{}
-	if len(rows) > limit {
-		rows = rows[:limit]
-		last := rows[len(rows)-1]
-		page.Next = &ProxyActivityCursor{Date: last.Date, ID: last.ID}
-	}
-	page.Items = proxyActivitiesFromGen(rows)
-	return page
+	rows, next := keysetPage(rows, limit, func(last gen.ProxyActivity) ProxyActivityCursor {
+		return ProxyActivityCursor{Date: last.Date, ID: last.ID}
+	})
+	return ProxyActivityPage{Items: proxyActivitiesFromGen(rows), Next: next}
 }
