@@ -190,7 +190,7 @@ func fromDatabase(err error) bool {
 
 // notCoordinator is the name the pre-check raises for a caller who is not
 // a coordinator of the org (ErrNotPermitted).
-const notCoordinator = db.Constraint("proxy_activities_not_permitted")
+const notCoordinator = db.ConstraintProxyActivitiesNotPermitted
 
 // fromPrecheck tells whether err is the pre-check's: the error the
 // repository's membership pre-check function raised, in the request, before

@@ -17,6 +17,7 @@ var constraintKinds = map[Constraint]error{
 	ConstraintProxyActivitiesOrgIDImmutable:                         ErrOrgChange,
 	ConstraintProxyActivitiesCoordinatorIDImmutable:                 ErrCoordinatorChange,
 	ConstraintProxyAuditLogImmutable:                                ErrImmutable,
+	ConstraintProxyActivitiesNotPermitted:                           ErrNotPermitted,
 
 	// Input bounds (migration 20261201000000_input_bounds).
 	ConstraintProxyActivitiesActivityTypeLengthCheck:                   ErrTooLong,

@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/mentordb/mentordb/gen"
 )
@@ -204,7 +202,7 @@ func (a Activities) Create(ctx context.Context, in NewProxyActivity) (ProxyActiv
 	if err != nil {
 		return ProxyActivity{}, err
 	}
-	if err := a.precheckMentors(ctx, in.OrgID, []uuid.UUID{in.AttributedMentorID}, PolicyProxyInsertOwn); err != nil {
+	if err := a.precheckMentors(ctx, in.OrgID, []uuid.UUID{in.AttributedMentorID}); err != nil {
 		return ProxyActivity{}, err
 	}
 	row, err := queries.CreateProxyActivity(ctx, a.r.tx, gen.CreateProxyActivityParams{
@@ -225,7 +223,7 @@ func (a Activities) Create(ctx context.Context, in NewProxyActivity) (ProxyActiv
 		return ProxyActivity{}, proxyIDConflict(in.ID, "is taken by an activity the caller cannot see")
 	}
 	if err != nil {
-		return ProxyActivity{}, precheckError(err, PolicyProxyInsertOwn, in.OrgID)
+		return ProxyActivity{}, interpretError(err)
 	}
 	if !row.SamePayload {
 		return ProxyActivity{}, proxyIDConflict(in.ID, "is taken by an activity with other fields")
@@ -282,7 +280,7 @@ func (a Activities) CreateMany(ctx context.Context, orgID, coordinatorID uuid.UU
 	if err != nil {
 		return nil, fmt.Errorf("db: encode proxy activities: %w", err)
 	}
-	if err := a.precheckMentors(ctx, orgID, mentors, PolicyProxyInsertOwn); err != nil {
+	if err := a.precheckMentors(ctx, orgID, mentors); err != nil {
 		return nil, err
 	}
 	created, err := queries.CreateProxyActivities(ctx, a.r.tx, gen.CreateProxyActivitiesParams{
@@ -291,7 +289,7 @@ func (a Activities) CreateMany(ctx context.Context, orgID, coordinatorID uuid.UU
 		Rows:          raw,
 	})
 	if err != nil {
-		return nil, precheckError(err, PolicyProxyInsertOwn, orgID)
+		return nil, interpretError(err)
 	}
 	return proxyActivitiesFromGen(created), nil
 }
@@ -352,7 +350,7 @@ func (a Activities) Update(ctx context.Context, id uuid.UUID, ch ProxyActivityCh
 		return ProxyActivity{}, err
 	}
 	if ch.AttributedMentorID != cur.AttributedMentorID {
-		if err := a.precheckMentors(ctx, cur.OrgID, []uuid.UUID{ch.AttributedMentorID}, PolicyProxyUpdateOwn); err != nil {
+		if err := a.precheckMentors(ctx, cur.OrgID, []uuid.UUID{ch.AttributedMentorID}); err != nil {
 			return ProxyActivity{}, err
 		}
 	}
@@ -371,7 +369,7 @@ func (a Activities) Update(ctx context.Context, id uuid.UUID, ch ProxyActivityCh
 		return ProxyActivity{}, proxyNotPermitted(PolicyProxyUpdateOwn, "activity is not updatable by the caller")
 	}
 	if err != nil {
-		return ProxyActivity{}, precheckError(err, PolicyProxyUpdateOwn, cur.OrgID)
+		return ProxyActivity{}, interpretError(err)
 	}
 	return proxyActivityFromGen(row), nil
 }
@@ -487,44 +485,16 @@ func (a Activities) AuditLog(ctx context.Context, activityID uuid.UUID) ([]Proxy
 }
 
 // precheckMentors checks that every mentor is a peer_mentor of orgID
-// (AssertMentorsInOrg). In a request of db it travels with the write it
-// guards, one round trip, and its failure stops the transaction before the
-// write reaches the table: it returns nil then, and the write's error is the
-// pre-check's (precheckError). On a caller's transaction (DoTx) it runs at
-// once and returns the typed error itself.
-func (a Activities) precheckMentors(ctx context.Context, orgID uuid.UUID, mentors []uuid.UUID, policy Constraint) error {
+// (private.assert_mentors_in_org, which raises ErrMentorNotInOrg naming the
+// missing mentors, or ErrNotPermitted for a caller who is not a coordinator
+// of the org). In a request of db it travels with the write it guards, one
+// round trip, and its failure stops the transaction before the write
+// reaches the table: it returns nil then, and the write returns the
+// pre-check's error. On a caller's transaction (DoTx) it runs at once and
+// returns its error itself.
+func (a Activities) precheckMentors(ctx context.Context, orgID uuid.UUID, mentors []uuid.UUID) error {
 	_, err := queries.AssertMentorsInOrg(ctx, checkFirst{a.r}, gen.AssertMentorsInOrgParams{OrgID: orgID, UserIds: mentors})
-	return precheckError(err, policy, orgID)
-}
-
-// precheckMarker starts AssertMentorsInOrg's finding in its error.
-const precheckMarker = "mentordb-precheck:"
-
-// precheckError turns AssertMentorsInOrg's failure into ErrNotPermitted (the
-// caller cannot see the roster: not a coordinator of the org) or
-// ErrMentorNotInOrg naming the missing mentors; any other error is
-// interpreted as usual.
-func precheckError(err error, policy Constraint, orgID uuid.UUID) error {
-	var pgErr *pgconn.PgError
-	if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "22P02" {
-		return interpretError(err)
-	}
-	i := strings.Index(pgErr.Message, precheckMarker)
-	if i < 0 {
-		return interpretError(err)
-	}
-	finding := strings.TrimSuffix(pgErr.Message[i+len(precheckMarker):], `"`)
-	kind, ids, _ := strings.Cut(finding, ":")
-	if kind == "not-coordinator" {
-		return proxyNotPermitted(policy, "caller is not a coordinator of the organization")
-	}
-	return &Error{
-		Kind:       ErrMentorNotInOrg,
-		Class:      ErrCheck,
-		Constraint: ConstraintProxyActivitiesMentorInOrgCheck,
-		Code:       "23514",
-		Message:    fmt.Sprintf("attributed mentor %s is not a peer_mentor of organization %s", strings.ReplaceAll(ids, ",", ", "), orgID),
-	}
+	return interpretError(err)
 }
 
 // ProxyActivityRepository is the one-call form of Activities: each method

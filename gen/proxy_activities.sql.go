@@ -13,25 +13,7 @@ import (
 )
 
 const assertMentorsInOrg = `-- name: AssertMentorsInOrg :one
-SELECT CASE
-  WHEN cardinality(m.missing) = 0 THEN true
-  WHEN auth.role() = 'service_role' OR EXISTS (
-    SELECT 1 FROM org_members AS c
-    WHERE c.org_id = $1 AND c.user_id = auth.uid() AND c.role = 'coordinator'
-  ) THEN ('mentordb-precheck:mentors:' || array_to_string(m.missing, ','))::boolean
-  ELSE ('mentordb-precheck:not-coordinator:' || array_to_string(m.missing, ','))::boolean
-END AS ok
-FROM (
-  SELECT ARRAY(
-    SELECT DISTINCT u.user_id
-    FROM unnest($2::uuid[]) AS u(user_id)
-    WHERE NOT EXISTS (
-      SELECT 1 FROM org_members AS pm
-      WHERE pm.org_id = $1 AND pm.user_id = u.user_id AND pm.role = 'peer_mentor'
-    )
-    ORDER BY u.user_id
-  ) AS missing
-) AS m
+SELECT private.assert_mentors_in_org($1, $2::uuid[]) AS ok
 `
 
 type AssertMentorsInOrgParams struct {
@@ -41,14 +23,8 @@ type AssertMentorsInOrgParams struct {
 
 // AssertMentorsInOrg is the repository's pre-check (PA-ORG-1) in the form
 // that travels in one pipeline with the write it guards (DB-WIRE-1): it
-// returns true, or fails, which stops the transaction before the write
-// reaches the table. Plain SQL has no RAISE, so it fails by casting its
-// finding to boolean; the repository reads the finding back from the error
-// ("mentordb-precheck:" and then "mentors:<missing ids>" or
-// "not-coordinator:<missing ids>": RLS shows the roster only to service_role
-// and the org's coordinators, so for anyone else a mentor looks missing).
-// Both findings include the missing ids so neither is a constant, which the
-// planner would evaluate (and fail) even when its branch is not taken.
+// returns true, or raises a typed error (private.assert_mentors_in_org says
+// which), which stops the transaction before the write reaches the table.
 func (q *Queries) AssertMentorsInOrg(ctx context.Context, db DBTX, arg AssertMentorsInOrgParams) (bool, error) {
 	row := db.QueryRow(ctx, assertMentorsInOrg, arg.OrgID, arg.UserIds)
 	var ok bool
