@@ -194,29 +194,17 @@ var maxUUID = uuid.UUID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x
 // With in.ID set it is idempotent: the statement inserts unless the id
 // exists and otherwise returns the existing row, still one statement.
 func (a Activities) Create(ctx context.Context, in NewProxyActivity) (ProxyActivity, error) {
-	coordinator := in.CoordinatorID
-	if coordinator == uuid.Nil {
-		coordinator = a.r.claims.Sub
+	if in.CoordinatorID == uuid.Nil {
+		in.CoordinatorID = a.r.claims.Sub
 	}
-	v, err := checkActivity(coordinator, in.fields())
+	v, err := checkActivity(in)
 	if err != nil {
 		return ProxyActivity{}, err
 	}
 	if err := a.precheckMentors(ctx, in.OrgID, []uuid.UUID{in.AttributedMentorID}); err != nil {
 		return ProxyActivity{}, err
 	}
-	row, err := queries.CreateProxyActivity(ctx, a.r.tx, gen.CreateProxyActivityParams{
-		ID:                 optUUID(in.ID),
-		CoordinatorID:      coordinator,
-		AttributedMentorID: v.mentor,
-		OrgID:              in.OrgID,
-		ActivityType:       v.activityType,
-		Date:               v.date,
-		DurationMinutes:    v.minutes,
-		Notes:              v.notes,
-		IsRecurring:        v.isRecurring,
-		TemplateID:         v.template,
-	})
+	row, err := queries.CreateProxyActivity(ctx, a.r.tx, v)
 	if errors.Is(err, pgx.ErrNoRows) && in.ID != uuid.Nil {
 		// The id exists, in a row RLS hides from the caller (or one
 		// committed concurrently after the statement's snapshot).
@@ -249,32 +237,18 @@ func (a Activities) CreateMany(ctx context.Context, orgID, coordinatorID uuid.UU
 	if coordinatorID == uuid.Nil {
 		coordinatorID = a.r.claims.Sub
 	}
-	type jsonRow struct {
-		AttributedMentorID uuid.UUID  `json:"attributed_mentor_id"`
-		ActivityType       string     `json:"activity_type"`
-		Date               string     `json:"date"`
-		DurationMinutes    int32      `json:"duration_minutes"`
-		Notes              *string    `json:"notes"`
-		IsRecurring        bool       `json:"is_recurring"`
-		TemplateID         *uuid.UUID `json:"template_id"`
-	}
-	rows := make([]jsonRow, len(items))
+	// The rows travel as JSON, with the keys of activityRow's columns
+	// (the statement reads the ones it names).
+	rows := make([]activityRow, len(items))
 	mentors := make([]uuid.UUID, 0, len(items))
 	for i, in := range items {
-		v, err := checkItem(coordinatorID, in)
+		in.CoordinatorID, in.OrgID = coordinatorID, orgID
+		v, err := checkItem(in)
 		if err != nil {
 			return nil, err
 		}
-		rows[i] = jsonRow{
-			AttributedMentorID: v.mentor,
-			ActivityType:       v.activityType,
-			Date:               v.date.Format(time.DateOnly),
-			DurationMinutes:    v.minutes,
-			Notes:              v.notes,
-			IsRecurring:        v.isRecurring,
-			TemplateID:         v.template,
-		}
-		mentors = append(mentors, v.mentor)
+		rows[i] = v
+		mentors = append(mentors, v.AttributedMentorID)
 	}
 	raw, err := json.Marshal(rows)
 	if err != nil {
@@ -306,21 +280,11 @@ func (a Activities) Import(ctx context.Context, items []NewProxyActivity) (int64
 	}
 	params := make([]gen.CopyProxyActivitiesParams, len(items))
 	for i, in := range items {
-		v, err := checkItem(in.CoordinatorID, in)
+		v, err := checkItem(in)
 		if err != nil {
 			return 0, err
 		}
-		params[i] = gen.CopyProxyActivitiesParams{
-			CoordinatorID:      in.CoordinatorID,
-			AttributedMentorID: v.mentor,
-			OrgID:              in.OrgID,
-			ActivityType:       v.activityType,
-			Date:               v.date,
-			DurationMinutes:    v.minutes,
-			Notes:              v.notes,
-			IsRecurring:        v.isRecurring,
-			TemplateID:         v.template,
-		}
+		params[i] = gen.CopyProxyActivitiesParams(v)
 	}
 	n, err := queries.CopyProxyActivities(ctx, a.r.tx, params)
 	return n, interpretError(err)
@@ -334,7 +298,8 @@ func (a Activities) Import(ctx context.Context, items []NewProxyActivity) (int64
 func (a Activities) Update(ctx context.Context, id uuid.UUID, ch ProxyActivityChange) (ProxyActivity, error) {
 	// The coordinator is known once the row is read: the fields are
 	// checked first, so invalid input costs no round trip.
-	v, err := checkFields(ch)
+	v, err := checkFields(NewProxyActivity{AttributedMentorID: ch.AttributedMentorID, ActivityType: ch.ActivityType, Date: ch.Date,
+		DurationMinutes: ch.DurationMinutes, Notes: ch.Notes, IsRecurring: ch.IsRecurring, TemplateID: ch.TemplateID})
 	if err != nil {
 		return ProxyActivity{}, err
 	}
@@ -346,7 +311,7 @@ func (a Activities) Update(ctx context.Context, id uuid.UUID, ch ProxyActivityCh
 	if claims.Role == RoleAuthenticated && cur.CoordinatorID != claims.Sub {
 		return ProxyActivity{}, proxyNotPermitted(PolicyProxyUpdateOwn, "only the coordinator who registered an activity may update it")
 	}
-	if err := checkAttribution(cur.CoordinatorID, v.mentor); err != nil {
+	if err := checkAttribution(cur.CoordinatorID, v.AttributedMentorID); err != nil {
 		return ProxyActivity{}, err
 	}
 	if ch.AttributedMentorID != cur.AttributedMentorID {
@@ -355,14 +320,8 @@ func (a Activities) Update(ctx context.Context, id uuid.UUID, ch ProxyActivityCh
 		}
 	}
 	row, err := queries.UpdateProxyActivity(ctx, a.r.tx, gen.UpdateProxyActivityParams{
-		ID:                 id,
-		AttributedMentorID: v.mentor,
-		ActivityType:       v.activityType,
-		Date:               v.date,
-		DurationMinutes:    v.minutes,
-		Notes:              v.notes,
-		IsRecurring:        v.isRecurring,
-		TemplateID:         v.template,
+		ID: id, AttributedMentorID: v.AttributedMentorID, ActivityType: v.ActivityType, Date: v.Date,
+		DurationMinutes: v.DurationMinutes, Notes: v.Notes, IsRecurring: v.IsRecurring, TemplateID: v.TemplateID,
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Visible a moment ago but not updatable: the policy refused.

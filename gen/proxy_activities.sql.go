@@ -131,6 +131,7 @@ func (q *Queries) BufdirReportByType(ctx context.Context, db DBTX, arg BufdirRep
 }
 
 type CopyProxyActivitiesParams struct {
+	ID                 uuid.UUID  `json:"id"`
 	CoordinatorID      uuid.UUID  `json:"coordinator_id"`
 	AttributedMentorID uuid.UUID  `json:"attributed_mentor_id"`
 	OrgID              uuid.UUID  `json:"org_id"`
@@ -213,7 +214,7 @@ WITH ins AS (
     id, coordinator_id, attributed_mentor_id, org_id, activity_type, date,
     duration_minutes, notes, is_recurring, template_id
   ) VALUES (
-    coalesce($1::uuid, gen_random_uuid()), $2, $3, $4, $5, $6,
+    $1, $2, $3, $4, $5, $6,
     $7, $8, $9, $10
   )
   ON CONFLICT (id) DO NOTHING
@@ -231,11 +232,11 @@ SELECT p.id, p.coordinator_id, p.attributed_mentor_id, p.org_id, p.activity_type
         AND p.duration_minutes = $7 AND p.notes IS NOT DISTINCT FROM $8
         AND p.is_recurring = $9 AND p.template_id IS NOT DISTINCT FROM $10) AS same_payload
 FROM proxy_activities AS p
-WHERE p.id = $1::uuid AND NOT EXISTS (SELECT FROM ins)
+WHERE p.id = $1 AND NOT EXISTS (SELECT FROM ins)
 `
 
 type CreateProxyActivityParams struct {
-	ID                 *uuid.UUID `json:"id"`
+	ID                 uuid.UUID  `json:"id"`
 	CoordinatorID      uuid.UUID  `json:"coordinator_id"`
 	AttributedMentorID uuid.UUID  `json:"attributed_mentor_id"`
 	OrgID              uuid.UUID  `json:"org_id"`
@@ -266,8 +267,8 @@ type CreateProxyActivityRow struct {
 // Proxy activities (issue 3). Every query runs inside db.As, so RLS applies:
 // the explicit org filters below are for the planner (an index condition
 // alongside the policy's), never the authorization.
-// CreateProxyActivity inserts one activity, under the caller's id when one
-// is given (@id; NULL: the database picks one), in one statement, so a
+// CreateProxyActivity inserts one activity with id @id (the caller's, or
+// one db generated), in one statement, so a
 // one-call Create stays one round trip. A retry with the same id finds the
 // row the first try made instead of inserting a second (ON CONFLICT (id) DO
 // NOTHING: no second row, no second audit row), and returns it with

@@ -2,8 +2,8 @@
 -- the explicit org filters below are for the planner (an index condition
 -- alongside the policy's), never the authorization.
 
--- CreateProxyActivity inserts one activity, under the caller's id when one
--- is given (@id; NULL: the database picks one), in one statement, so a
+-- CreateProxyActivity inserts one activity with id @id (the caller's, or
+-- one db generated), in one statement, so a
 -- one-call Create stays one round trip. A retry with the same id finds the
 -- row the first try made instead of inserting a second (ON CONFLICT (id) DO
 -- NOTHING: no second row, no second audit row), and returns it with
@@ -18,7 +18,7 @@ WITH ins AS (
     id, coordinator_id, attributed_mentor_id, org_id, activity_type, date,
     duration_minutes, notes, is_recurring, template_id
   ) VALUES (
-    coalesce(sqlc.narg(id)::uuid, gen_random_uuid()), @coordinator_id, @attributed_mentor_id, @org_id, @activity_type, @date,
+    @id, @coordinator_id, @attributed_mentor_id, @org_id, @activity_type, @date,
     @duration_minutes, sqlc.narg(notes), @is_recurring, sqlc.narg(template_id)
   )
   ON CONFLICT (id) DO NOTHING
@@ -36,7 +36,7 @@ SELECT p.id, p.coordinator_id, p.attributed_mentor_id, p.org_id, p.activity_type
         AND p.duration_minutes = @duration_minutes AND p.notes IS NOT DISTINCT FROM sqlc.narg(notes)
         AND p.is_recurring = @is_recurring AND p.template_id IS NOT DISTINCT FROM sqlc.narg(template_id)) AS same_payload
 FROM proxy_activities AS p
-WHERE p.id = sqlc.narg(id)::uuid AND NOT EXISTS (SELECT FROM ins);
+WHERE p.id = @id AND NOT EXISTS (SELECT FROM ins);
 
 -- CreateProxyActivities is the bulk import: one set-based INSERT, so every
 -- row goes through the RLS INSERT policy, the CHECKs, the mentor trigger and
@@ -64,13 +64,15 @@ RETURNING *;
 
 -- CopyProxyActivities is COPY FROM, for service_role only (it bypasses RLS;
 -- for any other role PostgreSQL refuses COPY FROM on a table with RLS).
--- Triggers still fire: integrity checks and the audit log apply.
+-- Triggers still fire: integrity checks and the audit log apply. Its
+-- columns are CreateProxyActivity's, in the same order, so one Go row
+-- serves both.
 -- name: CopyProxyActivities :copyfrom
 INSERT INTO proxy_activities (
-  coordinator_id, attributed_mentor_id, org_id, activity_type, date,
+  id, coordinator_id, attributed_mentor_id, org_id, activity_type, date,
   duration_minutes, notes, is_recurring, template_id
 ) VALUES (
-  @coordinator_id, @attributed_mentor_id, @org_id, @activity_type, @date,
+  @id, @coordinator_id, @attributed_mentor_id, @org_id, @activity_type, @date,
   @duration_minutes, @notes, @is_recurring, @template_id
 );
 
