@@ -82,7 +82,7 @@ type NewProxyActivity struct {
 	// that a Create can be retried safely after ErrOutcomeUnknown: a retry
 	// with the same ID and the same fields returns the row the first try
 	// made (no second row, no second audit row); the same ID with other
-	// fields is ErrIDConflict. uuid.Nil lets the database pick one. Only
+	// fields is ErrIDConflict. uuid.Nil: db picks a new one. Only
 	// Create uses it: CreateMany and Import refuse an item that sets it
 	// (ErrInvalidInput).
 	ID uuid.UUID
