@@ -197,10 +197,7 @@ func (p Pauses) Status(ctx context.Context, peerMentorID, orgID uuid.UUID) (Paus
 // for a coordinator of the org, the caller's own for a mentor, none otherwise.
 func (p Pauses) OrgStatuses(ctx context.Context, orgID uuid.UUID) ([]PauseStatus, error) {
 	rows, err := queries.ListOrgStatuses(ctx, p.r.tx, orgID)
-	if err != nil {
-		return nil, interpretError(err)
-	}
-	return pauseStatusesFromGen(rows), nil
+	return convertRows(rows, err, pauseStatusFromGen)
 }
 
 // ChapterPauses lists the paused mentors of chapterID
@@ -208,24 +205,14 @@ func (p Pauses) OrgStatuses(ctx context.Context, orgID uuid.UUID) ([]PauseStatus
 // org; empty for a chapter of another org.
 func (p Pauses) ChapterPauses(ctx context.Context, chapterID uuid.UUID) ([]PauseStatus, error) {
 	rows, err := queries.ActivePausesForChapter(ctx, p.r.tx, chapterID)
-	if err != nil {
-		return nil, interpretError(err)
-	}
-	return pauseStatusesFromGen(rows), nil
+	return convertRows(rows, err, pauseStatusFromGen)
 }
 
 // History lists peerMentorID's status changes in orgID, oldest first, as far
 // as RLS lets the caller see them.
 func (p Pauses) History(ctx context.Context, peerMentorID, orgID uuid.UUID) ([]PauseLogEntry, error) {
 	rows, err := queries.ListStatusLog(ctx, p.r.tx, gen.ListStatusLogParams{PeerMentorID: peerMentorID, OrgID: orgID})
-	if err != nil {
-		return nil, interpretError(err)
-	}
-	out := make([]PauseLogEntry, 0, len(rows))
-	for _, row := range rows {
-		out = append(out, pauseLogEntryFromGen(row))
-	}
-	return out, nil
+	return convertRows(rows, err, pauseLogEntryFromGen)
 }
 
 // PauseRepository is the one-call form of Pauses: each method runs as the
@@ -336,14 +323,6 @@ func pauseStatusFromGen(row gen.PeerMentorStatus) PauseStatus {
 		UpdatedAt:      row.UpdatedAt,
 		UpdatedBy:      derefUUID(row.UpdatedBy),
 	}
-}
-
-func pauseStatusesFromGen(rows []gen.PeerMentorStatus) []PauseStatus {
-	out := make([]PauseStatus, 0, len(rows))
-	for _, row := range rows {
-		out = append(out, pauseStatusFromGen(row))
-	}
-	return out
 }
 
 func pauseLogEntryFromGen(row gen.PeerMentorStatusLog) PauseLogEntry {

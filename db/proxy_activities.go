@@ -419,28 +419,16 @@ func (a Activities) BufdirTotals(ctx context.Context, orgID uuid.UUID, period Pe
 		FromDate: proxyDate(period.From),
 		ToDate:   proxyDate(period.To),
 	})
-	if err != nil {
-		return nil, interpretError(err)
-	}
-	out := make([]BufdirMentorTotal, len(rows))
-	for i, row := range rows {
-		out[i] = BufdirMentorTotal{AttributedMentorID: row.AttributedMentorID, ActivityCount: row.ActivityCount, TotalMinutes: row.TotalMinutes}
-	}
-	return out, nil
+	return convertRows(rows, err, func(row gen.BufdirReportRow) BufdirMentorTotal {
+		return BufdirMentorTotal{AttributedMentorID: row.AttributedMentorID, ActivityCount: row.ActivityCount, TotalMinutes: row.TotalMinutes}
+	})
 }
 
 // AuditLog returns the audit rows of activityID the caller may see (the
 // org's coordinators see them all, also after the activity was deleted).
 func (a Activities) AuditLog(ctx context.Context, activityID uuid.UUID) ([]ProxyAuditEntry, error) {
 	rows, err := queries.ListProxyAuditLog(ctx, a.r.tx, activityID)
-	if err != nil {
-		return nil, interpretError(err)
-	}
-	out := make([]ProxyAuditEntry, len(rows))
-	for i, row := range rows {
-		out[i] = proxyAuditEntryFromGen(row)
-	}
-	return out, nil
+	return convertRows(rows, err, proxyAuditEntryFromGen)
 }
 
 // precheckMentors checks that every mentor is a peer_mentor of orgID

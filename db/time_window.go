@@ -122,11 +122,7 @@ func (a Activities) ReviewAuditLog(ctx context.Context, orgID uuid.UUID, window 
 	rows, next := keysetPage(rows, limit, func(last gen.ProxyAuditLog) AuditCursor {
 		return AuditCursor{At: last.At, ID: last.ID}
 	})
-	page := AuditPage{Items: make([]ProxyAuditEntry, len(rows)), Next: next}
-	for i, row := range rows {
-		page.Items[i] = proxyAuditEntryFromGen(row)
-	}
-	return page, nil
+	return AuditPage{Items: convertAll(rows, proxyAuditEntryFromGen), Next: next}, nil
 }
 
 // ReviewAuditLog is Activities.ReviewAuditLog in a read-only request of
