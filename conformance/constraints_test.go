@@ -77,7 +77,7 @@ func testConstraints(t *testing.T) {
 			check(code, "")
 			pairs++
 		}
-		require.Empty(t, untyped, "names without a typed mapping in db (register a sentinel with registerConstraint, or a class for the SQLSTATE in codeKinds)")
+		require.Empty(t, untyped, "names without a typed mapping in db (map the name to a sentinel in constraintKinds, or give its SQLSTATE a class in codeKinds: db/error_table.go)")
 		t.Logf("%d names, %d name/SQLSTATE pairs, all typed", len(cat.Names), pairs)
 
 		// The check can fail: a name and SQLSTATE db has never heard of come

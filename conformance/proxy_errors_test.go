@@ -49,7 +49,7 @@ func proxyErrorCases(t *testing.T) {
 			{"non-positive duration", create(me, newAct(f.mentorA, 0, uuid.Nil)),
 				db.ErrNonPositiveDuration, db.ErrCheck, "23514", db.ConstraintProxyActivitiesDurationMinutesCheck, true, false},
 			{"mentor not in org, repository pre-check", create(me, newAct(f.mentorB, 30, uuid.Nil)),
-				db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintProxyActivitiesMentorInOrgCheck, false, true},
+				db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintProxyActivitiesMentorInOrgCheck, true, true},
 			{"mentor not in org, database trigger", request(me, `UPDATE proxy_activities SET attributed_mentor_id = $2 WHERE id = $1`, own.ID, f.mentorB),
 				db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintProxyActivitiesMentorInOrgCheck, true, false},
 			{"template of another org", create(me, newAct(f.mentorA, 30, f.tmplB)),
@@ -63,7 +63,7 @@ func proxyErrorCases(t *testing.T) {
 			{"audit log immutable", request(db.ServiceRole(), `UPDATE proxy_audit_log SET action = 'DELETE'`),
 				db.ErrImmutable, db.ErrNotPermitted, "42501", db.ConstraintProxyAuditLogImmutable, true, false},
 			{"not a coordinator of the org, repository pre-check", create(proxyAs(f.mentorA, f.orgA), newAct(f.mentorA2, 30, uuid.Nil)),
-				db.ErrNotPermitted, db.ErrNotPermitted, "42501", db.PolicyProxyInsertOwn, false, true},
+				db.ErrNotPermitted, db.ErrNotPermitted, "42501", notCoordinator, true, true},
 			{"registering as someone else, RLS WITH CHECK (PostgreSQL names no policy)", create(me, db.NewProxyActivity{CoordinatorID: f.coordA2,
 				AttributedMentorID: f.mentorA, OrgID: f.orgA, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30}),
 				db.ErrNotPermitted, db.ErrNotPermitted, "42501", "", true, false},
@@ -95,6 +95,9 @@ func proxyErrorCases(t *testing.T) {
 			require.Equal(t, c.fromDatabase, fromDatabase(err), "%s: from the database", c.name)
 			if c.preCheckFirst {
 				require.Equal(t, before, touches(), "%s: refused before the table", c.name)
+				// From the database and before the table: the pre-check
+				// function raised it.
+				require.Equal(t, c.fromDatabase, fromPrecheck(err), "%s: raised by the pre-check function", c.name)
 			}
 		}
 	})

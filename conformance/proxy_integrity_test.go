@@ -223,21 +223,20 @@ func proxyIntegrityCases(t *testing.T) {
 				_, err := f.repo.Create(ctx, c, db.NewProxyActivity{CoordinatorID: f.coordA,
 					AttributedMentorID: mentor, OrgID: f.orgA, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30})
 				e := requireProxyErr(t, err, db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintProxyActivitiesMentorInOrgCheck)
-				require.False(t, fromDatabase(err), "a pre-check error wraps no PostgreSQL error")
-				require.Nil(t, e.Err)
+				require.True(t, fromPrecheck(err), "the pre-check function raised it: %v", err)
 				require.Contains(t, e.Message, mentor.String())
 				_, err = f.repo.CreateMany(ctx, c, f.orgA, f.coordA, []db.NewProxyActivity{
 					{AttributedMentorID: f.mentorA, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30},
 					{AttributedMentorID: mentor, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30},
 				})
 				e = requireProxyErr(t, err, db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintProxyActivitiesMentorInOrgCheck)
-				require.False(t, fromDatabase(err))
+				require.True(t, fromPrecheck(err), "the pre-check function raised it: %v", err)
 				require.Contains(t, e.Message, mentor.String())
 				require.NotContains(t, e.Message, f.mentorA.String(), "only the offending mentor is named")
 				_, err = f.repo.Update(ctx, c, a.ID, db.ProxyActivityChange{
 					AttributedMentorID: mentor, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30})
 				requireProxyErr(t, err, db.ErrMentorNotInOrg, db.ErrCheck, "23514", db.ConstraintProxyActivitiesMentorInOrgCheck)
-				require.False(t, fromDatabase(err))
+				require.True(t, fromPrecheck(err), "the pre-check function raised it: %v", err)
 			}
 		}
 		require.Zero(t, touches(), "no INSERT or UPDATE statement reached proxy_activities")
@@ -249,7 +248,8 @@ func proxyIntegrityCases(t *testing.T) {
 		// roster: the pre-check says not permitted, as RLS would.
 		_, err := f.repo.Create(ctx, proxyAs(f.coordB, f.orgA), db.NewProxyActivity{
 			AttributedMentorID: f.stranger, OrgID: f.orgA, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30})
-		requireProxyErr(t, err, db.ErrNotPermitted, db.ErrNotPermitted, "42501", db.PolicyProxyInsertOwn)
+		requireProxyErr(t, err, db.ErrNotPermitted, db.ErrNotPermitted, "42501", notCoordinator)
+		require.True(t, fromPrecheck(err), "the pre-check function raised it: %v", err)
 		require.Zero(t, touches())
 	})
 

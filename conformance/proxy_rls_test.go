@@ -68,7 +68,7 @@ func proxyRLSCases(t *testing.T) {
 			require.True(t, fromDatabase(err))
 			_, err = f.repo.Create(ctx, proxyAs(tc.who, tc.org), db.NewProxyActivity{
 				AttributedMentorID: tc.mentor, OrgID: tc.org, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30})
-			requireProxyErr(t, err, db.ErrNotPermitted, db.ErrNotPermitted, "42501", db.PolicyProxyInsertOwn)
+			requireProxyErr(t, err, db.ErrNotPermitted, db.ErrNotPermitted, "42501", notCoordinator)
 		}
 		require.EqualValues(t, 2, touches(), "only the raw inserts reached the table, and RLS refused them")
 		require.Zero(t, f.count(t, `SELECT count(*) FROM proxy_activities`))
@@ -89,7 +89,7 @@ func proxyRLSCases(t *testing.T) {
 			requireProxyErr(t, err, db.ErrNotPermitted, db.ErrNotPermitted, "42501", "")
 			_, err = f.repo.Create(ctx, proxyAs(tc.who, f.orgA), db.NewProxyActivity{
 				AttributedMentorID: tc.mentor, OrgID: f.orgA, ActivityType: "visit", Date: proxyDay, DurationMinutes: 30})
-			requireProxyErr(t, err, db.ErrNotPermitted, db.ErrNotPermitted, "42501", db.PolicyProxyInsertOwn)
+			requireProxyErr(t, err, db.ErrNotPermitted, db.ErrNotPermitted, "42501", notCoordinator)
 		}
 		_, err := f.rawInsert(ctx, db.Anon(), f.coordA, f.mentorA, f.orgA, 30, nil)
 		e := requireProxyErr(t, err, db.ErrNotPermitted, db.ErrNotPermitted, "42501", "")

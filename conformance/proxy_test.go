@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -185,6 +186,18 @@ func requireProxyErr(t *testing.T, err error, kind, class error, code string, co
 func fromDatabase(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr)
+}
+
+// notCoordinator is the name the pre-check raises for a caller who is not
+// a coordinator of the org (ErrNotPermitted).
+const notCoordinator = db.ConstraintProxyActivitiesNotPermitted
+
+// fromPrecheck tells whether err is the pre-check's: the error the
+// repository's membership pre-check function raised, in the request, before
+// the write it guards.
+func fromPrecheck(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && strings.Contains(pgErr.Where, "private.assert_mentors_in_org(")
 }
 
 // requireOwnerErr checks a raw PostgreSQL error from the owner pool.

@@ -75,6 +75,7 @@ func testThreatModel(t *testing.T) {
 			`SELECT private.has_org_role($1, $1, 'coordinator')`,
 			`SELECT private.org_ids_with_role(ARRAY['coordinator'])`,
 			`SELECT private.pause_org_context($1)`,
+			`SELECT private.assert_mentors_in_org($1::uuid, ARRAY[$1::uuid])`,
 		} {
 			err := d.As(ctx, db.Anon(), func(tx pgx.Tx) error {
 				args := []any{org}

@@ -43,11 +43,6 @@ var (
 	ErrAlreadyMember = errors.New("db: already a member")
 )
 
-func init() {
-	registerConstraint(ErrUnknownRole, ConstraintOrgMembersRoleCheck)
-	registerConstraint(ErrAlreadyMember, ConstraintOrgMembersPkey, ConstraintChapterMembersPkey)
-}
-
 // Organization is an organisation.
 type Organization struct {
 	ID        uuid.UUID
@@ -165,43 +160,39 @@ func (a Admin) RemoveChapterMember(ctx context.Context, chapterID, userID uuid.U
 // org (it does not exist, or they are not a member).
 func (a Admin) Members(ctx context.Context, orgID uuid.UUID) ([]Membership, error) {
 	rows, err := queries.ListOrgMembers(ctx, a.r.tx, orgID)
-	if err != nil {
-		return nil, interpretError(err)
-	}
-	if len(rows) == 0 {
-		// Only an empty list needs telling apart from a missing org.
-		if _, err := queries.GetOrganization(ctx, a.r.tx, orgID); errors.Is(err, pgx.ErrNoRows) {
-			return nil, notFound(fmt.Sprintf("no organization %s", orgID))
-		} else if err != nil {
-			return nil, interpretError(err)
-		}
-	}
-	out := make([]Membership, len(rows))
-	for i, row := range rows {
-		out[i] = membershipFromGen(row)
-	}
-	return out, nil
+	return listOf(rows, err, membershipFromGen, fmt.Sprintf("no organization %s", orgID), func() error {
+		_, err := queries.GetOrganization(ctx, a.r.tx, orgID)
+		return err
+	})
 }
 
 // ChapterMembers lists the members of chapter the caller can see, by user.
 // ErrNotFound when the caller sees no such chapter.
 func (a Admin) ChapterMembers(ctx context.Context, chapterID uuid.UUID) ([]ChapterMembership, error) {
 	rows, err := queries.ListChapterMembers(ctx, a.r.tx, chapterID)
+	return listOf(rows, err, chapterMembershipFromGen, fmt.Sprintf("no chapter %s", chapterID), func() error {
+		_, err := queries.GetChapter(ctx, a.r.tx, chapterID)
+		return err
+	})
+}
+
+// listOf is a member list: the rows of a list query (and its error)
+// converted, or ErrNotFound saying missing when there are none and the
+// parent the list belongs to is not found either (parent reads it). Only an
+// empty list needs telling apart from a missing parent, which costs one
+// read more.
+func listOf[R, T any](rows []R, err error, convert func(R) T, missing string, parent func() error) ([]T, error) {
 	if err != nil {
 		return nil, interpretError(err)
 	}
 	if len(rows) == 0 {
-		if _, err := queries.GetChapter(ctx, a.r.tx, chapterID); errors.Is(err, pgx.ErrNoRows) {
-			return nil, notFound(fmt.Sprintf("no chapter %s", chapterID))
+		if err := parent(); errors.Is(err, pgx.ErrNoRows) {
+			return nil, notFound(missing)
 		} else if err != nil {
 			return nil, interpretError(err)
 		}
 	}
-	out := make([]ChapterMembership, len(rows))
-	for i, row := range rows {
-		out[i] = chapterMembershipFromGen(row)
-	}
-	return out, nil
+	return convertAll(rows, convert), nil
 }
 
 // AdminRepository is the one-call form of Admin: each method runs in a

@@ -56,17 +56,6 @@ var (
 	ErrReturnDateOutOfRange = errors.New("db: expected return date outside the accepted window")
 )
 
-func init() {
-	registerConstraint(ErrTooLong, ConstraintProxyActivitiesActivityTypeLengthCheck, ConstraintProxyActivitiesNotesLengthCheck,
-		ConstraintRecurringActivityTemplatesActivityTypeLengthCheck, ConstraintRecurringActivityTemplatesTitleLengthCheck, ConstraintRecurringActivityTemplatesRecurrenceRuleLengthCheck,
-		ConstraintPeerMentorStatusReasonLengthCheck)
-	registerConstraint(ErrBlankActivityType, ConstraintProxyActivitiesActivityTypeCheck, ConstraintRecurringActivityTemplatesActivityTypeCheck)
-	registerConstraint(ErrDateOutOfRange, ConstraintProxyActivitiesDateWindowCheck)
-	registerConstraint(ErrDurationTooLong, ConstraintProxyActivitiesDurationMinutesMaxCheck, ConstraintRecurringActivityTemplatesDefaultDurationMinutesMaxCheck)
-	registerConstraint(ErrCoordinatorNotInOrg, ConstraintProxyActivitiesCoordinatorInOrgCheck)
-	registerConstraint(ErrReturnDateOutOfRange, ConstraintPeerMentorStatusExpectedReturnWindowCheck)
-}
-
 // boundError is the error of a repository pre-check: the same Kind, Class,
 // Constraint and SQLSTATE the database would report.
 func boundError(kind error, constraint Constraint, format string, args ...any) error {

@@ -105,12 +105,14 @@ const (
 	ConstraintProxyActivitiesDurationMinutesCheck Constraint = "proxy_activities_duration_minutes_check"
 	// CHECK on public.proxy_activities (SQLSTATE 23514).
 	ConstraintProxyActivitiesDurationMinutesMaxCheck Constraint = "proxy_activities_duration_minutes_max_check"
-	// CONSTRAINT TRIGGER on public.proxy_activities; raised by private.proxy_activities_check_members_in_org() (SQLSTATE 23514).
+	// CONSTRAINT TRIGGER on public.proxy_activities; raised by private.assert_mentors_in_org(); raised by private.proxy_activities_check_members_in_org() (SQLSTATE 23514).
 	ConstraintProxyActivitiesMentorInOrgCheck Constraint = "proxy_activities_mentor_in_org_check"
 	// CHECK on public.proxy_activities (SQLSTATE 23514).
 	ConstraintProxyActivitiesNoSelfAttributionCheck Constraint = "proxy_activities_no_self_attribution_check"
 	// raised by private.proxy_activities_refuse_truncate() (SQLSTATE 42501).
 	ConstraintProxyActivitiesNoTruncate Constraint = "proxy_activities_no_truncate"
+	// raised by private.assert_mentors_in_org() (SQLSTATE 42501).
+	ConstraintProxyActivitiesNotPermitted Constraint = "proxy_activities_not_permitted"
 	// CHECK on public.proxy_activities (SQLSTATE 23514).
 	ConstraintProxyActivitiesNotesLengthCheck Constraint = "proxy_activities_notes_length_check"
 	// FOREIGN KEY on public.proxy_activities (SQLSTATE 23503).

@@ -89,11 +89,25 @@ func proxyActivityFromCreateRow(row gen.CreateProxyActivityRow) ProxyActivity {
 }
 
 func proxyActivitiesFromGen(rows []gen.ProxyActivity) []ProxyActivity {
-	out := make([]ProxyActivity, len(rows))
+	return convertAll(rows, proxyActivityFromGen)
+}
+
+// convertAll converts every row of a query's result.
+func convertAll[R, T any](rows []R, convert func(R) T) []T {
+	out := make([]T, len(rows))
 	for i, row := range rows {
-		out[i] = proxyActivityFromGen(row)
+		out[i] = convert(row)
 	}
 	return out
+}
+
+// convertRows is a list query's answer for the caller: its rows converted,
+// or its error interpreted.
+func convertRows[R, T any](rows []R, err error, convert func(R) T) ([]T, error) {
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	return convertAll(rows, convert), nil
 }
 
 // optString maps "" to SQL NULL; optUUID maps uuid.Nil to it. The deref

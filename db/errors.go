@@ -93,19 +93,6 @@ func (e *Error) Is(target error) bool {
 }
 func (e *Error) Unwrap() error { return e.Err }
 
-// constraintKinds maps constraint and rule names to the specific sentinel a
-// caller should see. Names are the Constraint* constants, which a conformance
-// test checks against the catalog so neither side can drift.
-var constraintKinds = map[Constraint]error{}
-
-// registerConstraint is how each feature file declares the sentinel of the
-// constraints it owns.
-func registerConstraint(kind error, names ...Constraint) {
-	for _, n := range names {
-		constraintKinds[n] = kind
-	}
-}
-
 // Interpret returns the typed form of err, as db's own calls return it, for
 // the errors of the caller's own SQL on Request.Tx (which keeps pgx's
 // contract and returns pgx's errors as they are). A database error as pgx
@@ -324,41 +311,6 @@ func notSent(path []error) bool {
 	return pgconn.SafeToRetry(path[len(path)-1])
 }
 
-// codeKinds maps SQLSTATEs to sentinels (the Class; codeSpecificKinds names
-// a narrower Kind). Custom codes raised by mentordb's own functions use
-// class MD (see the migrations) and are registered by the feature files
-// (registerCode). Class 08 (connection exception) is ErrConnection too.
-var codeKinds = map[string]error{
-	"23514": ErrCheck,
-	"23503": ErrForeignKey,
-	"23505": ErrUnique,
-	"23502": ErrNotNull,
-	"42501": ErrNotPermitted, // insufficient_privilege, and RLS WITH CHECK failures
-	"22P02": ErrInvalidInput,
-	"22003": ErrInvalidInput,
-	"22007": ErrInvalidInput,
-	"22008": ErrInvalidInput,
-	"22021": ErrInvalidInput, // character_not_in_repertoire: NUL or invalid UTF-8 in text
-	"22P05": ErrInvalidInput, // untranslatable_character: "\u0000" in JSON cast to jsonb
-	"40001": ErrConflict,
-	"40P01": ErrConflict,
-	"55P03": ErrConflict,   // lock_not_available: lock_timeout, NOWAIT
-	"25P02": ErrTxAborted,  // in_failed_sql_transaction
-	"57P01": ErrConnection, // admin_shutdown (pg_terminate_backend, a shutdown)
-	"57P02": ErrConnection, // crash_shutdown
-	"57P03": ErrConnection, // cannot_connect_now (starting up, shutting down)
-	"57P05": ErrConnection, // idle_session_timeout
-	"25P03": ErrConnection, // idle_in_transaction_session_timeout ends the session
-	"25P04": ErrConnection, // transaction_timeout (PostgreSQL 17) ends the session
-}
-
-// codeSpecificKinds are the Kinds narrower than their code's Class.
-var codeSpecificKinds = map[string]error{
-	"22021": ErrInvalidText,
-	"22P05": ErrInvalidText,
-	"55P03": ErrLockTimeout,
-}
-
 func kindOfCode(code string) error {
 	if k, ok := codeKinds[code]; ok {
 		return k
@@ -367,14 +319,6 @@ func kindOfCode(code string) error {
 		return ErrConnection
 	}
 	return nil
-}
-
-// registerCode is how each feature file declares the class of the custom
-// SQLSTATEs its functions raise.
-func registerCode(class error, codes ...string) {
-	for _, c := range codes {
-		codeKinds[c] = class
-	}
 }
 
 // Outcomes of a request whose connection failed. Every such error has Class

@@ -13,8 +13,6 @@ import (
 // as PostgREST does. Nothing of the request is committed.
 var ErrStatementTimeout = errors.New("db: statement cancelled (statement_timeout of the request's role)")
 
-func init() { codeKinds["57014"] = ErrStatementTimeout } // query_canceled
-
 // outcome interprets the error a request ended with. A database error the
 // server sent on a live connection means the request rolled back, and keeps
 // its interpretation. When the connection failed (it is closed, a FATAL

@@ -50,8 +50,7 @@ var (
 
 // SQLSTATEs raised by the pause functions and triggers (class MD, documented
 // in 20261122000000_peer_mentor_status.sql). Errors get their Kind from the
-// constraint name (the Constraint* constants below) and their Class from the
-// code (registered in init).
+// constraint name and their Class from the code (both in error_table.go).
 const (
 	SQLStateOrgMismatch       = "MD001"
 	SQLStateInvalidTransition = "MD002"
@@ -66,26 +65,6 @@ const (
 // hashtext(peer_mentor_id::text)): 0x4D440001, 'MD' << 16 | 1. In pg_locks it
 // shows as locktype 'advisory', classid = PauseLockNamespace, objsubid = 2.
 const PauseLockNamespace int32 = 0x4D440001
-
-func init() {
-	registerConstraint(ErrOrgMismatch, ConstraintPeerMentorStatusOrgMismatch)
-	registerConstraint(ErrInvalidTransition, ConstraintPeerMentorStatusTransition, ConstraintPeerMentorStatusLogChangeCheck)
-	registerConstraint(ErrUnknownMentor, ConstraintPeerMentorStatusUnknownMentor)
-	registerConstraint(ErrInvalidClaims, ConstraintPeerMentorStatusOrgClaim)
-	registerConstraint(ErrNotPermitted, ConstraintPeerMentorStatusNotPermitted, ConstraintPeerMentorStatusLogDirectInsert)
-	registerConstraint(ErrImmutable, ConstraintPeerMentorStatusLogImmutable)
-
-	// The classes of the custom codes, chosen to match the declarative
-	// errors of the same meaning: a mentor outside the org is a failed check
-	// (as ErrMentorNotInOrg), so is a transition the status check refuses;
-	// an unknown status row is not found; a missing org claim is input the
-	// caller must fix; writing the append-only log is refused (as the proxy
-	// audit log's 42501).
-	registerCode(ErrCheck, SQLStateOrgMismatch, SQLStateInvalidTransition)
-	registerCode(ErrNotFound, SQLStateUnknownMentor)
-	registerCode(ErrInvalidInput, SQLStateMissingOrgClaim)
-	registerCode(ErrNotPermitted, SQLStateLogImmutable)
-}
 
 // PauseState is a peer mentor's availability in one org.
 type PauseState string
@@ -218,10 +197,7 @@ func (p Pauses) Status(ctx context.Context, peerMentorID, orgID uuid.UUID) (Paus
 // for a coordinator of the org, the caller's own for a mentor, none otherwise.
 func (p Pauses) OrgStatuses(ctx context.Context, orgID uuid.UUID) ([]PauseStatus, error) {
 	rows, err := queries.ListOrgStatuses(ctx, p.r.tx, orgID)
-	if err != nil {
-		return nil, interpretError(err)
-	}
-	return pauseStatusesFromGen(rows), nil
+	return convertRows(rows, err, pauseStatusFromGen)
 }
 
 // ChapterPauses lists the paused mentors of chapterID
@@ -229,24 +205,14 @@ func (p Pauses) OrgStatuses(ctx context.Context, orgID uuid.UUID) ([]PauseStatus
 // org; empty for a chapter of another org.
 func (p Pauses) ChapterPauses(ctx context.Context, chapterID uuid.UUID) ([]PauseStatus, error) {
 	rows, err := queries.ActivePausesForChapter(ctx, p.r.tx, chapterID)
-	if err != nil {
-		return nil, interpretError(err)
-	}
-	return pauseStatusesFromGen(rows), nil
+	return convertRows(rows, err, pauseStatusFromGen)
 }
 
 // History lists peerMentorID's status changes in orgID, oldest first, as far
 // as RLS lets the caller see them.
 func (p Pauses) History(ctx context.Context, peerMentorID, orgID uuid.UUID) ([]PauseLogEntry, error) {
 	rows, err := queries.ListStatusLog(ctx, p.r.tx, gen.ListStatusLogParams{PeerMentorID: peerMentorID, OrgID: orgID})
-	if err != nil {
-		return nil, interpretError(err)
-	}
-	out := make([]PauseLogEntry, 0, len(rows))
-	for _, row := range rows {
-		out = append(out, pauseLogEntryFromGen(row))
-	}
-	return out, nil
+	return convertRows(rows, err, pauseLogEntryFromGen)
 }
 
 // PauseRepository is the one-call form of Pauses: each method runs as the
@@ -357,14 +323,6 @@ func pauseStatusFromGen(row gen.PeerMentorStatus) PauseStatus {
 		UpdatedAt:      row.UpdatedAt,
 		UpdatedBy:      derefUUID(row.UpdatedBy),
 	}
-}
-
-func pauseStatusesFromGen(rows []gen.PeerMentorStatus) []PauseStatus {
-	out := make([]PauseStatus, 0, len(rows))
-	for _, row := range rows {
-		out = append(out, pauseStatusFromGen(row))
-	}
-	return out
 }
 
 func pauseLogEntryFromGen(row gen.PeerMentorStatusLog) PauseLogEntry {

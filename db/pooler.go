@@ -21,11 +21,6 @@ import (
 // of the same name "already exists" (42P05). Open with TransactionPooler.
 var ErrPooler = errors.New("db: prepared statement lost to a transaction-mode pooler (open with db.TransactionPooler())")
 
-func init() {
-	codeKinds["26000"] = ErrPooler // invalid_sql_statement_name
-	codeKinds["42P05"] = ErrPooler // duplicate_prepared_statement
-}
-
 // Option configures Open.
 type Option func(*openOptions)
 

@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/mentordb/mentordb/gen"
 )
@@ -56,16 +54,6 @@ const (
 	PolicyProxyDeleteOwn Constraint = "proxy_activities_delete_own"
 )
 
-func init() {
-	registerConstraint(ErrSelfAttribution, ConstraintProxyActivitiesNoSelfAttributionCheck)
-	registerConstraint(ErrNonPositiveDuration, ConstraintProxyActivitiesDurationMinutesCheck, ConstraintRecurringActivityTemplatesDefaultDurationMinutesCheck)
-	registerConstraint(ErrMentorNotInOrg, ConstraintProxyActivitiesMentorInOrgCheck)
-	registerConstraint(ErrTemplateOtherOrg, ConstraintProxyActivitiesTemplateSameOrgFkey)
-	registerConstraint(ErrOrgChange, ConstraintProxyActivitiesOrgIDImmutable)
-	registerConstraint(ErrCoordinatorChange, ConstraintProxyActivitiesCoordinatorIDImmutable)
-	registerConstraint(ErrImmutable, ConstraintProxyAuditLogImmutable)
-}
-
 // ProxyActivity is one activity registered by a coordinator on a peer
 // mentor's behalf.
 type ProxyActivity struct {
@@ -94,7 +82,7 @@ type NewProxyActivity struct {
 	// that a Create can be retried safely after ErrOutcomeUnknown: a retry
 	// with the same ID and the same fields returns the row the first try
 	// made (no second row, no second audit row); the same ID with other
-	// fields is ErrIDConflict. uuid.Nil lets the database pick one. Only
+	// fields is ErrIDConflict. uuid.Nil: db picks a new one. Only
 	// Create uses it: CreateMany and Import refuse an item that sets it
 	// (ErrInvalidInput).
 	ID uuid.UUID
@@ -206,42 +194,24 @@ var maxUUID = uuid.UUID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x
 // With in.ID set it is idempotent: the statement inserts unless the id
 // exists and otherwise returns the existing row, still one statement.
 func (a Activities) Create(ctx context.Context, in NewProxyActivity) (ProxyActivity, error) {
-	coordinator := in.CoordinatorID
-	if coordinator == uuid.Nil {
-		coordinator = a.r.claims.Sub
+	if in.CoordinatorID == uuid.Nil {
+		in.CoordinatorID = a.r.claims.Sub
 	}
-	minutes, err := proxyMinutes(in.DurationMinutes)
+	v, err := checkActivity(in)
 	if err != nil {
 		return ProxyActivity{}, err
 	}
-	if err := checkActivityInput(in.ActivityType, in.Date, in.DurationMinutes, in.Notes, time.Now()); err != nil {
+	if err := a.precheckMentors(ctx, in.OrgID, []uuid.UUID{in.AttributedMentorID}); err != nil {
 		return ProxyActivity{}, err
 	}
-	if coordinator == in.AttributedMentorID {
-		return ProxyActivity{}, proxySelfAttributionError(coordinator)
-	}
-	if err := a.precheckMentors(ctx, in.OrgID, []uuid.UUID{in.AttributedMentorID}, PolicyProxyInsertOwn); err != nil {
-		return ProxyActivity{}, err
-	}
-	row, err := queries.CreateProxyActivity(ctx, a.r.tx, gen.CreateProxyActivityParams{
-		ID:                 optUUID(in.ID),
-		CoordinatorID:      coordinator,
-		AttributedMentorID: in.AttributedMentorID,
-		OrgID:              in.OrgID,
-		ActivityType:       in.ActivityType,
-		Date:               proxyDate(in.Date),
-		DurationMinutes:    minutes,
-		Notes:              optString(in.Notes),
-		IsRecurring:        in.IsRecurring,
-		TemplateID:         optUUID(in.TemplateID),
-	})
+	row, err := queries.CreateProxyActivity(ctx, a.r.tx, v)
 	if errors.Is(err, pgx.ErrNoRows) && in.ID != uuid.Nil {
 		// The id exists, in a row RLS hides from the caller (or one
 		// committed concurrently after the statement's snapshot).
 		return ProxyActivity{}, proxyIDConflict(in.ID, "is taken by an activity the caller cannot see")
 	}
 	if err != nil {
-		return ProxyActivity{}, precheckError(err, PolicyProxyInsertOwn, in.OrgID)
+		return ProxyActivity{}, interpretError(err)
 	}
 	if !row.SamePayload {
 		return ProxyActivity{}, proxyIDConflict(in.ID, "is taken by an activity with other fields")
@@ -252,13 +222,6 @@ func (a Activities) Create(ctx context.Context, in NewProxyActivity) (ProxyActiv
 func proxyIDConflict(id uuid.UUID, why string) error {
 	return &Error{Kind: ErrIDConflict, Class: ErrUnique, Constraint: ConstraintProxyActivitiesPkey, Code: "23505",
 		Message: fmt.Sprintf("activity id %s %s", id, why)}
-}
-
-// callerIDRefused is CreateMany's and Import's answer to an item with an ID:
-// only Create takes one.
-func callerIDRefused(id uuid.UUID) error {
-	return &Error{Kind: ErrInvalidInput, Class: ErrInvalidInput,
-		Message: fmt.Sprintf("item with id %s: only Create takes a caller-generated id", id)}
 }
 
 // CreateMany registers many activities of one org in one set-based INSERT
@@ -274,47 +237,24 @@ func (a Activities) CreateMany(ctx context.Context, orgID, coordinatorID uuid.UU
 	if coordinatorID == uuid.Nil {
 		coordinatorID = a.r.claims.Sub
 	}
-	type jsonRow struct {
-		AttributedMentorID uuid.UUID  `json:"attributed_mentor_id"`
-		ActivityType       string     `json:"activity_type"`
-		Date               string     `json:"date"`
-		DurationMinutes    int32      `json:"duration_minutes"`
-		Notes              *string    `json:"notes"`
-		IsRecurring        bool       `json:"is_recurring"`
-		TemplateID         *uuid.UUID `json:"template_id"`
-	}
-	rows := make([]jsonRow, len(items))
+	// The rows travel as JSON, with the keys of activityRow's columns
+	// (the statement reads the ones it names).
+	rows := make([]activityRow, len(items))
 	mentors := make([]uuid.UUID, 0, len(items))
 	for i, in := range items {
-		if in.ID != uuid.Nil {
-			return nil, callerIDRefused(in.ID)
-		}
-		minutes, err := proxyMinutes(in.DurationMinutes)
+		in.CoordinatorID, in.OrgID = coordinatorID, orgID
+		v, err := checkItem(in)
 		if err != nil {
 			return nil, err
 		}
-		if err := checkActivityInput(in.ActivityType, in.Date, in.DurationMinutes, in.Notes, time.Now()); err != nil {
-			return nil, err
-		}
-		if in.AttributedMentorID == coordinatorID {
-			return nil, proxySelfAttributionError(coordinatorID)
-		}
-		rows[i] = jsonRow{
-			AttributedMentorID: in.AttributedMentorID,
-			ActivityType:       in.ActivityType,
-			Date:               proxyDate(in.Date).Format(time.DateOnly),
-			DurationMinutes:    minutes,
-			Notes:              optString(in.Notes),
-			IsRecurring:        in.IsRecurring,
-			TemplateID:         optUUID(in.TemplateID),
-		}
-		mentors = append(mentors, in.AttributedMentorID)
+		rows[i] = v
+		mentors = append(mentors, v.AttributedMentorID)
 	}
 	raw, err := json.Marshal(rows)
 	if err != nil {
 		return nil, fmt.Errorf("db: encode proxy activities: %w", err)
 	}
-	if err := a.precheckMentors(ctx, orgID, mentors, PolicyProxyInsertOwn); err != nil {
+	if err := a.precheckMentors(ctx, orgID, mentors); err != nil {
 		return nil, err
 	}
 	created, err := queries.CreateProxyActivities(ctx, a.r.tx, gen.CreateProxyActivitiesParams{
@@ -323,7 +263,7 @@ func (a Activities) CreateMany(ctx context.Context, orgID, coordinatorID uuid.UU
 		Rows:          raw,
 	})
 	if err != nil {
-		return nil, precheckError(err, PolicyProxyInsertOwn, orgID)
+		return nil, interpretError(err)
 	}
 	return proxyActivitiesFromGen(created), nil
 }
@@ -340,30 +280,11 @@ func (a Activities) Import(ctx context.Context, items []NewProxyActivity) (int64
 	}
 	params := make([]gen.CopyProxyActivitiesParams, len(items))
 	for i, in := range items {
-		if in.ID != uuid.Nil {
-			return 0, callerIDRefused(in.ID)
-		}
-		minutes, err := proxyMinutes(in.DurationMinutes)
+		v, err := checkItem(in)
 		if err != nil {
 			return 0, err
 		}
-		if err := checkActivityInput(in.ActivityType, in.Date, in.DurationMinutes, in.Notes, time.Now()); err != nil {
-			return 0, err
-		}
-		if in.CoordinatorID == in.AttributedMentorID {
-			return 0, proxySelfAttributionError(in.CoordinatorID)
-		}
-		params[i] = gen.CopyProxyActivitiesParams{
-			CoordinatorID:      in.CoordinatorID,
-			AttributedMentorID: in.AttributedMentorID,
-			OrgID:              in.OrgID,
-			ActivityType:       in.ActivityType,
-			Date:               proxyDate(in.Date),
-			DurationMinutes:    minutes,
-			Notes:              optString(in.Notes),
-			IsRecurring:        in.IsRecurring,
-			TemplateID:         optUUID(in.TemplateID),
-		}
+		params[i] = gen.CopyProxyActivitiesParams(v)
 	}
 	n, err := queries.CopyProxyActivities(ctx, a.r.tx, params)
 	return n, interpretError(err)
@@ -375,11 +296,11 @@ func (a Activities) Import(ctx context.Context, items []NewProxyActivity) (int64
 // like Create; an unchanged one is not, so a mentor who has since left the
 // org keeps their history editable.
 func (a Activities) Update(ctx context.Context, id uuid.UUID, ch ProxyActivityChange) (ProxyActivity, error) {
-	minutes, err := proxyMinutes(ch.DurationMinutes)
+	// The coordinator is known once the row is read: the fields are
+	// checked first, so invalid input costs no round trip.
+	v, err := checkFields(NewProxyActivity{AttributedMentorID: ch.AttributedMentorID, ActivityType: ch.ActivityType, Date: ch.Date,
+		DurationMinutes: ch.DurationMinutes, Notes: ch.Notes, IsRecurring: ch.IsRecurring, TemplateID: ch.TemplateID})
 	if err != nil {
-		return ProxyActivity{}, err
-	}
-	if err := checkActivityInput(ch.ActivityType, ch.Date, ch.DurationMinutes, ch.Notes, time.Now()); err != nil {
 		return ProxyActivity{}, err
 	}
 	cur, err := queries.GetProxyActivity(ctx, a.r.tx, id)
@@ -390,30 +311,24 @@ func (a Activities) Update(ctx context.Context, id uuid.UUID, ch ProxyActivityCh
 	if claims.Role == RoleAuthenticated && cur.CoordinatorID != claims.Sub {
 		return ProxyActivity{}, proxyNotPermitted(PolicyProxyUpdateOwn, "only the coordinator who registered an activity may update it")
 	}
-	if cur.CoordinatorID == ch.AttributedMentorID {
-		return ProxyActivity{}, proxySelfAttributionError(cur.CoordinatorID)
+	if err := checkAttribution(cur.CoordinatorID, v.AttributedMentorID); err != nil {
+		return ProxyActivity{}, err
 	}
 	if ch.AttributedMentorID != cur.AttributedMentorID {
-		if err := a.precheckMentors(ctx, cur.OrgID, []uuid.UUID{ch.AttributedMentorID}, PolicyProxyUpdateOwn); err != nil {
+		if err := a.precheckMentors(ctx, cur.OrgID, []uuid.UUID{ch.AttributedMentorID}); err != nil {
 			return ProxyActivity{}, err
 		}
 	}
 	row, err := queries.UpdateProxyActivity(ctx, a.r.tx, gen.UpdateProxyActivityParams{
-		ID:                 id,
-		AttributedMentorID: ch.AttributedMentorID,
-		ActivityType:       ch.ActivityType,
-		Date:               proxyDate(ch.Date),
-		DurationMinutes:    minutes,
-		Notes:              optString(ch.Notes),
-		IsRecurring:        ch.IsRecurring,
-		TemplateID:         optUUID(ch.TemplateID),
+		ID: id, AttributedMentorID: v.AttributedMentorID, ActivityType: v.ActivityType, Date: v.Date,
+		DurationMinutes: v.DurationMinutes, Notes: v.Notes, IsRecurring: v.IsRecurring, TemplateID: v.TemplateID,
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Visible a moment ago but not updatable: the policy refused.
 		return ProxyActivity{}, proxyNotPermitted(PolicyProxyUpdateOwn, "activity is not updatable by the caller")
 	}
 	if err != nil {
-		return ProxyActivity{}, precheckError(err, PolicyProxyUpdateOwn, cur.OrgID)
+		return ProxyActivity{}, interpretError(err)
 	}
 	return proxyActivityFromGen(row), nil
 }
@@ -445,7 +360,7 @@ func (a Activities) Get(ctx context.Context, id uuid.UUID) (ProxyActivity, error
 // nil for the first page and the previous page's Next after that. limit is
 // clamped to [1, 1000].
 func (a Activities) ListForOrg(ctx context.Context, orgID uuid.UUID, period Period, after *ProxyActivityCursor, limit int) (ProxyActivityPage, error) {
-	limit = proxyLimit(limit)
+	limit, fetch := pageLimit(limit)
 	before := proxyStart(period, after)
 	rows, err := queries.ListProxyActivitiesForOrg(ctx, perCallPlan{a.r.tx}, gen.ListProxyActivitiesForOrgParams{
 		OrgID:      orgID,
@@ -453,7 +368,7 @@ func (a Activities) ListForOrg(ctx context.Context, orgID uuid.UUID, period Peri
 		ToDate:     proxyDate(period.To),
 		BeforeDate: before.Date,
 		BeforeID:   before.ID,
-		LimitRows:  int32(limit + 1),
+		LimitRows:  fetch,
 	})
 	if err != nil {
 		return ProxyActivityPage{}, interpretError(err)
@@ -464,7 +379,7 @@ func (a Activities) ListForOrg(ctx context.Context, orgID uuid.UUID, period Peri
 // ListByMentor pages the activities attributed to mentorID in orgID dated
 // in period, newest first, like ListForOrg.
 func (a Activities) ListByMentor(ctx context.Context, orgID, mentorID uuid.UUID, period Period, after *ProxyActivityCursor, limit int) (ProxyActivityPage, error) {
-	limit = proxyLimit(limit)
+	limit, fetch := pageLimit(limit)
 	before := proxyStart(period, after)
 	rows, err := queries.ListProxyActivitiesByMentor(ctx, perCallPlan{a.r.tx}, gen.ListProxyActivitiesByMentorParams{
 		OrgID:              orgID,
@@ -473,7 +388,7 @@ func (a Activities) ListByMentor(ctx context.Context, orgID, mentorID uuid.UUID,
 		ToDate:             proxyDate(period.To),
 		BeforeDate:         before.Date,
 		BeforeID:           before.ID,
-		LimitRows:          int32(limit + 1),
+		LimitRows:          fetch,
 	})
 	if err != nil {
 		return ProxyActivityPage{}, interpretError(err)
@@ -504,69 +419,29 @@ func (a Activities) BufdirTotals(ctx context.Context, orgID uuid.UUID, period Pe
 		FromDate: proxyDate(period.From),
 		ToDate:   proxyDate(period.To),
 	})
-	if err != nil {
-		return nil, interpretError(err)
-	}
-	out := make([]BufdirMentorTotal, len(rows))
-	for i, row := range rows {
-		out[i] = BufdirMentorTotal{AttributedMentorID: row.AttributedMentorID, ActivityCount: row.ActivityCount, TotalMinutes: row.TotalMinutes}
-	}
-	return out, nil
+	return convertRows(rows, err, func(row gen.BufdirReportRow) BufdirMentorTotal {
+		return BufdirMentorTotal{AttributedMentorID: row.AttributedMentorID, ActivityCount: row.ActivityCount, TotalMinutes: row.TotalMinutes}
+	})
 }
 
 // AuditLog returns the audit rows of activityID the caller may see (the
 // org's coordinators see them all, also after the activity was deleted).
 func (a Activities) AuditLog(ctx context.Context, activityID uuid.UUID) ([]ProxyAuditEntry, error) {
 	rows, err := queries.ListProxyAuditLog(ctx, a.r.tx, activityID)
-	if err != nil {
-		return nil, interpretError(err)
-	}
-	out := make([]ProxyAuditEntry, len(rows))
-	for i, row := range rows {
-		out[i] = proxyAuditEntryFromGen(row)
-	}
-	return out, nil
+	return convertRows(rows, err, proxyAuditEntryFromGen)
 }
 
 // precheckMentors checks that every mentor is a peer_mentor of orgID
-// (AssertMentorsInOrg). In a request of db it travels with the write it
-// guards, one round trip, and its failure stops the transaction before the
-// write reaches the table: it returns nil then, and the write's error is the
-// pre-check's (precheckError). On a caller's transaction (DoTx) it runs at
-// once and returns the typed error itself.
-func (a Activities) precheckMentors(ctx context.Context, orgID uuid.UUID, mentors []uuid.UUID, policy Constraint) error {
+// (private.assert_mentors_in_org, which raises ErrMentorNotInOrg naming the
+// missing mentors, or ErrNotPermitted for a caller who is not a coordinator
+// of the org). In a request of db it travels with the write it guards, one
+// round trip, and its failure stops the transaction before the write
+// reaches the table: it returns nil then, and the write returns the
+// pre-check's error. On a caller's transaction (DoTx) it runs at once and
+// returns its error itself.
+func (a Activities) precheckMentors(ctx context.Context, orgID uuid.UUID, mentors []uuid.UUID) error {
 	_, err := queries.AssertMentorsInOrg(ctx, checkFirst{a.r}, gen.AssertMentorsInOrgParams{OrgID: orgID, UserIds: mentors})
-	return precheckError(err, policy, orgID)
-}
-
-// precheckMarker starts AssertMentorsInOrg's finding in its error.
-const precheckMarker = "mentordb-precheck:"
-
-// precheckError turns AssertMentorsInOrg's failure into ErrNotPermitted (the
-// caller cannot see the roster: not a coordinator of the org) or
-// ErrMentorNotInOrg naming the missing mentors; any other error is
-// interpreted as usual.
-func precheckError(err error, policy Constraint, orgID uuid.UUID) error {
-	var pgErr *pgconn.PgError
-	if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "22P02" {
-		return interpretError(err)
-	}
-	i := strings.Index(pgErr.Message, precheckMarker)
-	if i < 0 {
-		return interpretError(err)
-	}
-	finding := strings.TrimSuffix(pgErr.Message[i+len(precheckMarker):], `"`)
-	kind, ids, _ := strings.Cut(finding, ":")
-	if kind == "not-coordinator" {
-		return proxyNotPermitted(policy, "caller is not a coordinator of the organization")
-	}
-	return &Error{
-		Kind:       ErrMentorNotInOrg,
-		Class:      ErrCheck,
-		Constraint: ConstraintProxyActivitiesMentorInOrgCheck,
-		Code:       "23514",
-		Message:    fmt.Sprintf("attributed mentor %s is not a peer_mentor of organization %s", strings.ReplaceAll(ids, ",", ", "), orgID),
-	}
+	return interpretError(err)
 }
 
 // ProxyActivityRepository is the one-call form of Activities: each method
@@ -660,28 +535,8 @@ func (p *ProxyActivityRepository) AuditLog(ctx context.Context, claims Claims, a
 	})
 }
 
-func proxySelfAttributionError(id uuid.UUID) error {
-	return &Error{
-		Kind:       ErrSelfAttribution,
-		Class:      ErrCheck,
-		Constraint: ConstraintProxyActivitiesNoSelfAttributionCheck,
-		Code:       "23514",
-		Message:    fmt.Sprintf("coordinator %s cannot be the attributed mentor", id),
-	}
-}
-
 func proxyNotPermitted(policy Constraint, msg string) error {
 	return &Error{Kind: ErrNotPermitted, Class: ErrNotPermitted, Constraint: policy, Code: "42501", Message: msg}
-}
-
-func proxyLimit(limit int) int {
-	switch {
-	case limit < 1:
-		return 1
-	case limit > 1000:
-		return 1000
-	}
-	return limit
 }
 
 // proxyStart is the keyset position a page starts below: the cursor, or
@@ -693,14 +548,10 @@ func proxyStart(period Period, after *ProxyActivityCursor) ProxyActivityCursor {
 	return ProxyActivityCursor{Date: proxyDate(period.To), ID: maxUUID}
 }
 
-// proxyPage turns limit+1 fetched rows into a page and its Next cursor.
+// proxyPage is the page of the rows fetched for a list of limit.
 func proxyPage(rows []gen.ProxyActivity, limit int) ProxyActivityPage {
-	page := ProxyActivityPage{}
-	if len(rows) > limit {
-		rows = rows[:limit]
-		last := rows[len(rows)-1]
-		page.Next = &ProxyActivityCursor{Date: last.Date, ID: last.ID}
-	}
-	page.Items = proxyActivitiesFromGen(rows)
-	return page
+	rows, next := keysetPage(rows, limit, func(last gen.ProxyActivity) ProxyActivityCursor {
+		return ProxyActivityCursor{Date: last.Date, ID: last.ID}
+	})
+	return ProxyActivityPage{Items: proxyActivitiesFromGen(rows), Next: next}
 }

@@ -47,7 +47,7 @@ func TestProxyConstraintErrorsMapToSentinels(t *testing.T) {
 func TestProxyPrecheckErrorsAreTyped(t *testing.T) {
 	t.Parallel()
 	id := uuid.New()
-	err := proxySelfAttributionError(id)
+	err := checkAttribution(id, id)
 	require.ErrorIs(t, err, ErrSelfAttribution)
 	require.Equal(t, err, interpretError(err), "repository errors pass interpretError unchanged")
 	require.ErrorIs(t, proxyNotPermitted(PolicyProxyInsertOwn, "x"), ErrNotPermitted)
@@ -86,8 +86,11 @@ func TestProxyKeysetPaging(t *testing.T) {
 	require.Nil(t, last.Next)
 	require.Len(t, last.Items, 2)
 
-	require.Equal(t, 1, proxyLimit(0))
-	require.Equal(t, 1000, proxyLimit(5000))
+	for _, c := range []struct{ in, page int }{{0, 1}, {-3, 1}, {7, 7}, {1000, 1000}, {5000, 1000}} {
+		page, fetch := pageLimit(c.in)
+		require.Equal(t, c.page, page, "page size for %d", c.in)
+		require.Equal(t, int32(c.page+1), fetch, "rows fetched for %d", c.in)
+	}
 }
 
 func TestBufdirFoldsTypesIntoMentorLines(t *testing.T) {

@@ -82,14 +82,7 @@ func (t Templates) Create(ctx context.Context, in NewRecurringActivityTemplate) 
 // anyone else).
 func (t Templates) List(ctx context.Context, orgID uuid.UUID) ([]RecurringActivityTemplate, error) {
 	rows, err := queries.ListRecurringActivityTemplates(ctx, t.r.tx, orgID)
-	if err != nil {
-		return nil, interpretError(err)
-	}
-	out := make([]RecurringActivityTemplate, len(rows))
-	for i, row := range rows {
-		out[i] = templateFromGen(row)
-	}
-	return out, nil
+	return convertRows(rows, err, templateFromGen)
 }
 
 // Delete deletes template id; activities that used it keep their data and

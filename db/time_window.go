@@ -55,11 +55,11 @@ func (a Activities) Export(ctx context.Context, orgID uuid.UUID, window TimeWind
 	if err := window.check(); err != nil {
 		return ExportPage{}, err
 	}
-	limit = proxyLimit(limit)
+	limit, fetch := pageLimit(limit)
 	params := gen.ExportProxyActivitiesParams{
 		FromAt: window.From, ToAt: window.To,
 		AfterCreatedAt: window.From, AfterID: uuid.Nil,
-		LimitRows: int32(limit + 1),
+		LimitRows: fetch,
 	}
 	if after != nil {
 		params.AfterCreatedAt, params.AfterID = after.CreatedAt, after.ID
@@ -71,14 +71,10 @@ func (a Activities) Export(ctx context.Context, orgID uuid.UUID, window TimeWind
 	if err != nil {
 		return ExportPage{}, interpretError(err)
 	}
-	var page ExportPage
-	if len(rows) > limit {
-		rows = rows[:limit]
-		last := rows[len(rows)-1]
-		page.Next = &ExportCursor{CreatedAt: derefTime(last.CreatedAt), ID: last.ID}
-	}
-	page.Items = proxyActivitiesFromGen(rows)
-	return page, nil
+	rows, next := keysetPage(rows, limit, func(last gen.ProxyActivity) ExportCursor {
+		return ExportCursor{CreatedAt: derefTime(last.CreatedAt), ID: last.ID}
+	})
+	return ExportPage{Items: proxyActivitiesFromGen(rows), Next: next}, nil
 }
 
 // Export is Activities.Export in a read-only request of its own.
@@ -110,11 +106,11 @@ func (a Activities) ReviewAuditLog(ctx context.Context, orgID uuid.UUID, window 
 	if err := window.check(); err != nil {
 		return AuditPage{}, err
 	}
-	limit = proxyLimit(limit)
+	limit, fetch := pageLimit(limit)
 	params := gen.ReviewProxyAuditLogParams{
 		OrgID: orgID, FromAt: window.From, ToAt: window.To,
 		BeforeAt: window.To, BeforeID: math.MaxInt64,
-		LimitRows: int32(limit + 1),
+		LimitRows: fetch,
 	}
 	if before != nil {
 		params.BeforeAt, params.BeforeID = before.At, before.ID
@@ -123,17 +119,10 @@ func (a Activities) ReviewAuditLog(ctx context.Context, orgID uuid.UUID, window 
 	if err != nil {
 		return AuditPage{}, interpretError(err)
 	}
-	var page AuditPage
-	if len(rows) > limit {
-		rows = rows[:limit]
-		last := rows[len(rows)-1]
-		page.Next = &AuditCursor{At: last.At, ID: last.ID}
-	}
-	page.Items = make([]ProxyAuditEntry, len(rows))
-	for i, row := range rows {
-		page.Items[i] = proxyAuditEntryFromGen(row)
-	}
-	return page, nil
+	rows, next := keysetPage(rows, limit, func(last gen.ProxyAuditLog) AuditCursor {
+		return AuditCursor{At: last.At, ID: last.ID}
+	})
+	return AuditPage{Items: convertAll(rows, proxyAuditEntryFromGen), Next: next}, nil
 }
 
 // ReviewAuditLog is Activities.ReviewAuditLog in a read-only request of

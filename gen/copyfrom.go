@@ -29,6 +29,7 @@ func (r *iteratorForCopyProxyActivities) Next() bool {
 
 func (r iteratorForCopyProxyActivities) Values() ([]interface{}, error) {
 	return []interface{}{
+		r.rows[0].ID,
 		r.rows[0].CoordinatorID,
 		r.rows[0].AttributedMentorID,
 		r.rows[0].OrgID,
@@ -47,7 +48,9 @@ func (r iteratorForCopyProxyActivities) Err() error {
 
 // CopyProxyActivities is COPY FROM, for service_role only (it bypasses RLS;
 // for any other role PostgreSQL refuses COPY FROM on a table with RLS).
-// Triggers still fire: integrity checks and the audit log apply.
+// Triggers still fire: integrity checks and the audit log apply. Its
+// columns are CreateProxyActivity's, in the same order, so one Go row
+// serves both.
 func (q *Queries) CopyProxyActivities(ctx context.Context, db DBTX, arg []CopyProxyActivitiesParams) (int64, error) {
-	return db.CopyFrom(ctx, []string{"proxy_activities"}, []string{"coordinator_id", "attributed_mentor_id", "org_id", "activity_type", "date", "duration_minutes", "notes", "is_recurring", "template_id"}, &iteratorForCopyProxyActivities{rows: arg})
+	return db.CopyFrom(ctx, []string{"proxy_activities"}, []string{"id", "coordinator_id", "attributed_mentor_id", "org_id", "activity_type", "date", "duration_minutes", "notes", "is_recurring", "template_id"}, &iteratorForCopyProxyActivities{rows: arg})
 }

@@ -13,25 +13,7 @@ import (
 )
 
 const assertMentorsInOrg = `-- name: AssertMentorsInOrg :one
-SELECT CASE
-  WHEN cardinality(m.missing) = 0 THEN true
-  WHEN auth.role() = 'service_role' OR EXISTS (
-    SELECT 1 FROM org_members AS c
-    WHERE c.org_id = $1 AND c.user_id = auth.uid() AND c.role = 'coordinator'
-  ) THEN ('mentordb-precheck:mentors:' || array_to_string(m.missing, ','))::boolean
-  ELSE ('mentordb-precheck:not-coordinator:' || array_to_string(m.missing, ','))::boolean
-END AS ok
-FROM (
-  SELECT ARRAY(
-    SELECT DISTINCT u.user_id
-    FROM unnest($2::uuid[]) AS u(user_id)
-    WHERE NOT EXISTS (
-      SELECT 1 FROM org_members AS pm
-      WHERE pm.org_id = $1 AND pm.user_id = u.user_id AND pm.role = 'peer_mentor'
-    )
-    ORDER BY u.user_id
-  ) AS missing
-) AS m
+SELECT private.assert_mentors_in_org($1, $2::uuid[]) AS ok
 `
 
 type AssertMentorsInOrgParams struct {
@@ -41,14 +23,8 @@ type AssertMentorsInOrgParams struct {
 
 // AssertMentorsInOrg is the repository's pre-check (PA-ORG-1) in the form
 // that travels in one pipeline with the write it guards (DB-WIRE-1): it
-// returns true, or fails, which stops the transaction before the write
-// reaches the table. Plain SQL has no RAISE, so it fails by casting its
-// finding to boolean; the repository reads the finding back from the error
-// ("mentordb-precheck:" and then "mentors:<missing ids>" or
-// "not-coordinator:<missing ids>": RLS shows the roster only to service_role
-// and the org's coordinators, so for anyone else a mentor looks missing).
-// Both findings include the missing ids so neither is a constant, which the
-// planner would evaluate (and fail) even when its branch is not taken.
+// returns true, or raises a typed error (private.assert_mentors_in_org says
+// which), which stops the transaction before the write reaches the table.
 func (q *Queries) AssertMentorsInOrg(ctx context.Context, db DBTX, arg AssertMentorsInOrgParams) (bool, error) {
 	row := db.QueryRow(ctx, assertMentorsInOrg, arg.OrgID, arg.UserIds)
 	var ok bool
@@ -155,6 +131,7 @@ func (q *Queries) BufdirReportByType(ctx context.Context, db DBTX, arg BufdirRep
 }
 
 type CopyProxyActivitiesParams struct {
+	ID                 uuid.UUID  `json:"id"`
 	CoordinatorID      uuid.UUID  `json:"coordinator_id"`
 	AttributedMentorID uuid.UUID  `json:"attributed_mentor_id"`
 	OrgID              uuid.UUID  `json:"org_id"`
@@ -237,7 +214,7 @@ WITH ins AS (
     id, coordinator_id, attributed_mentor_id, org_id, activity_type, date,
     duration_minutes, notes, is_recurring, template_id
   ) VALUES (
-    coalesce($1::uuid, gen_random_uuid()), $2, $3, $4, $5, $6,
+    $1, $2, $3, $4, $5, $6,
     $7, $8, $9, $10
   )
   ON CONFLICT (id) DO NOTHING
@@ -255,11 +232,11 @@ SELECT p.id, p.coordinator_id, p.attributed_mentor_id, p.org_id, p.activity_type
         AND p.duration_minutes = $7 AND p.notes IS NOT DISTINCT FROM $8
         AND p.is_recurring = $9 AND p.template_id IS NOT DISTINCT FROM $10) AS same_payload
 FROM proxy_activities AS p
-WHERE p.id = $1::uuid AND NOT EXISTS (SELECT FROM ins)
+WHERE p.id = $1 AND NOT EXISTS (SELECT FROM ins)
 `
 
 type CreateProxyActivityParams struct {
-	ID                 *uuid.UUID `json:"id"`
+	ID                 uuid.UUID  `json:"id"`
 	CoordinatorID      uuid.UUID  `json:"coordinator_id"`
 	AttributedMentorID uuid.UUID  `json:"attributed_mentor_id"`
 	OrgID              uuid.UUID  `json:"org_id"`
@@ -290,8 +267,8 @@ type CreateProxyActivityRow struct {
 // Proxy activities (issue 3). Every query runs inside db.As, so RLS applies:
 // the explicit org filters below are for the planner (an index condition
 // alongside the policy's), never the authorization.
-// CreateProxyActivity inserts one activity, under the caller's id when one
-// is given (@id; NULL: the database picks one), in one statement, so a
+// CreateProxyActivity inserts one activity with id @id (the caller's, or
+// one db generated), in one statement, so a
 // one-call Create stays one round trip. A retry with the same id finds the
 // row the first try made instead of inserting a second (ON CONFLICT (id) DO
 // NOTHING: no second row, no second audit row), and returns it with

@@ -406,6 +406,8 @@ var Matrix = Spec{
 			Grants: map[Role][]string{Authenticated: {"EXECUTE"}, ServiceRole: {"EXECUTE"}}},
 		{Name: "pause_org_context", Args: "p_peer_mentor_id uuid", About: "the pause RPCs' org context and permission check",
 			Grants: map[Role][]string{Authenticated: {"EXECUTE"}}},
+		{Name: "assert_mentors_in_org", Args: "p_org_id uuid, p_mentor_ids uuid[]", About: "db's pre-check of an activity write: every mentor a peer_mentor of the org, else a typed error (as the caller: RLS on org_members applies)",
+			Grants: map[Role][]string{Authenticated: {"EXECUTE"}, ServiceRole: {"EXECUTE"}}},
 	},
 	Schemas: []Schema{
 		{Name: "public", Grants: map[Role][]string{Anon: {"USAGE"}, Authenticated: {"USAGE"}, ServiceRole: {"USAGE"}}},

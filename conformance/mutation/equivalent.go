@@ -62,6 +62,8 @@ var Equivalent = []Equivalence{
 		Callers: []Caller{CallerAPI, CallerService, CallerServiceRole}, Pins: []string{pinAnonPrivate}},
 	{Pattern: "function-execute-public:private.org_ids_with_role(text\\[\\])", Reason: publicAddsAnon,
 		Callers: []Caller{CallerAPI, CallerService, CallerServiceRole}, Pins: []string{pinAnonPrivate}},
+	{Pattern: "function-execute-public:private.assert_mentors_in_org(uuid,uuid\\[\\])", Reason: publicAddsAnon,
+		Callers: []Caller{CallerAPI, CallerService, CallerServiceRole}, Pins: []string{pinAnonPrivate}},
 	{Pattern: "check-drop:public.peer_mentor_status.peer_mentor_status_paused_at_check",
 		Reason:  "the ENABLE ALWAYS BEFORE trigger peer_mentor_status_bookkeeping sets paused_at from status on every INSERT and UPDATE, by any role, so no row reaches the check with the two out of step",
 		Callers: every, Pins: []string{pinBookkeeping}},

@@ -126,17 +126,10 @@ func (r *Runner) Up(ctx context.Context) ([]Migration, error) {
 		if err != nil {
 			return err
 		}
-		for _, m := range pending {
-			err := run(ctx, conn, m, "apply", r.lockTimeout, func(tx *sql.Tx) error {
-				_, err := tx.ExecContext(ctx, insertHistory, m.Version, m.Name, textArray(m.Statements))
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			done = append(done, m)
-		}
-		return nil
+		done, err = r.runAll(ctx, conn, pending, "apply", insertHistory, func(m Migration) []any {
+			return []any{m.Version, m.Name, textArray(m.Statements)}
+		})
+		return err
 	})
 	return done, err
 }
@@ -230,17 +223,9 @@ func (r *Runner) Down(ctx context.Context, toVersion string) ([]Migration, error
 		if len(errs) > 0 {
 			return errors.Join(errs...)
 		}
-		for _, m := range todo {
-			err := run(ctx, conn, m, "rollback", r.lockTimeout, func(tx *sql.Tx) error {
-				_, err := tx.ExecContext(ctx, deleteHistory, m.Version)
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			done = append(done, m)
-		}
-		return nil
+		var err error
+		done, err = r.runAll(ctx, conn, todo, "rollback", deleteHistory, func(m Migration) []any { return []any{m.Version} })
+		return err
 	})
 	return done, err
 }
@@ -391,6 +376,24 @@ func discard(conn *sql.Conn) {
 
 // run executes one file in its own transaction, followed by record (the
 // history change), and commits. Any error rolls the whole file back.
+// runAll runs each of ms in turn (run), recording it in the history with
+// the statement history and the arguments args gives, and returns those it
+// ran, up to the first that failed.
+func (r *Runner) runAll(ctx context.Context, conn *sql.Conn, ms []Migration, op, history string, args func(Migration) []any) ([]Migration, error) {
+	var done []Migration
+	for _, m := range ms {
+		err := run(ctx, conn, m, op, r.lockTimeout, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, history, args(m)...)
+			return err
+		})
+		if err != nil {
+			return done, err
+		}
+		done = append(done, m)
+	}
+	return done, nil
+}
+
 func run(ctx context.Context, conn *sql.Conn, m Migration, op string, lockTimeout time.Duration, record func(*sql.Tx) error) error {
 	fail := func(err error) error {
 		return &Error{Version: m.Version, File: m.File, Op: op, Err: err}

@@ -2,8 +2,8 @@
 -- the explicit org filters below are for the planner (an index condition
 -- alongside the policy's), never the authorization.
 
--- CreateProxyActivity inserts one activity, under the caller's id when one
--- is given (@id; NULL: the database picks one), in one statement, so a
+-- CreateProxyActivity inserts one activity with id @id (the caller's, or
+-- one db generated), in one statement, so a
 -- one-call Create stays one round trip. A retry with the same id finds the
 -- row the first try made instead of inserting a second (ON CONFLICT (id) DO
 -- NOTHING: no second row, no second audit row), and returns it with
@@ -18,7 +18,7 @@ WITH ins AS (
     id, coordinator_id, attributed_mentor_id, org_id, activity_type, date,
     duration_minutes, notes, is_recurring, template_id
   ) VALUES (
-    coalesce(sqlc.narg(id)::uuid, gen_random_uuid()), @coordinator_id, @attributed_mentor_id, @org_id, @activity_type, @date,
+    @id, @coordinator_id, @attributed_mentor_id, @org_id, @activity_type, @date,
     @duration_minutes, sqlc.narg(notes), @is_recurring, sqlc.narg(template_id)
   )
   ON CONFLICT (id) DO NOTHING
@@ -36,7 +36,7 @@ SELECT p.id, p.coordinator_id, p.attributed_mentor_id, p.org_id, p.activity_type
         AND p.duration_minutes = @duration_minutes AND p.notes IS NOT DISTINCT FROM sqlc.narg(notes)
         AND p.is_recurring = @is_recurring AND p.template_id IS NOT DISTINCT FROM sqlc.narg(template_id)) AS same_payload
 FROM proxy_activities AS p
-WHERE p.id = sqlc.narg(id)::uuid AND NOT EXISTS (SELECT FROM ins);
+WHERE p.id = @id AND NOT EXISTS (SELECT FROM ins);
 
 -- CreateProxyActivities is the bulk import: one set-based INSERT, so every
 -- row goes through the RLS INSERT policy, the CHECKs, the mentor trigger and
@@ -64,13 +64,15 @@ RETURNING *;
 
 -- CopyProxyActivities is COPY FROM, for service_role only (it bypasses RLS;
 -- for any other role PostgreSQL refuses COPY FROM on a table with RLS).
--- Triggers still fire: integrity checks and the audit log apply.
+-- Triggers still fire: integrity checks and the audit log apply. Its
+-- columns are CreateProxyActivity's, in the same order, so one Go row
+-- serves both.
 -- name: CopyProxyActivities :copyfrom
 INSERT INTO proxy_activities (
-  coordinator_id, attributed_mentor_id, org_id, activity_type, date,
+  id, coordinator_id, attributed_mentor_id, org_id, activity_type, date,
   duration_minutes, notes, is_recurring, template_id
 ) VALUES (
-  @coordinator_id, @attributed_mentor_id, @org_id, @activity_type, @date,
+  @id, @coordinator_id, @attributed_mentor_id, @org_id, @activity_type, @date,
   @duration_minutes, @notes, @is_recurring, @template_id
 );
 
@@ -145,34 +147,10 @@ ORDER BY attributed_mentor_id, activity_type;
 
 -- AssertMentorsInOrg is the repository's pre-check (PA-ORG-1) in the form
 -- that travels in one pipeline with the write it guards (DB-WIRE-1): it
--- returns true, or fails, which stops the transaction before the write
--- reaches the table. Plain SQL has no RAISE, so it fails by casting its
--- finding to boolean; the repository reads the finding back from the error
--- ("mentordb-precheck:" and then "mentors:<missing ids>" or
--- "not-coordinator:<missing ids>": RLS shows the roster only to service_role
--- and the org's coordinators, so for anyone else a mentor looks missing).
--- Both findings include the missing ids so neither is a constant, which the
--- planner would evaluate (and fail) even when its branch is not taken.
+-- returns true, or raises a typed error (private.assert_mentors_in_org says
+-- which), which stops the transaction before the write reaches the table.
 -- name: AssertMentorsInOrg :one
-SELECT CASE
-  WHEN cardinality(m.missing) = 0 THEN true
-  WHEN auth.role() = 'service_role' OR EXISTS (
-    SELECT 1 FROM org_members AS c
-    WHERE c.org_id = @org_id AND c.user_id = auth.uid() AND c.role = 'coordinator'
-  ) THEN ('mentordb-precheck:mentors:' || array_to_string(m.missing, ','))::boolean
-  ELSE ('mentordb-precheck:not-coordinator:' || array_to_string(m.missing, ','))::boolean
-END AS ok
-FROM (
-  SELECT ARRAY(
-    SELECT DISTINCT u.user_id
-    FROM unnest(@user_ids::uuid[]) AS u(user_id)
-    WHERE NOT EXISTS (
-      SELECT 1 FROM org_members AS pm
-      WHERE pm.org_id = @org_id AND pm.user_id = u.user_id AND pm.role = 'peer_mentor'
-    )
-    ORDER BY u.user_id
-  ) AS missing
-) AS m;
+SELECT private.assert_mentors_in_org(@org_id, @user_ids::uuid[]) AS ok;
 
 -- name: ListProxyAuditLog :many
 SELECT * FROM proxy_audit_log
