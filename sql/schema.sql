@@ -8,6 +8,51 @@
 -- Name: private; Type: SCHEMA; Schema: -
 CREATE SCHEMA private;
 
+-- Name: assert_mentors_in_org(uuid, uuid[]); Type: FUNCTION; Schema: private
+CREATE FUNCTION private.assert_mentors_in_org(p_org_id uuid, p_mentor_ids uuid[]) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_missing uuid[];
+BEGIN
+  SELECT ARRAY(
+    SELECT DISTINCT u.user_id
+    FROM unnest(p_mentor_ids) AS u(user_id)
+    WHERE NOT EXISTS (
+      SELECT 1 FROM public.org_members AS pm
+      WHERE pm.org_id = p_org_id
+        AND pm.user_id = u.user_id
+        AND pm.role = 'peer_mentor')
+    ORDER BY u.user_id)
+  INTO v_missing;
+  IF cardinality(v_missing) = 0 THEN
+    RETURN true;
+  END IF;
+  IF auth.role() = 'service_role' OR EXISTS (
+    SELECT 1 FROM public.org_members AS c
+    WHERE c.org_id = p_org_id
+      AND c.user_id = auth.uid()
+      AND c.role = 'coordinator'
+  ) THEN
+    RAISE EXCEPTION 'attributed mentor % is not a peer_mentor of organization %',
+      array_to_string(v_missing, ', '), p_org_id
+      USING ERRCODE = '23514',
+            CONSTRAINT = 'proxy_activities_mentor_in_org_check',
+            TABLE = 'proxy_activities',
+            SCHEMA = 'public';
+  END IF;
+  RAISE EXCEPTION 'caller is not a coordinator of organization %', p_org_id
+    USING ERRCODE = '42501',
+          CONSTRAINT = 'proxy_activities_not_permitted',
+          TABLE = 'proxy_activities',
+          SCHEMA = 'public';
+END
+$$;
+
+-- Name: FUNCTION assert_mentors_in_org(p_org_id uuid, p_mentor_ids uuid[]); Type: COMMENT; Schema: private
+COMMENT ON FUNCTION private.assert_mentors_in_org(p_org_id uuid, p_mentor_ids uuid[]) IS 'PA-ORG-1 pre-check of a proxy_activities write: true when every mentor holds peer_mentor in the org; else raises 23514 proxy_activities_mentor_in_org_check (caller may read the roster) or 42501 proxy_activities_not_permitted (caller is not a coordinator of the org). SECURITY INVOKER: RLS on org_members applies.';
+
 -- Name: has_org_role(uuid, uuid, text); Type: FUNCTION; Schema: private
 CREATE FUNCTION private.has_org_role(p_user_id uuid, p_org_id uuid, p_role text) RETURNS boolean
     LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -974,6 +1019,11 @@ CREATE POLICY recurring_activity_templates_update_coordinator ON public.recurrin
 -- Name: SCHEMA private; Type: ACL; Schema: -
 GRANT USAGE ON SCHEMA private TO authenticated;
 GRANT USAGE ON SCHEMA private TO service_role;
+
+-- Name: FUNCTION assert_mentors_in_org(p_org_id uuid, p_mentor_ids uuid[]); Type: ACL; Schema: private
+REVOKE ALL ON FUNCTION private.assert_mentors_in_org(p_org_id uuid, p_mentor_ids uuid[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.assert_mentors_in_org(p_org_id uuid, p_mentor_ids uuid[]) TO authenticated;
+GRANT ALL ON FUNCTION private.assert_mentors_in_org(p_org_id uuid, p_mentor_ids uuid[]) TO service_role;
 
 -- Name: FUNCTION has_org_role(p_user_id uuid, p_org_id uuid, p_role text); Type: ACL; Schema: private
 REVOKE ALL ON FUNCTION private.has_org_role(p_user_id uuid, p_org_id uuid, p_role text) FROM PUBLIC;
