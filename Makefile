@@ -33,9 +33,10 @@ setup: ## install what a fresh Debian machine lacks (Debian packages as root, pi
 	@scripts/setup
 
 .PHONY: generate
-generate: ## regenerate gen/ from sql/ with sqlc, and db/constraints_gen.go from a migrated disposable database
+generate: ## regenerate gen/ from sql/ with sqlc, and db/constraints_gen.go and sql/schema.sql from a migrated disposable database
 	$(SQLC) generate
 	$(GO) run ./cmd/gen-constraints
+	$(GO) run ./cmd/gen-schema
 
 .PHONY: verify
 verify: ## fail when gen/ is stale (sqlc diff), Go code is not gofmt'ed, or a module's go.mod/go.sum is not tidy
@@ -80,6 +81,13 @@ mutants-report:
 	@status=0; $(MENTORDB) mutants --json $(OUT)/mutants.json || status=$$?; \
 	$(MENTORDB) report --json $(OUT)/report.json --md $(OUT)/report.md --mutants $(OUT)/mutants.json < $(OUT)/test.json | grep -E '^[0-9]+ requirements:|^tests:' || status=1; \
 	exit $$status
+
+# The base is a git ref (a branch, tag or commit): `make review BASE=origin/main`;
+# GATE=1 also runs the mutants of the new and changed objects (minutes).
+.PHONY: review
+review: ## what the schema change since BASE does (REV-1): conformance/out/review.md and review.json; fails when a guarantee is lost
+	@test -n "$(BASE)" || { echo "usage: make review BASE=<git ref> [GATE=1]"; exit 2; }
+	$(MENTORDB) review --base $(BASE) --out $(OUT) $(if $(GATE),--gate)
 
 .PHONY: supabase-check
 supabase-check: setup ## only the external tier: the Supabase CLI applies, advises and lints (also part of conformance)

@@ -32,6 +32,7 @@ var suites = []struct {
 	{"Bounds", testBounds},
 	{"Squawk", testSquawk},
 	{"Constraints", testConstraints},
+	{"Schema", testSchema},
 	{"Admin", testAdmin},
 	{"Locks", testLocks},
 	{"Wire", testWire},

@@ -30,6 +30,9 @@ usage:
   mentordb mutants [--json F] [--workers N] [--only RE] [--fallback] [--list] [-v]
                                     mutation testing of the matrix (CONF-4): every mutant of the schema
                                     must be killed by a behavioural test
+  mentordb review --base REF [--out DIR] [--summary F] [-v]
+                                    what the schema change since REF does (access, catalog, locks,
+                                    rollbacks, squawk); fails when a guarantee is lost
 
 DATABASE_URL is read when --database-url is not given.
 'mentordb COMMAND -h' describes a command and its flags.
@@ -91,6 +94,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "mutants":
 		return runMutants(ctx, args[1:], stdout, stderr)
+	case "review":
+		return runReview(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -91,6 +91,7 @@ func TestHelp(t *testing.T) {
 		{"migrate", "-h"}, {"migrate", "--help"}, {"migrate", "help"},
 		{"migrate", "up", "-h"}, {"migrate", "down", "--help"}, {"migrate", "status", "-h"}, {"migrate", "export", "-h"},
 		{"dev", "-h"}, {"dev", "--help"}, {"report", "-h"}, {"seed", "-h"}, {"seed", "-help"}, {"bench", "--help"},
+		{"review", "-h"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			got := invoke(t, "", args...)
@@ -122,7 +123,7 @@ func TestBadFlag(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{
 		{"migrate", "up", "-bogus"}, {"migrate", "down", "-bogus"}, {"migrate", "export", "-bogus"}, {"dev", "-bogus"},
-		{"seed", "-bogus"}, {"report", "-bogus"}, {"bench", "-bogus"}, {"dev", "extra"},
+		{"seed", "-bogus"}, {"report", "-bogus"}, {"bench", "-bogus"}, {"dev", "extra"}, {"review", "-bogus"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			got := invoke(t, "", args...)
@@ -137,6 +138,9 @@ func TestBadFlag(t *testing.T) {
 	got := invoke(t, "", "migrate", "-bogus")
 	require.Equal(t, 2, got.code)
 	require.Contains(t, got.message, `unknown verb "-bogus"`)
+	got = invoke(t, "", "review")
+	require.Equal(t, 2, got.code)
+	require.Contains(t, got.message, "--base is required")
 }
 
 // TestReportInput: no input is a clear error; a failing run is one line

@@ -27,6 +27,7 @@ var Snapshot = []struct {
 	{re(`^TestConformance/matrix/Rollback/`), "compares catalogs before a migration and after its rollback"},
 	{re(`^TestConformance/matrix/Squawk/`), "lints the migration files (squawk)"},
 	{re(`^TestConformance/matrix/Locks/`), "applies the migration files and their rollbacks under live locks (CONF-3): the files, not the migrated schema"},
+	{re(`^TestConformance/matrix/Schema/`), "compares pg_dump's schema with sql/schema.sql"},
 	{re(`/DB-ERR-1_`), "compares the catalog's constraint and raised names with db's generated constants and error table"},
 	{re(`^TestConformance/matrix/SharedHistory/`), "the migration runner's history shared with a project's own migrations, on fresh databases"},
 	{re(`/PA-MIG-1_`), "the migration file, its comments and its history row"},
@@ -49,10 +50,10 @@ var Snapshot = []struct {
 var slowSnapshot = re(`^TestConformance/matrix/(` + slowSuites + `)/`)
 
 // slowSuites run external tools (the Supabase CLI, squawk, sqlc,
-// plpgsql_check) over files or fresh databases: they can tell no mutant
+// plpgsql_check, pg_dump) over files or fresh databases: they can tell no mutant
 // apart by its behaviour, and the mutation run, its unmutated run
 // included, leaves them to the matrix run (make conformance).
-const slowSuites = "Supabase|Harness|Lint|Squawk|SharedHistory|Locks"
+const slowSuites = "Supabase|Harness|Lint|Squawk|SharedHistory|Locks|Schema"
 
 // SkipPattern is the -test.skip pattern of the mutation run's unmutated
 // matrix.

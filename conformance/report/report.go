@@ -24,7 +24,7 @@ const (
 
 // idPattern finds requirement IDs in test names. Go test names replace
 // spaces with underscores, so IDs are delimited by anything but [A-Z0-9-].
-var idPattern = regexp.MustCompile(`(?:^|[^A-Za-z0-9-])((?:PA|PS|DB)-[A-Z]+-[0-9]+|(?:GEN|DB|CONF|EXT)-[0-9]+)`)
+var idPattern = regexp.MustCompile(`(?:^|[^A-Za-z0-9-])((?:PA|PS|DB)-[A-Z]+-[0-9]+|(?:GEN|DB|CONF|EXT|REV)-[0-9]+)`)
 
 // IDs returns the requirement IDs named in a test name.
 func IDs(name string) []string {

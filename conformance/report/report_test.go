@@ -15,6 +15,7 @@ func TestIDs(t *testing.T) {
 	require.Empty(t, IDs("TestXPA-RLS-2")) // glued to a word: not an ID
 	require.Equal(t, []string{"CONF-1"}, IDs("TestHarness/CONF-1"))
 	require.Equal(t, []string{"DB-MIG-1", "DB-3"}, IDs("TestX/DB-MIG-1_DB-3_shared_history"))
+	require.Equal(t, []string{"REV-1"}, IDs("TestReview/REV-1_a_policy_widened_to_anon_fails"))
 }
 
 func stream(lines ...string) *strings.Reader { return strings.NewReader(strings.Join(lines, "\n")) }

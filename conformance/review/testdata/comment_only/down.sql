@@ -1,0 +1,1 @@
+COMMENT ON COLUMN public.proxy_activities.notes IS NULL;

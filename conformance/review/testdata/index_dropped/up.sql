@@ -1,0 +1,2 @@
+-- Fixture: the date index goes.
+DROP INDEX public.proxy_activities_date_idx;

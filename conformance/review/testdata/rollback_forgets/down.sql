@@ -1,0 +1,1 @@
+DROP INDEX public.proxy_activities_activity_type_idx;
