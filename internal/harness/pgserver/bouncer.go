@@ -90,17 +90,23 @@ func (b *Bouncer) Stop() error {
 // directory, as the OS user postgres when running as root (PgBouncer refuses
 // root, as postgres does). The caller must call Stop. Without a pgbouncer
 // program the error says where it looked and how to install it.
+//
+// For a KindDocker server PgBouncer runs in a container of the server's
+// image instead, so a machine with Docker needs no pgbouncer of its own.
 func StartBouncer(ctx context.Context, s *Server, opts BouncerOptions) (*Bouncer, error) {
-	path, err := findBouncer(os.Getenv, exec.LookPath, tools.Executable)
-	if err != nil {
-		return nil, err
+	if opts.PoolSize == 0 {
+		opts.PoolSize = 2
 	}
 	up, err := upstreamOf(s.URL)
 	if err != nil {
 		return nil, err
 	}
-	if opts.PoolSize == 0 {
-		opts.PoolSize = 2
+	if s.docker != nil {
+		return startDockerBouncer(ctx, opts, s.docker, up)
+	}
+	path, err := findBouncer(os.Getenv, exec.LookPath, tools.Executable)
+	if err != nil {
+		return nil, err
 	}
 	return startBouncer(ctx, opts, path, up)
 }
@@ -165,13 +171,16 @@ func upstreamOf(url string) (upstream, error) {
 //     (max_prepared_statements arrived in 1.21): a client's named
 //     prepared statement lives on whichever server connection it was
 //     prepared on, exactly the failure a misconfigured client must meet.
-func bouncerConfig(dir string, port, poolSize int, up upstream) string {
+//
+// listen is the address it listens on: 127.0.0.1, or all addresses inside
+// a container whose port is published.
+func bouncerConfig(dir, listen string, port, poolSize int, up upstream) string {
 	db := []string{"host=" + up.host, "port=" + strconv.Itoa(int(up.port)), "user=" + up.user}
 	if up.password != "" {
 		db = append(db, "password="+up.password)
 	}
 	settings := map[string]string{
-		"listen_addr":     "127.0.0.1",
+		"listen_addr":     listen,
 		"listen_port":     strconv.Itoa(port),
 		"unix_socket_dir": dir,
 		"auth_type":       "any",

@@ -79,7 +79,7 @@ func TestBouncerConfig(t *testing.T) {
 	up, err := upstreamOf("postgres://app:s3cret@db.example:6000/postgres")
 	require.NoError(t, err)
 	require.Equal(t, upstream{host: "db.example", port: 6000, user: "app", password: "s3cret"}, up)
-	ini := bouncerConfig("/tmp/x", 7000, 3, up)
+	ini := bouncerConfig("/tmp/x", "127.0.0.1", 7000, 3, up)
 	for _, line := range []string{
 		"* = host=db.example port=6000 user=app password=s3cret\n",
 		"pool_mode = transaction\n",
