@@ -87,6 +87,16 @@ func dockerPool(ctx context.Context) (*dockertest.Pool, error) {
 	return private, nil
 }
 
+// hostNetwork says whether containers (and builds) on the engine use the
+// host's network: on the private engine, or when asked.
+func hostNetwork(pool *dockertest.Pool) (bool, error) {
+	info, err := pool.Client.Info()
+	if err != nil {
+		return false, fmt.Errorf("docker info: %w", err)
+	}
+	return slices.Contains(info.Labels, privateLabel) || os.Getenv(EnvDockerNetwork) == "host", nil
+}
+
 // dockerServer is what a KindDocker server needs to stop, and what
 // StartBouncer needs to run PgBouncer beside it.
 type dockerServer struct {
@@ -121,11 +131,10 @@ func startDocker(ctx context.Context, opts Options, major string) (*Server, erro
 		return nil, err
 	}
 	pool.MaxWait = timeout
-	info, err := pool.Client.Info()
+	hostNet, err := hostNetwork(pool)
 	if err != nil {
-		return nil, fmt.Errorf("docker info: %w", err)
+		return nil, err
 	}
-	hostNet := slices.Contains(info.Labels, privateLabel) || os.Getenv(EnvDockerNetwork) == "host"
 	cleanStaleContainers(ctx, opts, pool)
 
 	image := opts.DockerImage

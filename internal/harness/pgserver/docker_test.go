@@ -169,3 +169,35 @@ func TestDockerStaleContainers(t *testing.T) {
 	_, err = pool.Client.InspectContainer(live)
 	require.NoError(t, err, "a live owner's container stays")
 }
+
+// TestDockerOldImages: building a major's image removes that major's images
+// of other content and keeps the new one and other majors'.
+func TestDockerOldImages(t *testing.T) {
+	t.Parallel()
+	pool := dockerWanted(t)
+	hostNet, err := hostNetwork(pool)
+	require.NoError(t, err)
+	base, err := dockerImage(context.Background(), Options{Logf: t.Logf}, pool, majorOf(os.Getenv), hostNet)
+	require.NoError(t, err)
+	// Images labelled as ours, of a major no real image has, committed
+	// from a container of the real image (cheap: no build).
+	major := "test" + strconv.Itoa(os.Getpid())
+	c, err := pool.Client.CreateContainer(docker.CreateContainerOptions{Config: &docker.Config{Image: base, Cmd: []string{"true"}}})
+	require.NoError(t, err)
+	defer pool.Client.RemoveContainer(docker.RemoveContainerOptions{ID: c.ID, Force: true}) //nolint:errcheck
+	commit := func(tag, major string) string {
+		img, err := pool.Client.CommitContainer(docker.CommitContainerOptions{Container: c.ID, Repository: imageRepo, Tag: tag,
+			Run: &docker.Config{Labels: map[string]string{labelImage: imageRepo, labelMajor: major}}})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = pool.Client.RemoveImageExtended(img.ID, docker.RemoveImageOptions{Force: true}) })
+		return imageRepo + ":" + tag
+	}
+	old, current, other := commit(major+"-old", major), commit(major+"-new", major), commit(major+"x-old", major+"x")
+	removeOldImages(Options{Logf: t.Logf}, pool, major, current)
+	_, err = pool.Client.InspectImage(old)
+	require.ErrorIs(t, err, docker.ErrNoSuchImage, "the major's image of other content is removed")
+	for _, keep := range []string{current, other, base} {
+		_, err = pool.Client.InspectImage(keep)
+		require.NoError(t, err, keep)
+	}
+}
