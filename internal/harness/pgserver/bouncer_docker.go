@@ -34,6 +34,10 @@ func startDockerBouncer(ctx context.Context, opts BouncerOptions, d *dockerServe
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
+	version, err := imageBouncerVersion(ctx, d)
+	if err != nil {
+		return nil, err
+	}
 	for attempt := 1; ; attempt++ {
 		listen, port, addr := "127.0.0.1", 0, d.bouncerHostPort
 		network := "container:" + d.res.Container.ID
@@ -47,12 +51,11 @@ func startDockerBouncer(ctx context.Context, opts BouncerOptions, d *dockerServe
 			listen, port = "0.0.0.0", bouncerPortNum
 			up.host, up.port = "127.0.0.1", 5432
 		}
-		ini := bouncerConfig(bouncerDir, listen, port, opts.PoolSize, up)
+		ini := bouncerConfig(bouncerDir, listen, port, opts.PoolSize, up, version)
 		run := &dockertest.RunOptions{
 			Env: []string{"PGBOUNCER_INI=" + ini},
-			// The version first (Bouncer.Version), then PgBouncer in the
-			// foreground as the container's process.
-			Entrypoint: []string{"/bin/sh", "-c", `pgbouncer --version | head -1 && printf '%s' "$PGBOUNCER_INI" > ` + bouncerDir + `/` + bouncerIni + ` && exec pgbouncer ` + bouncerDir + `/` + bouncerIni},
+			// PgBouncer in the foreground as the container's process.
+			Entrypoint: []string{"/bin/sh", "-c", `printf '%s' "$PGBOUNCER_INI" > ` + bouncerDir + `/` + bouncerIni + ` && exec pgbouncer ` + bouncerDir + `/` + bouncerIni},
 			Labels:     map[string]string{labelOwner: ownerLabel()},
 		}
 		run.Repository, run.Tag = splitImage(d.image)
@@ -65,6 +68,7 @@ func startDockerBouncer(ctx context.Context, opts BouncerOptions, d *dockerServe
 			return nil, fmt.Errorf("bouncer: run %s: %w", d.image, err)
 		}
 		b := &Bouncer{
+			Version:  version,
 			URL:      fmt.Sprintf("postgres://%s@%s/postgres?sslmode=disable", up.user, addr),
 			AdminURL: fmt.Sprintf("postgres://%s@%s/pgbouncer?sslmode=disable", up.user, addr),
 			Dir:      bouncerDir + " in container " + res.Container.ID[:12],
@@ -77,7 +81,6 @@ func startDockerBouncer(ctx context.Context, opts BouncerOptions, d *dockerServe
 		}()
 		rerr := waitReady(ctx, "pgbouncer", timeout, exited, func(ctx context.Context) error { return probeBouncer(ctx, b.URL) })
 		if rerr == nil {
-			b.Version, _, _ = strings.Cut(containerLogs(d.pool, res.Container.ID), "\n")
 			b.stop = func() error { return d.pool.Purge(res) }
 			opts.logf("%s ready in %s at %s in container %s (pool_mode=transaction, default_pool_size=%d)",
 				b.Version, time.Since(t0).Round(time.Millisecond), b.URL, res.Container.ID[:12], opts.PoolSize)
@@ -91,4 +94,29 @@ func startDockerBouncer(ctx context.Context, opts BouncerOptions, d *dockerServe
 		}
 		return nil, fmt.Errorf("pgbouncer: %v; log:\n%s", rerr, logText)
 	}
+}
+
+// imageBouncerVersion is `pgbouncer --version`'s first line in the server's
+// image, from a container of its own (the configuration depends on it).
+func imageBouncerVersion(ctx context.Context, d *dockerServer) (string, error) {
+	run := &dockertest.RunOptions{
+		Entrypoint: []string{"pgbouncer", "--version"},
+		Labels:     map[string]string{labelOwner: ownerLabel()},
+	}
+	run.Repository, run.Tag = splitImage(d.image)
+	res, err := d.pool.RunWithOptions(run, func(hc *docker.HostConfig) {
+		hc.NetworkMode = "none"
+	})
+	if err != nil {
+		return "", fmt.Errorf("bouncer: pgbouncer --version in %s: %w", d.image, err)
+	}
+	defer d.pool.Purge(res) //nolint:errcheck
+	if _, err := d.pool.Client.WaitContainerWithContext(res.Container.ID, ctx); err != nil {
+		return "", fmt.Errorf("bouncer: pgbouncer --version in %s: %w", d.image, err)
+	}
+	line, _, _ := strings.Cut(containerLogs(d.pool, res.Container.ID), "\n")
+	if !strings.HasPrefix(line, "PgBouncer ") {
+		return "", fmt.Errorf("bouncer: pgbouncer --version in %s said %q", d.image, line)
+	}
+	return strings.TrimSpace(line), nil
 }
