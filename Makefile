@@ -16,7 +16,13 @@ PKGS    := work
 # sqlc lives in its own modfile, which the workspace does not list.
 SQLC    := GOWORK=off $(GO) tool -modfile=tools/go.mod sqlc
 MENTORDB := $(GO) run ./cmd/mentordb
-OUT     := conformance/out
+# The PostgreSQL major the run targets (docker/suites lists those with an
+# image): `make conformance PG=17`. The provider follows CONF-1's order
+# unless CONFORMANCE_PROVIDER=docker|local|url names one. Output of the
+# default major goes to conformance/out, of another to conformance/out/pgN.
+PG      ?= 15
+export CONFORMANCE_PG_MAJOR := $(PG)
+OUT     := conformance/out$(if $(filter-out 15,$(PG)),/pg$(PG))
 # gotestsum runs go test and writes, from the same run, the JSON event stream
 # (the report's input) and JUnit XML (what CI test-report views read).
 GOTESTSUM_VERSION := v1.13.0
@@ -56,7 +62,7 @@ unit: ## unit tier: every module's tests but the conformance matrix itself, db's
 	$(MENTORDB) dev -- $(GO) test -count=1 $$($(GO) list $(PKGS) | grep -v '/conformance$$')
 
 .PHONY: conformance
-conformance: setup ## boot PostgreSQL, migrate, run the whole matrix and every module's tests, print the report (report.md/.json, junit.xml in conformance/out)
+conformance: setup ## boot PostgreSQL (PG=15 default, PG=17), migrate, run the whole matrix and every module's tests, print the report (report.md/.json, junit.xml in conformance/out[/pgN])
 	@mkdir -p $(OUT)
 	@status=0; $(MENTORDB) dev -- $(GOTESTSUM) --format pkgname --hide-summary=output --jsonfile $(OUT)/test.json --junitfile $(OUT)/junit.xml -- -count=1 $(PKGS) || status=$$?; \
 	$(MENTORDB) report --json $(OUT)/report.json --md $(OUT)/report.md --junit $(OUT)/junit.xml $(CONFORMANCE_SUMMARY) < $(OUT)/test.json || status=1; \

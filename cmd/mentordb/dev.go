@@ -17,7 +17,8 @@ import (
 )
 
 const devUsage = `usage: mentordb dev [-keep] [-v] [-c name=value]... [-- command [arg]...]
-Boots a disposable PostgreSQL 15 with the platform SQL and migrations applied.
+Boots a disposable PostgreSQL (15, or the major CONFORMANCE_PG_MAJOR names; the
+provider as the conformance suite chooses it) with the platform SQL and migrations applied.
 
 Without a command it prints DATABASE_URL=<url> on stdout and serves until
 Ctrl-C or SIGTERM. It holds the terminal: use the URL from a second one, or in

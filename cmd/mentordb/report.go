@@ -22,7 +22,7 @@ func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("report")
 	jsonPath := fs.String("json", "", "write the report as JSON to this file")
 	mdPath := fs.String("md", "", "write the report as Markdown to this file")
-	junitPath := fs.String("junit", "", "check this JUnit XML file (gotestsum --junitfile, same run) against the stream: same tests, same results")
+	junitPath := fs.String("junit", "", "check this JUnit XML file (gotestsum --junitfile, same run) against the stream (same tests, same results) and name the run's server in its root element")
 	mutantsPath := fs.String("mutants", "", "the mutation run's JSON (mentordb mutants --json): CONF-4 is judged by it; without it CONF-4 is reported as not run")
 	summaryPath := fs.String("summary", os.Getenv("GITHUB_STEP_SUMMARY"), "append a short Markdown summary to this file (default $GITHUB_STEP_SUMMARY)")
 	if err := parse(fs, reportUsage, args, stdout); err != nil {
@@ -72,16 +72,22 @@ func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	// The closing line CI systems read: every test and subtest of the run.
 	defer fmt.Fprintf(stdout, "tests: %d passed, %d failed, %d skipped\n", rep.Tests[report.Pass], rep.Tests[report.Fail], rep.Tests[report.Skip])
 	if *junitPath != "" {
-		f, err := os.Open(*junitPath)
+		doc, err := os.ReadFile(*junitPath)
 		if err != nil {
 			return err
 		}
-		err = report.CheckJUnit(f, rep)
-		f.Close()
-		if err != nil {
+		if err := report.CheckJUnit(bytes.NewReader(doc), rep); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s agrees with the JSON stream: %d tests, same results\n", *junitPath, len(rep.Results))
+		if srv := rep.Server(); srv != "" {
+			if doc, err = report.NameJUnit(doc, srv); err != nil {
+				return err
+			}
+			if err := writeFile(*junitPath, doc); err != nil {
+				return err
+			}
+		}
 	}
 	for _, f := range rep.Failures {
 		fmt.Fprintf(stderr, "--- FAIL %s %s\n%s\n", f.Package, f.Test, f.Output)

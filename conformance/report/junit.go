@@ -1,9 +1,11 @@
 package report
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -95,4 +97,28 @@ func hasFailedTest(rep *Report, pkg string) bool {
 		}
 	}
 	return false
+}
+
+// rootTag is the opening tag of gotestsum's root element.
+var rootTag = regexp.MustCompile(`<testsuites\b[^>]*>`)
+
+// NameJUnit gives the root <testsuites> element of a JUnit file the name
+// name (the run's server, Report.Server), replacing a name it had, so the
+// CI views that show the file name the server version and provider. The
+// rest of the file is left byte for byte.
+func NameJUnit(doc []byte, name string) ([]byte, error) {
+	loc := rootTag.FindIndex(doc)
+	if loc == nil {
+		return nil, fmt.Errorf("report: JUnit file without a <testsuites> element")
+	}
+	tag := string(doc[loc[0]:loc[1]])
+	tag = regexp.MustCompile(`\sname="[^"]*"`).ReplaceAllString(tag, "")
+	var esc bytes.Buffer
+	if err := xml.EscapeText(&esc, []byte(name)); err != nil {
+		return nil, err
+	}
+	tag = strings.Replace(tag, "<testsuites", `<testsuites name="`+strings.ReplaceAll(esc.String(), `"`, "&#34;")+`"`, 1)
+	out := append([]byte(nil), doc[:loc[0]]...)
+	out = append(out, tag...)
+	return append(out, doc[loc[1]:]...), nil
 }

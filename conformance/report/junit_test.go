@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/xml"
 	"strings"
 	"testing"
 
@@ -61,4 +62,37 @@ func TestCheckJUnit(t *testing.T) {
 	t.Run("not XML", func(t *testing.T) {
 		require.ErrorContains(t, CheckJUnit(strings.NewReader("{}"), rep), "JUnit XML")
 	})
+}
+
+// TestServerLine: the servers the test binaries name reach the report's
+// Markdown, its summary and the JUnit file's root element, on one line.
+func TestServerLine(t *testing.T) {
+	t.Parallel()
+	rep, err := Build(stream(
+		`{"Action":"output","Package":"p","Output":"mentordb-server: PostgreSQL 17.12 (Debian 17.12-1) via docker (image mentordb-postgres:17-0123456789ab)\n"}`,
+		`{"Action":"output","Package":"q","Output":"mentordb-server: PostgreSQL 17.12 (Debian 17.12-1) via docker (image mentordb-postgres:17-0123456789ab)\n"}`,
+		`{"Action":"output","Package":"q","Test":"TestA","Output":"    a_test.go:1: the line mentordb-server: x inside a test's log is not a server\n"}`,
+		`{"Action":"pass","Package":"p","Test":"TestA"}`,
+	))
+	require.NoError(t, err)
+	const want = "PostgreSQL 17.12 (Debian 17.12-1) via docker (image mentordb-postgres:17-0123456789ab)"
+	require.Equal(t, []string{want}, rep.Servers, "one line per distinct server")
+	require.Equal(t, want, rep.Server())
+	var md, sum strings.Builder
+	require.NoError(t, rep.Markdown(&md))
+	require.Contains(t, md.String(), "\nServer: "+want+"\n")
+	require.NoError(t, rep.Summary(&sum))
+	require.Contains(t, sum.String(), "- server: "+want+"\n")
+
+	doc := []byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<testsuites name="old" tests="1" failures="0">` + "\n\t<testsuite name=\"p\"></testsuite>\n</testsuites>")
+	named, err := NameJUnit(doc, `A "quoted" <server> & more`)
+	require.NoError(t, err)
+	require.Equal(t, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<testsuites name="A &#34;quoted&#34; &lt;server&gt; &amp; more" tests="1" failures="0">`+"\n\t<testsuite name=\"p\"></testsuite>\n</testsuites>", string(named))
+	var root struct {
+		Name string `xml:"name,attr"`
+	}
+	require.NoError(t, xml.Unmarshal(named, &root))
+	require.Equal(t, `A "quoted" <server> & more`, root.Name)
+	_, err = NameJUnit([]byte("<x/>"), "s")
+	require.ErrorContains(t, err, "without a <testsuites>")
 }

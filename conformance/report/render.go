@@ -12,6 +12,9 @@ import (
 func (r *Report) Markdown(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Conformance report\n\n")
+	if srv := r.Server(); srv != "" {
+		fmt.Fprintf(&b, "Server: %s\n\n", srv)
+	}
 	fmt.Fprintf(&b, "%d requirements: %d pass, %d fail, %d missing, %d not run.\n\n", len(r.Rows), r.Passed, r.Failed, r.Missing, r.NotRun)
 	b.WriteString("| ID | result | requirement | tests |\n|---|---|---|---|\n")
 	for _, row := range r.Rows {
@@ -45,6 +48,10 @@ func (r *Report) Markdown(w io.Writer) error {
 	return err
 }
 
+// Server is the run's servers on one line ("" when no test binary named
+// one): the version and provider of each.
+func (r *Report) Server() string { return strings.Join(r.Servers, "; ") }
+
 func mark(result string) string {
 	switch result {
 	case Pass:
@@ -71,6 +78,9 @@ func (r *Report) Summary(w io.Writer) error {
 		verdict = "FAILED"
 	}
 	fmt.Fprintf(&b, "### Conformance %s\n\n", verdict)
+	if srv := r.Server(); srv != "" {
+		fmt.Fprintf(&b, "- server: %s\n", escape(srv))
+	}
 	fmt.Fprintf(&b, "- %d requirements: %d pass, %d fail, %d missing\n", len(r.Rows), r.Passed, r.Failed, r.Missing)
 	fmt.Fprintf(&b, "- tests: %d passed, %d failed, %d skipped\n", r.Tests[Pass], r.Tests[Fail], r.Tests[Skip])
 	for _, row := range r.Rows {

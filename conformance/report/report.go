@@ -58,6 +58,10 @@ type Report struct {
 	// Metrics are `mentordb-metric: key=value` lines that tests log, such as
 	// measured PL/pgSQL branch coverage.
 	Metrics map[string]string `json:"metrics,omitempty"`
+	// Servers are the PostgreSQL servers the run's test binaries used, each
+	// its version and provider on one line (`mentordb-server: ` lines that
+	// testdb prints when it starts one); distinct lines, sorted.
+	Servers []string `json:"servers,omitempty"`
 	// Unknown lists IDs that tests name but DESIGN.md does not: a typo there
 	// would otherwise prove nothing silently.
 	Unknown []string `json:"unknown_ids,omitempty"`
@@ -93,10 +97,14 @@ type event struct {
 
 const metricPrefix = "mentordb-metric: "
 
+// ServerPrefix starts the line a test binary prints to name its server.
+const ServerPrefix = "mentordb-server: "
+
 // Build reads a `go test -json` stream and builds the report.
 func Build(r io.Reader) (*Report, error) {
 	results := map[string]Test{}
 	metrics := map[string]string{}
+	servers := map[string]bool{}
 	output := map[string]*strings.Builder{}
 	counts := map[string]int{}
 	var failures []Failure
@@ -123,6 +131,9 @@ func Build(r io.Reader) (*Report, error) {
 					metrics[k] = v
 				}
 			}
+			if strings.HasPrefix(ev.Output, ServerPrefix) {
+				servers[strings.TrimSpace(ev.Output[len(ServerPrefix):])] = true
+			}
 			continue
 		}
 		if ev.Action == "fail" {
@@ -144,6 +155,10 @@ func Build(r io.Reader) (*Report, error) {
 	rep := build(results, metrics)
 	rep.Failures = failures
 	rep.Tests = counts
+	for srv := range servers {
+		rep.Servers = append(rep.Servers, srv)
+	}
+	sort.Strings(rep.Servers)
 	for _, t := range results {
 		rep.Results = append(rep.Results, t)
 	}

@@ -13,14 +13,11 @@ import (
 // directory (the one holding initdb and postgres), overriding discovery.
 const EnvBinDir = "PG_BINDIR"
 
-// DefaultBinDir is where Debian and Ubuntu install PostgreSQL 15.
+// DefaultBinDir is where Debian and Ubuntu install PostgreSQL 15
+// (defaultBinDir gives it for any major).
 const DefaultBinDir = "/usr/lib/postgresql/15/bin"
 
-// wantMajor is the PostgreSQL major version Supabase runs and the suite
-// targets. Binaries found through pg_config on PATH must be this version:
-// on Debian PATH's pg_config reports the newest installed major, which is not
-// necessarily 15.
-const wantMajor = "15"
+func defaultBinDir(major string) string { return "/usr/lib/postgresql/" + major + "/bin" }
 
 // binaries locates a PostgreSQL installation.
 type binaries struct {
@@ -30,13 +27,17 @@ type binaries struct {
 
 func (b binaries) path(name string) string { return filepath.Join(b.BinDir, name) }
 
-// findBinaries finds PostgreSQL 15's bin directory: $PG_BINDIR if set (taken
+// findBinaries finds the bin directory of the major asked for
+// (CONFORMANCE_PG_MAJOR, 15 by default): $PG_BINDIR if set (taken
 // as given: an explicit choice that is broken is an error, not a reason to
 // pick something else silently), else `pg_config --bindir` if that
-// pg_config is version 15, else DefaultBinDir. run executes a command and
+// pg_config is of that major (on Debian PATH's pg_config reports the newest
+// installed major), else /usr/lib/postgresql/<major>/bin. run executes a command and
 // returns its standard output; isExec reports whether a path is an
 // executable file. Both are parameters so discovery is unit-testable.
 func findBinaries(getenv func(string) string, run func(name string, args ...string) (string, error), isExec func(string) bool) (binaries, error) {
+	wantMajor := majorOf(getenv)
+	defaultDir := defaultBinDir(wantMajor)
 	valid := func(dir string) error {
 		for _, name := range []string{"initdb", "postgres"} {
 			if !isExec(filepath.Join(dir, name)) {
@@ -83,10 +84,10 @@ func findBinaries(getenv func(string) string, run func(name string, args ...stri
 		}
 	}
 
-	if err := valid(DefaultBinDir); err != nil {
+	if err := valid(defaultDir); err != nil {
 		reasons = append(reasons, err.Error())
 	} else {
-		return binaries{BinDir: DefaultBinDir, PkgLibDir: pkgLibDir(DefaultBinDir)}, nil
+		return binaries{BinDir: defaultDir, PkgLibDir: pkgLibDir(defaultDir)}, nil
 	}
 	return binaries{}, errors.New("no PostgreSQL " + wantMajor + " binaries (" + strings.Join(reasons, "; ") + ")")
 }

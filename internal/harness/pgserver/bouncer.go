@@ -90,17 +90,23 @@ func (b *Bouncer) Stop() error {
 // directory, as the OS user postgres when running as root (PgBouncer refuses
 // root, as postgres does). The caller must call Stop. Without a pgbouncer
 // program the error says where it looked and how to install it.
+//
+// For a KindDocker server PgBouncer runs in a container of the server's
+// image instead, so a machine with Docker needs no pgbouncer of its own.
 func StartBouncer(ctx context.Context, s *Server, opts BouncerOptions) (*Bouncer, error) {
-	path, err := findBouncer(os.Getenv, exec.LookPath, tools.Executable)
-	if err != nil {
-		return nil, err
+	if opts.PoolSize == 0 {
+		opts.PoolSize = 2
 	}
 	up, err := upstreamOf(s.URL)
 	if err != nil {
 		return nil, err
 	}
-	if opts.PoolSize == 0 {
-		opts.PoolSize = 2
+	if s.docker != nil {
+		return startDockerBouncer(ctx, opts, s.docker, up)
+	}
+	path, err := findBouncer(os.Getenv, exec.LookPath, tools.Executable)
+	if err != nil {
+		return nil, err
 	}
 	return startBouncer(ctx, opts, path, up)
 }
@@ -161,17 +167,23 @@ func upstreamOf(url string) (upstream, error) {
 //     only when a session ends in session mode), so nothing cleans a server
 //     connection between clients: whatever a transaction leaves behind is
 //     seen by the next client. That is the condition the suites need.
-//   - PgBouncer 1.18 does not track protocol-level prepared statements
-//     (max_prepared_statements arrived in 1.21): a client's named
+//   - protocol-level prepared statements are not tracked: a client's named
 //     prepared statement lives on whichever server connection it was
 //     prepared on, exactly the failure a misconfigured client must meet.
-func bouncerConfig(dir string, port, poolSize int, up upstream) string {
+//     PgBouncer 1.18 (Debian 12) cannot track them; from 1.21 it can
+//     (max_prepared_statements) and from 1.22 does by default (Debian 13
+//     has 1.24), so there it is set to 0, and 1.18 refuses the setting.
+//
+// listen is the address it listens on: 127.0.0.1, or all addresses inside
+// a container whose port is published. version is `pgbouncer --version`'s
+// first line.
+func bouncerConfig(dir, listen string, port, poolSize int, up upstream, version string) string {
 	db := []string{"host=" + up.host, "port=" + strconv.Itoa(int(up.port)), "user=" + up.user}
 	if up.password != "" {
 		db = append(db, "password="+up.password)
 	}
 	settings := map[string]string{
-		"listen_addr":     "127.0.0.1",
+		"listen_addr":     listen,
 		"listen_port":     strconv.Itoa(port),
 		"unix_socket_dir": dir,
 		"auth_type":       "any",
@@ -193,6 +205,9 @@ func bouncerConfig(dir string, port, poolSize int, up upstream) string {
 		"log_connections":    "0",
 		"log_disconnections": "0",
 	}
+	if tracksPrepared(version) {
+		settings["max_prepared_statements"] = "0"
+	}
 	keys := make([]string, 0, len(settings))
 	for k := range settings {
 		keys = append(keys, k)
@@ -204,6 +219,22 @@ func bouncerConfig(dir string, port, poolSize int, up upstream) string {
 		b.WriteString(k + " = " + settings[k] + "\n")
 	}
 	return b.String()
+}
+
+// tracksPrepared says whether a PgBouncer of that version line
+// ("PgBouncer 1.24.1") knows max_prepared_statements (1.21 and later).
+func tracksPrepared(version string) bool {
+	f := strings.Fields(version)
+	if len(f) < 2 {
+		return false
+	}
+	parts := strings.Split(f[1], ".")
+	if len(parts) < 2 {
+		return false
+	}
+	major, err1 := strconv.Atoi(parts[0])
+	minor, err2 := strconv.Atoi(parts[1])
+	return err1 == nil && err2 == nil && (major > 1 || major == 1 && minor >= 21)
 }
 
 const (

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,7 +80,7 @@ func TestBouncerConfig(t *testing.T) {
 	up, err := upstreamOf("postgres://app:s3cret@db.example:6000/postgres")
 	require.NoError(t, err)
 	require.Equal(t, upstream{host: "db.example", port: 6000, user: "app", password: "s3cret"}, up)
-	ini := bouncerConfig("/tmp/x", 7000, 3, up)
+	ini := bouncerConfig("/tmp/x", "127.0.0.1", 7000, 3, up, "PgBouncer 1.18.0")
 	for _, line := range []string{
 		"* = host=db.example port=6000 user=app password=s3cret\n",
 		"pool_mode = transaction\n",
@@ -91,6 +92,11 @@ func TestBouncerConfig(t *testing.T) {
 		require.Contains(t, ini, line)
 	}
 	require.NotContains(t, ini, "server_reset_query", "nothing may clean a server connection behind the suites' back")
+	require.NotContains(t, ini, "max_prepared_statements", "PgBouncer 1.18 refuses the setting")
+	for version, tracks := range map[string]bool{"PgBouncer 1.18.0": false, "PgBouncer 1.20.1": false, "PgBouncer 1.21.0": true, "PgBouncer 1.24.1": true, "PgBouncer 2.0": true, "": false} {
+		require.Equal(t, tracks, tracksPrepared(version), version)
+		require.Equal(t, tracks, strings.Contains(bouncerConfig("/tmp/x", "127.0.0.1", 7000, 3, up, version), "max_prepared_statements = 0\n"), version)
+	}
 
 	_, err = upstreamOf("postgres://app:has%20space@h/postgres")
 	require.ErrorContains(t, err, "pgbouncer.ini cannot carry")

@@ -63,7 +63,7 @@ func startBouncer(ctx context.Context, opts BouncerOptions, path string, up upst
 			return nil, err
 		}
 		ini := filepath.Join(dir, bouncerIni)
-		if err := os.WriteFile(ini, []byte(bouncerConfig(dir, port, opts.PoolSize, up)), 0o644); err != nil {
+		if err := os.WriteFile(ini, []byte(bouncerConfig(dir, "127.0.0.1", port, opts.PoolSize, up, version)), 0o644); err != nil {
 			return nil, err
 		}
 		cmd := exec.Command(path, ini)

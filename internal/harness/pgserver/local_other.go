@@ -21,3 +21,7 @@ func processAlive(int) bool { return true }
 func startBouncer(context.Context, BouncerOptions, string, upstream) (*Bouncer, error) {
 	return nil, errors.New("pgbouncer is supported on Unix only")
 }
+
+// flockWait does not lock off Unix: parallel test binaries may then build
+// the same image twice, which costs time, not correctness.
+func flockWait(string) (func(), error) { return func() {}, nil }

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -349,16 +348,18 @@ func serverEnv() []string {
 	return append(env, "LC_ALL=C", "LANG=C")
 }
 
-// freePort asks the kernel for a free loopback port. It is released before
-// the postmaster binds it, so another process may grab it meanwhile;
-// startLocal retries on "Address already in use".
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// flockWait takes an exclusive flock on path (created if missing), waiting
+// for it; the returned function releases it.
+func flockWait(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
 	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
+		return nil, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
 }
 
 // tail returns the last n bytes of a file, for error messages.

@@ -1,5 +1,6 @@
-// Package pgserver gets a PostgreSQL 15 server for the conformance matrix,
-// `mentordb dev` and the benchmarks (requirement CONF-1).
+// Package pgserver gets a PostgreSQL server for the conformance matrix,
+// `mentordb dev` and the benchmarks (requirement CONF-1): major 15 unless
+// CONFORMANCE_PG_MAJOR names another (17).
 //
 // It tries, in order:
 //
@@ -7,9 +8,15 @@
 //     service containers, a developer's own database). Nothing is started or
 //     stopped.
 //  2. Docker, through dockertest, if a Docker engine answers a ping quickly:
-//     the postgres:15 image with its data directory on tmpfs.
+//     the image built from the repository's docker/ directory for that major
+//     (plpgsql_check, pgTAP, pg_stat_statements, PgBouncer), its data
+//     directory on tmpfs.
 //  3. Local PostgreSQL binaries: initdb into a private temporary directory
 //     and a postmaster on a free loopback port.
+//
+// CONFORMANCE_PROVIDER=docker|local|url takes that provider alone and fails,
+// saying why, when it cannot start; only then is mentordb's private engine
+// (`scripts/setup docker`, PrivateSocket) used without DOCKER_HOST naming it.
 //
 // The order matters: an explicit URL always wins because the caller asked for
 // it; Docker comes before local binaries because the image is the closest to
@@ -27,6 +34,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"sort"
 	"strings"
@@ -41,6 +49,25 @@ import (
 // EnvDatabaseURL names the environment variable that points the suite at an
 // existing server instead of booting one.
 const EnvDatabaseURL = "CONFORMANCE_DATABASE_URL"
+
+// EnvProvider names the environment variable that forces a provider: one of
+// KindDocker, KindLocal, KindURL.
+const EnvProvider = "CONFORMANCE_PROVIDER"
+
+// EnvMajor names the environment variable that chooses the PostgreSQL major
+// version (DefaultMajor when unset). A server of another major is an error.
+const EnvMajor = "CONFORMANCE_PG_MAJOR"
+
+// DefaultMajor is the major version the suite targets unless told otherwise.
+const DefaultMajor = "15"
+
+// majorOf is the major asked for through getenv.
+func majorOf(getenv func(string) string) string {
+	if m := getenv(EnvMajor); m != "" {
+		return m
+	}
+	return DefaultMajor
+}
 
 // Kinds of server, as reported in Server.Kind.
 const (
@@ -84,7 +111,9 @@ type Options struct {
 	// Ignored for KindURL.
 	Settings map[string]string
 
-	// DockerImage is the image used for KindDocker; "postgres:15" when empty.
+	// DockerImage is the image used for KindDocker instead of the one built
+	// from docker/ (CONFORMANCE_DOCKER_IMAGE likewise). Such an image gets
+	// only SharedPreloadLibraries preloaded.
 	DockerImage string
 
 	// StartTimeout bounds how long Start waits for the server to accept
@@ -115,10 +144,25 @@ type Server struct {
 	SharedPreloadLibraries []string
 	// Version is the server's version string (select version()).
 	Version string
+	// Image is the image a KindDocker server runs.
+	Image string
 
+	docker   *dockerServer // KindDocker
 	stop     func() error
 	stopOnce sync.Once
 	stopErr  error
+}
+
+// Describe names the server and its provider on one line, for logs and
+// reports: "PostgreSQL 17.12 (Debian 17.12-1) via docker (image ...)".
+func (s *Server) Describe() string {
+	v, _, _ := strings.Cut(s.Version, " on ")
+	v, _, _ = strings.Cut(v, ", compiled")
+	d := v + " via " + s.Kind
+	if s.Image != "" {
+		d += " (image " + s.Image + ")"
+	}
+	return d
 }
 
 // Stop stops the server and removes everything Start created (the container,
@@ -164,7 +208,7 @@ func realWorld(opts Options) world {
 		startURL: func(ctx context.Context, url string) (*Server, error) {
 			return startURL(ctx, opts, url)
 		},
-		startDocker: func(ctx context.Context) (*Server, error) { return startDocker(ctx, opts) },
+		startDocker: func(ctx context.Context) (*Server, error) { return startDocker(ctx, opts, majorOf(os.Getenv)) },
 		startLocal:  func(ctx context.Context, b binaries) (*Server, error) { return startLocal(ctx, opts, b) },
 	}
 }
@@ -217,6 +261,57 @@ func (e *NoServerError) Error() string {
 func (e *NoServerError) Unwrap() []error { return []error{e.Docker, e.Local} }
 
 func start(ctx context.Context, opts Options, w world) (*Server, error) {
+	var s *Server
+	var err error
+	if p := w.getenv(EnvProvider); p != "" {
+		s, err = startForced(ctx, opts, w, p)
+	} else {
+		s, err = startChosen(ctx, opts, w)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// A major asked for and not served is an error: a run on the wrong
+	// major would prove nothing about the one asked for.
+	if want := w.getenv(EnvMajor); want != "" && majorVersion(s.Version) != want {
+		serr := s.Stop()
+		return nil, errors.Join(fmt.Errorf("%s=%s, but the %s server is %q", EnvMajor, want, s.Kind, s.Version), serr)
+	}
+	opts.logf("%s", s.Describe())
+	return s, nil
+}
+
+// startForced starts the provider CONFORMANCE_PROVIDER names, and no other.
+func startForced(ctx context.Context, opts Options, w world, provider string) (*Server, error) {
+	var s *Server
+	var err error
+	switch provider {
+	case KindURL:
+		u := w.getenv(EnvDatabaseURL)
+		if u == "" {
+			return nil, fmt.Errorf("%s=url, but %s is unset", EnvProvider, EnvDatabaseURL)
+		}
+		s, err = w.startURL(ctx, u)
+	case KindDocker:
+		s, err = w.startDocker(ctx)
+	case KindLocal:
+		b, ferr := w.findLocal()
+		if ferr != nil {
+			return nil, fmt.Errorf("%s=local: %w", EnvProvider, ferr)
+		}
+		s, err = w.startLocal(ctx, b)
+	default:
+		return nil, fmt.Errorf("%s=%q: want %s, %s or %s", EnvProvider, provider, KindDocker, KindLocal, KindURL)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s=%s: %w", EnvProvider, provider, err)
+	}
+	opts.logf("%s=%s", EnvProvider, provider)
+	return s, nil
+}
+
+// startChosen starts the provider CONF-1's order chooses.
+func startChosen(ctx context.Context, opts Options, w world) (*Server, error) {
 	c, err := choose(ctx, w.getenv(EnvDatabaseURL), w.pingDocker, w.findLocal)
 	if err != nil {
 		return nil, err
@@ -390,4 +485,16 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// freePort asks the kernel for a free loopback port. It is released before
+// the postmaster binds it, so another process may grab it meanwhile;
+// startLocal retries on "Address already in use".
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }

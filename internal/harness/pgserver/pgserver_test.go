@@ -195,6 +195,85 @@ func TestStartSelection(t *testing.T) {
 	})
 }
 
+// TestStartForced: CONFORMANCE_PROVIDER takes one provider, never falls
+// back to another, and its error names the variable and the cause.
+func TestStartForced(t *testing.T) {
+	t.Parallel()
+	errPull := errors.New("build image: no network")
+	t.Run("CONF-1 docker forced, fails without trying local", func(t *testing.T) {
+		t.Parallel()
+		f := &fakeWorld{env: map[string]string{EnvProvider: "docker"}, dockerErr: errPull}
+		_, err := start(context.Background(), Options{}, f.world())
+		require.ErrorIs(t, err, errPull)
+		require.ErrorContains(t, err, "CONFORMANCE_PROVIDER=docker: ")
+		require.Equal(t, 1, f.dockerStarts)
+		require.Zero(t, f.localStart)
+	})
+	t.Run("CONF-1 docker forced, started without a ping of the default engine", func(t *testing.T) {
+		t.Parallel()
+		f := &fakeWorld{env: map[string]string{EnvProvider: "docker"}, pingErr: errNoDocker}
+		s, err := start(context.Background(), Options{}, f.world())
+		require.NoError(t, err)
+		require.Equal(t, KindDocker, s.Kind)
+	})
+	t.Run("CONF-1 local forced although docker answers and a URL is set", func(t *testing.T) {
+		t.Parallel()
+		f := &fakeWorld{env: map[string]string{EnvProvider: "local", EnvDatabaseURL: "postgres://ci/postgres"}}
+		s, err := start(context.Background(), Options{}, f.world())
+		require.NoError(t, err)
+		require.Equal(t, KindLocal, s.Kind)
+		require.Zero(t, f.dockerStarts)
+		require.Empty(t, f.startedURL)
+	})
+	t.Run("CONF-1 local forced without binaries", func(t *testing.T) {
+		t.Parallel()
+		f := &fakeWorld{env: map[string]string{EnvProvider: "local"}, findErr: errNoLocal}
+		_, err := start(context.Background(), Options{}, f.world())
+		require.ErrorIs(t, err, errNoLocal)
+		require.ErrorContains(t, err, "CONFORMANCE_PROVIDER=local: ")
+		require.Zero(t, f.dockerStarts)
+	})
+	t.Run("CONF-1 url forced without a URL", func(t *testing.T) {
+		t.Parallel()
+		f := &fakeWorld{env: map[string]string{EnvProvider: "url"}}
+		_, err := start(context.Background(), Options{}, f.world())
+		require.EqualError(t, err, "CONFORMANCE_PROVIDER=url, but CONFORMANCE_DATABASE_URL is unset")
+		require.Zero(t, f.dockerStarts+f.localStart)
+	})
+	t.Run("CONF-1 unknown provider", func(t *testing.T) {
+		t.Parallel()
+		f := &fakeWorld{env: map[string]string{EnvProvider: "podman"}}
+		_, err := start(context.Background(), Options{}, f.world())
+		require.EqualError(t, err, `CONFORMANCE_PROVIDER="podman": want docker, local or url`)
+		require.Zero(t, f.dockerStarts+f.localStart)
+	})
+	t.Run("CONF-1 a server of another major than asked is stopped and refused", func(t *testing.T) {
+		t.Parallel()
+		stopped := 0
+		w := (&fakeWorld{env: map[string]string{EnvMajor: "17", EnvDatabaseURL: "postgres://ci/postgres"}}).world()
+		w.startURL = func(context.Context, string) (*Server, error) {
+			return &Server{Kind: KindURL, Version: "PostgreSQL 15.20 (Debian 15.20-0+deb12u1) on x86_64-pc-linux-gnu", stop: func() error { stopped++; return nil }}, nil
+		}
+		_, err := start(context.Background(), Options{}, w)
+		require.ErrorContains(t, err, `CONFORMANCE_PG_MAJOR=17, but the url server is "PostgreSQL 15.20`)
+		require.Equal(t, 1, stopped)
+
+		w.startURL = func(context.Context, string) (*Server, error) {
+			return &Server{Kind: KindURL, Version: "PostgreSQL 17.12 (Debian 17.12-1.pgdg13+1) on x86_64-pc-linux-gnu"}, nil
+		}
+		s, err := start(context.Background(), Options{}, w)
+		require.NoError(t, err)
+		require.Equal(t, "PostgreSQL 17.12 (Debian 17.12-1.pgdg13+1) via url", s.Describe())
+	})
+}
+
+func TestDescribe(t *testing.T) {
+	t.Parallel()
+	s := &Server{Kind: KindDocker, Image: "mentordb-postgres:17-0123456789ab",
+		Version: "PostgreSQL 17.12 (Debian 17.12-1) on x86_64-pc-linux-gnu, compiled by gcc (Debian 14.2.0-19) 14.2.0, 64-bit"}
+	require.Equal(t, "PostgreSQL 17.12 (Debian 17.12-1) via docker (image mentordb-postgres:17-0123456789ab)", s.Describe())
+}
+
 func TestFindBinaries(t *testing.T) {
 	t.Parallel()
 	const other = "/opt/pg15/bin"
@@ -259,6 +338,16 @@ func TestFindBinaries(t *testing.T) {
 		b, err := findBinaries(env(), pgConfig("", errors.New("not found")), execs(defaultBins[:2]...))
 		require.NoError(t, err)
 		require.Equal(t, binaries{BinDir: DefaultBinDir, PkgLibDir: "/usr/lib/postgresql/15/lib"}, b)
+	})
+	t.Run("CONFORMANCE_PG_MAJOR chooses the major of pg_config and of the default dir", func(t *testing.T) {
+		t.Parallel()
+		const dir17 = "/usr/lib/postgresql/17/bin"
+		b, err := findBinaries(env(EnvMajor, "17"), pgConfig("PostgreSQL 15.20\n"+other+"\n/x\n", nil), execs(append(defaultBins, dir17+"/initdb", dir17+"/postgres")...))
+		require.NoError(t, err)
+		require.Equal(t, dir17, b.BinDir)
+		_, err = findBinaries(env(EnvMajor, "17"), pgConfig("PostgreSQL 15.20\n"+other+"\n/x\n", nil), execs(defaultBins...))
+		require.ErrorContains(t, err, "no PostgreSQL 17 binaries")
+		require.ErrorContains(t, err, "want major 17")
 	})
 	t.Run("nothing found explains every step", func(t *testing.T) {
 		t.Parallel()

@@ -81,6 +81,9 @@ func Main(m *testing.M, c Config) int {
 		return m.Run()
 	}
 	server = s
+	// One line naming the server (version and provider); the conformance
+	// report reads it from the test output (its Server line).
+	fmt.Printf("mentordb-server: %s\n", s.Describe())
 	if c.Started != nil {
 		c.Started(ctx, s)
 	}
