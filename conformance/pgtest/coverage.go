@@ -83,23 +83,49 @@ FROM plpgsql_profiler_function_statements_tb($1::oid::regprocedure)`
 // otherwise fill the profiler's fixed-size tables over a run of hundreds of
 // databases.
 func harvest(url string, current bool) error {
+	fns, err := collect(url, current)
+	if err != nil {
+		return err
+	}
+	return add(fns)
+}
+
+// harvested is one function's statements as harvest read them.
+type harvested struct {
+	Sig, Src string
+	Current  bool
+	Stmts    []coverage.Stmt
+}
+
+// add puts harvested functions into the process-wide profile.
+func add(fns []harvested) error {
+	for _, f := range fns {
+		if err := profile.Add(f.Sig, f.Src, f.Current, f.Stmts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// collect reads database url's profile for harvest.
+func collect(url string, current bool) ([]harvested, error) {
 	if profileErr != nil {
-		return nil
+		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, err := pgx.Connect(ctx, url)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer c.Close(ctx)
 	tx, err := c.Begin(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer tx.Rollback(ctx)
 	if _, err := tx.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS plpgsql_check`); err != nil {
-		return err
+		return nil, err
 	}
 	type function struct {
 		oid      uint32
@@ -108,38 +134,37 @@ func harvest(url string, current bool) error {
 	}
 	rows, err := tx.Query(ctx, functionsSQL)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fns, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (function, error) {
 		var f function
 		return f, r.Scan(&f.oid, &f.sig, &f.src, &f.executed)
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var out []harvested
 	for _, f := range fns {
 		if !f.executed && profile.Known(f.sig, f.src, current) {
 			continue
 		}
 		rows, err := tx.Query(ctx, statementsSQL, f.oid)
 		if err != nil {
-			return fmt.Errorf("%s: %w", f.sig, err)
+			return nil, fmt.Errorf("%s: %w", f.sig, err)
 		}
 		stmts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (coverage.Stmt, error) {
 			var s coverage.Stmt
 			return s, r.Scan(&s.ID, &s.Parent, &s.Note, &s.Block, &s.Line, &s.Exec, &s.Name)
 		})
 		if err != nil {
-			return fmt.Errorf("%s: %w", f.sig, err)
+			return nil, fmt.Errorf("%s: %w", f.sig, err)
 		}
-		if err := profile.Add(f.sig, f.src, current, stmts); err != nil {
-			return err
-		}
+		out = append(out, harvested{f.sig, f.src, current, stmts})
 		if f.executed {
 			if _, err := tx.Exec(ctx, `SELECT plpgsql_profiler_reset($1::oid::regprocedure)`, f.oid); err != nil {
-				return fmt.Errorf("%s: %w", f.sig, err)
+				return nil, fmt.Errorf("%s: %w", f.sig, err)
 			}
 		}
 	}
-	return nil
+	return out, nil
 }
