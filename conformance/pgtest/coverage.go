@@ -11,6 +11,7 @@ import (
 
 	"github.com/mentordb/mentordb/conformance/coverage"
 	"github.com/mentordb/mentordb/internal/harness/pgserver"
+	"github.com/mentordb/mentordb/internal/harness/testdb"
 )
 
 // profilerSettings turn plpgsql_check's profiler on for every session of a
@@ -107,7 +108,42 @@ func add(fns []harvested) error {
 	return nil
 }
 
-// collect reads database url's profile for harvest.
+// harvestTest is harvest for a test's database, read on an idle
+// connection of the test's pool when there is one: a connection of its own
+// would cost a server backend's start and exit for every test. The
+// connection's session is reset first (DISCARD ALL: a test may have changed
+// its role or settings). Without an idle connection it reads on a new one.
+func harvestTest(d *testdb.DB) error {
+	if profileErr != nil {
+		return nil
+	}
+	if d.Pool != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		actx, acancel := context.WithTimeout(ctx, time.Second)
+		c, err := d.Pool.Acquire(actx)
+		acancel()
+		if err == nil {
+			defer c.Release()
+			_, err = c.Conn().PgConn().Exec(ctx, `DISCARD ALL`).ReadAll()
+			if err == nil {
+				// pgx's statement caches forget what DISCARD ALL deallocated.
+				err = c.Conn().DeallocateAll(ctx)
+			}
+			if err == nil {
+				fns, err := collectOn(ctx, c.Conn(), d.Migrated)
+				if err != nil {
+					return err
+				}
+				return add(fns)
+			}
+		}
+	}
+	return harvest(d.URL, d.Migrated)
+}
+
+// collect reads database url's profile for harvest, on a connection of its
+// own.
 func collect(url string, current bool) ([]harvested, error) {
 	if profileErr != nil {
 		return nil, nil
@@ -119,6 +155,12 @@ func collect(url string, current bool) ([]harvested, error) {
 		return nil, err
 	}
 	defer c.Close(ctx)
+	return collectOn(ctx, c, current)
+}
+
+// collectOn reads the profile of the database c is connected to. Counters
+// it has read are cleared (see harvest).
+func collectOn(ctx context.Context, c *pgx.Conn, current bool) ([]harvested, error) {
 	tx, err := c.Begin(ctx)
 	if err != nil {
 		return nil, err

@@ -114,7 +114,7 @@ func done(t testing.TB, d *testdb.DB) (keep bool) {
 			t.Errorf("trace %s: %v", d.Name, err)
 		}
 	}
-	if err := harvest(d.URL, d.Migrated); err != nil {
+	if err := harvestTest(d); err != nil {
 		profile.AddError(fmt.Errorf("harvest %s (%s): %w", d.Name, t.Name(), err))
 	}
 	if !t.Failed() {

@@ -78,8 +78,10 @@ type Hooks struct {
 	// Reused runs once per process for each seeded template it finds
 	// built, with that template's note.
 	Reused func(note string) error
-	// Done runs when the test ends, after its pool is closed and before its
-	// database is dropped, and says whether to keep the database instead.
+	// Done runs when the test ends, before its pool is closed (the pool
+	// holds no transaction then: a connection released inside one is
+	// closed, not pooled) and its database dropped, and says whether to keep
+	// the database instead.
 	Done func(t testing.TB, d *DB) (keep bool)
 }
 
@@ -120,6 +122,9 @@ func Main(m *testing.M, c Config) int {
 	}
 	code := m.Run()
 	stopBouncer()
+	if admin != nil {
+		admin.Close()
+	}
 	if err := s.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "testdb: stop server: %v\n", err)
 	}
@@ -205,11 +210,10 @@ func create(t testing.TB, s *pgserver.Server, template string, migrated bool) *D
 	t.Helper()
 	ctx := context.Background()
 	name := "t_" + randomHex(8)
-	admin, err := pgx.Connect(ctx, s.URL)
+	admin, err := adminPool(s)
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
-	defer admin.Close(ctx)
 	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s STRATEGY FILE_COPY`, name, template)); err != nil {
 		t.Fatalf("clone %s: %v", template, err)
 	}
@@ -232,27 +236,50 @@ func create(t testing.TB, s *pgserver.Server, template string, migrated bool) *D
 	return d
 }
 
+var (
+	adminOnce sync.Once
+	admin     *pgxpool.Pool
+	adminErr  error
+)
+
+// adminPool returns the connections that clone databases, shared by every
+// test of the binary: a connection of its own for every clone would cost a
+// server backend's start and exit each.
+func adminPool(s *pgserver.Server) (*pgxpool.Pool, error) {
+	adminOnce.Do(func() {
+		cfg, err := pgxpool.ParseConfig(s.URL)
+		if err != nil {
+			adminErr = err
+			return
+		}
+		// CREATE DATABASE runs one at a time on the server (its checkpoint
+		// and copy) whatever the number of clients.
+		cfg.MaxConns = 4
+		admin, adminErr = pgxpool.NewWithConfig(context.Background(), cfg)
+	})
+	return admin, adminErr
+}
+
 // release ends d when t is done: Hooks.Done, then the drop. A disposable
 // server goes whole at the end of the run, so only a server the binary was
 // pointed at (CONFORMANCE_DATABASE_URL) drops its databases one by one.
 func release(t testing.TB, s *pgserver.Server, d *DB) {
+	keep := config.Hooks.Done != nil && config.Hooks.Done(t, d)
 	if d.Pool != nil {
 		d.Pool.Close()
 	}
-	if config.Hooks.Done != nil && config.Hooks.Done(t, d) {
+	if keep {
 		return
 	}
 	if s.Kind != pgserver.KindURL {
 		return
 	}
-	ctx := context.Background()
-	c, err := pgx.Connect(ctx, s.URL)
+	c, err := adminPool(s)
 	if err != nil {
 		t.Logf("drop %s: %v", d.Name, err)
 		return
 	}
-	defer c.Close(ctx)
-	if _, err := c.Exec(ctx, fmt.Sprintf(`DROP DATABASE %s WITH (FORCE)`, d.Name)); err != nil {
+	if _, err := c.Exec(context.Background(), fmt.Sprintf(`DROP DATABASE %s WITH (FORCE)`, d.Name)); err != nil {
 		t.Logf("drop %s: %v", d.Name, err)
 	}
 }
