@@ -24,10 +24,9 @@ import (
 // every failed test's database in it, for inspection.
 const envKeep = "CONFORMANCE_KEEP"
 
-// codeDirs hold the code that builds the matrix's templates: the platform
-// shim's and the migrations' runners, provisioning, the seed loader and the
-// template builder itself (testdb.Config.CodeDirs).
-var codeDirs = []string{"db/migrate", "db/platform", "internal/harness/provision", "internal/harness/seed", "internal/harness/testdb"}
+// codeDirs hold the code that builds the matrix's templates: provisioning's
+// and the seed loader's (testdb.Config.CodeDirs).
+var codeDirs = append([]string{"internal/harness/seed"}, provision.CodeDirs...)
 
 // Main starts one PostgreSQL for the test binary, with the matrix's hooks,
 // runs the tests and stops it. Call it from TestMain with the seeds the

@@ -40,8 +40,9 @@ func snapshotName(c Config) (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
-// sourceHash hashes the Go sources (tests left out) and go.sum of the
-// repository's dirs; false when the repository is not found.
+// sourceHash hashes the Go sources (tests left out) of the repository's
+// dirs and of this package, and the root module's go.sum; false when the
+// repository is not found.
 func sourceHash(dirs []string) (string, bool) {
 	if len(dirs) == 0 {
 		return "", false
@@ -52,7 +53,8 @@ func sourceHash(dirs []string) (string, bool) {
 	}
 	h := sha256.New()
 	files := []string{filepath.Join(root, "go.sum")}
-	for _, d := range dirs {
+	// The template builder's own code is always part of it.
+	for _, d := range append([]string{"internal/harness/testdb"}, dirs...) {
 		found, err := filepath.Glob(filepath.Join(root, d, "*.go"))
 		if err != nil || len(found) == 0 {
 			return "", false

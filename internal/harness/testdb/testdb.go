@@ -54,7 +54,8 @@ type Config struct {
 	Seeds []*Seed
 	// CodeDirs are the directories, relative to the repository root, whose
 	// Go sources build the templates (the migration runner, the seed
-	// loader, ...). Their sources, the schema hash and the seeds' keys name
+	// loader, ...; this package's own are added). Their sources, the schema
+	// hash and the seeds' keys name
 	// the snapshot that keeps a local server's templates across runs.
 	// Without them, or without the repository at hand, nothing is kept.
 	CodeDirs []string
