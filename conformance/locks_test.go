@@ -9,11 +9,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mentordb/mentordb/conformance/pgtest"
@@ -101,6 +103,7 @@ func testLocks(t *testing.T) {
 			defer cancel()
 			d := pgtest.NewEmpty(t)
 			applyPlatform(t, d)
+			conns := conf3Conns(t, ctx, d)
 			sqlDB := openSQL(t, d.URL)
 			_, err := migrate.New(sqlDB, upTo(t, prev)).Up(ctx)
 			require.NoError(t, err)
@@ -137,14 +140,14 @@ func testLocks(t *testing.T) {
 				for _, held := range tables {
 					mode := conf3Blocker[held.mode]
 					t.Logf("%s: another session holds %s on %s (the file takes %s)", step.name, mode, held.name, held.mode)
-					release := conf3Hold(t, ctx, d, held.name, mode)
+					release := conf3Hold(t, ctx, conns, held.name, mode)
 					var writers []conf3Table
 					for _, w := range tables {
 						if w.name != held.name || !conf3WriterBlocked[mode] {
 							writers = append(writers, w)
 						}
 					}
-					stop := conf3Write(t, d, writers)
+					stop := conf3Write(t, ctx, conns, writers)
 					start := time.Now()
 					done := make(chan error, 1)
 					go func() { done <- step.run() }()
@@ -181,7 +184,7 @@ func testLocks(t *testing.T) {
 				}
 				// Writers alone, committing continuously: the file gets its
 				// locks between their transactions.
-				stop := conf3Write(t, d, tables)
+				stop := conf3Write(t, ctx, conns, tables)
 				err := step.run()
 				waits := stop()
 				require.NoError(t, err, "%s of %s with writers on every table it touches", step.name, file)
@@ -266,36 +269,48 @@ func conf3Touched(t *testing.T, ctx context.Context, d *pgtest.DB, sql string) [
 	return out
 }
 
-// conf3Hold opens a transaction on its own connection that holds mode on
-// table until the returned function is called.
-func conf3Hold(t *testing.T, ctx context.Context, d *pgtest.DB, table, mode string) func() {
+// conf3Conns are the sessions that hold locks and write, kept from one step
+// to the next: a new connection per holder and writer of every step would
+// cost a server backend's start for each, hundreds in the suite.
+func conf3Conns(t *testing.T, ctx context.Context, d *pgtest.DB) *pgxpool.Pool {
 	t.Helper()
-	conn, err := pgx.Connect(ctx, d.URL)
+	cfg, err := pgxpool.ParseConfig(d.URL)
 	require.NoError(t, err)
-	tx, err := conn.Begin(ctx)
+	// A holder and a writer for every table a file touches, at once.
+	cfg.MaxConns = 32
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// conf3Hold opens a transaction on a session of its own that holds mode on
+// table until the returned function is called.
+func conf3Hold(t *testing.T, ctx context.Context, conns *pgxpool.Pool, table, mode string) func() {
+	t.Helper()
+	tx, err := conns.Begin(ctx)
 	require.NoError(t, err)
 	_, err = tx.Exec(ctx, fmt.Sprintf(`LOCK TABLE %s IN %s MODE`, table, mode))
 	require.NoError(t, err)
-	return func() {
-		_ = tx.Rollback(ctx)
-		conn.Close(ctx)
-	}
+	return func() { _ = tx.Rollback(ctx) }
 }
 
 // conf3Write starts one writer per table, each committing a one-statement
-// transaction in a loop on its own connection (an UPDATE that matches no
+// transaction in a loop on a session of its own (an UPDATE that matches no
 // row: it takes the ROW EXCLUSIVE lock every write takes, whatever the
-// table's constraints). The returned function stops them and returns each
-// table's longest single write.
-func conf3Write(t *testing.T, d *pgtest.DB, tables []conf3Table) func() map[string]time.Duration {
+// table's constraints). The returned function stops them, each after its
+// write in flight (none waits by then: the file has finished and the lock
+// still held conflicts with no writer that runs), and returns each table's
+// longest single write.
+func conf3Write(t *testing.T, ctx context.Context, conns *pgxpool.Pool, tables []conf3Table) func() map[string]time.Duration {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
+	var stopped atomic.Bool
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	longest := map[string]time.Duration{}
 	var errs []error
 	for _, tb := range tables {
-		conn, err := pgx.Connect(ctx, d.URL)
+		conn, err := conns.Acquire(ctx)
 		require.NoError(t, err)
 		sql := fmt.Sprintf(`UPDATE %s SET %s = %[2]s WHERE false`, tb.name, pgx.Identifier{tb.column}.Sanitize())
 		// One write before the migration starts, so every writer is running.
@@ -304,21 +319,18 @@ func conf3Write(t *testing.T, d *pgtest.DB, tables []conf3Table) func() map[stri
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer conn.Close(context.Background())
-			for ctx.Err() == nil {
+			defer conn.Release()
+			for !stopped.Load() {
 				start := time.Now()
 				_, err := conn.Exec(ctx, sql)
 				took := time.Since(start)
 				if err != nil {
-					if conf3Dropped(err) {
-						// A rollback dropped the table: this writer is done.
-						return
-					}
-					if ctx.Err() == nil {
+					if !conf3Dropped(err) {
 						mu.Lock()
 						errs = append(errs, fmt.Errorf("%s: %w", sql, err))
 						mu.Unlock()
 					}
+					// A rollback dropped the table: this writer is done.
 					return
 				}
 				mu.Lock()
@@ -329,7 +341,7 @@ func conf3Write(t *testing.T, d *pgtest.DB, tables []conf3Table) func() map[stri
 		}()
 	}
 	return func() map[string]time.Duration {
-		cancel()
+		stopped.Store(true)
 		wg.Wait()
 		require.NoError(t, errors.Join(errs...))
 		return longest

@@ -9,4 +9,4 @@ import (
 	"github.com/mentordb/mentordb/conformance/pgtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, plansSeed, planVetSeed)) }

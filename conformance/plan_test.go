@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os/exec"
 	"testing"
 	"time"
@@ -44,22 +45,31 @@ var (
 	reportTo   = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
-func testPlans(t *testing.T) {
-	t.Parallel()
-	cfg := seed.Config{Orgs: planOrgs, ActivitiesPerOrg: planRowsPerOrg, Seed: 42}
-	d := pgtest.NewSeeded(t, "plans", func(ctx context.Context, pool *pgxpool.Pool) error {
-		st, err := seed.Load(ctx, pool, cfg)
-		if err == nil {
-			t.Logf("mentordb-metric: plan_seed_rows=%d (%d orgs interleaved, %.0f rows/s, vacuum+analyze %s in %d passes)",
-				st.Activities, planOrgs, st.Rate(), st.Analyze.Round(time.Millisecond), st.VacuumPasses)
-		}
+// The seeds the plan suites clone (pgtest.Main builds them before the
+// tests). A key names the load's parameters.
+var (
+	plansConfig = seed.Config{Orgs: planOrgs, ActivitiesPerOrg: planRowsPerOrg, Seed: 42}
+	plansSeed   = pgtest.Seed(fmt.Sprintf("plans %+v", plansConfig), func(ctx context.Context, pool *pgxpool.Pool) error {
+		_, err := seed.Load(ctx, pool, plansConfig)
 		return err
 	})
+	planVetConfig = seed.Config{Orgs: 1, ActivitiesPerOrg: planVetRows, Seed: 42}
+	planVetSeed   = pgtest.Seed(fmt.Sprintf("plan vet %+v", planVetConfig), func(ctx context.Context, pool *pgxpool.Pool) error {
+		_, err := seed.Load(ctx, pool, planVetConfig)
+		return err
+	})
+)
+
+func testPlans(t *testing.T) {
+	t.Parallel()
+	cfg := plansConfig
+	d := pgtest.NewSeeded(t, plansSeed)
 	// What the seed left, read from the clone (the seeded template may have
-	// been built by an earlier run of this binary on the same server).
+	// been built by an earlier run, and kept in the server's snapshot).
 	st, err := seed.Measure(pgtest.Ctx(t), d.Pool, cfg)
 	require.NoError(t, err)
 	require.EqualValues(t, planOrgs*planRowsPerOrg, st.Activities)
+	t.Logf("mentordb-metric: plan_seed_rows=%d (%d orgs interleaved)", st.Activities, planOrgs)
 	require.Equal(t, st.Pages, st.AllVisiblePages, "the seed leaves the table vacuumed, as autovacuum would")
 	org := st.Orgs[0]
 	coordinator := db.User(org.Coordinators[0], org.ID)
@@ -198,11 +208,7 @@ func testPlanVet(t *testing.T) {
 	t.Parallel()
 	t.Run("GEN-2 the vet rule catches a sequential scan", func(t *testing.T) {
 		t.Parallel()
-		cfg := seed.Config{Orgs: 1, ActivitiesPerOrg: planVetRows, Seed: 42}
-		d := pgtest.NewSeeded(t, "plan vet", func(ctx context.Context, pool *pgxpool.Pool) error {
-			_, err := seed.Load(ctx, pool, cfg)
-			return err
-		})
+		d := pgtest.NewSeeded(t, planVetSeed)
 		d.Exec(t, `DROP INDEX public.proxy_activities_org_id_date_id_idx, public.proxy_activities_org_id_idx,
 			public.proxy_activities_org_id_attributed_mentor_id_idx, public.proxy_activities_date_idx`)
 		out, err := sqlcVet(t, d.URL)

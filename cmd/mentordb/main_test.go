@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(testdb.Main(m, testdb.Config{Migrator: provision.Migrator{}}))
+	os.Exit(testdb.Main(m, testdb.Config{Migrator: provision.Migrator{}, CodeDirs: provision.CodeDirs}))
 }
 
 const envRunMain = "MENTORDB_TEST_RUN_MAIN"

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mentordb/mentordb/conformance/coverage"
 	"github.com/mentordb/mentordb/internal/harness/pgserver"
+	"github.com/mentordb/mentordb/internal/harness/testdb"
 )
 
 // profilerSettings turn plpgsql_check's profiler on for every session of a
@@ -83,23 +84,90 @@ FROM plpgsql_profiler_function_statements_tb($1::oid::regprocedure)`
 // otherwise fill the profiler's fixed-size tables over a run of hundreds of
 // databases.
 func harvest(url string, current bool) error {
+	fns, err := collect(url, current)
+	if err != nil {
+		return err
+	}
+	return add(fns)
+}
+
+// harvested is one function's statements as harvest read them.
+type harvested struct {
+	Sig, Src string
+	Current  bool
+	Stmts    []coverage.Stmt
+}
+
+// add puts harvested functions into the process-wide profile.
+func add(fns []harvested) error {
+	for _, f := range fns {
+		if err := profile.Add(f.Sig, f.Src, f.Current, f.Stmts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// harvestTest is harvest for a test's database, read on an idle
+// connection of the test's pool when there is one: a connection of its own
+// would cost a server backend's start and exit for every test. The
+// connection's session is reset first (DISCARD ALL: a test may have changed
+// its role or settings). Without an idle connection it reads on a new one.
+func harvestTest(d *testdb.DB) error {
 	if profileErr != nil {
 		return nil
+	}
+	if d.Pool != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		actx, acancel := context.WithTimeout(ctx, time.Second)
+		c, err := d.Pool.Acquire(actx)
+		acancel()
+		if err == nil {
+			defer c.Release()
+			_, err = c.Conn().PgConn().Exec(ctx, `DISCARD ALL`).ReadAll()
+			if err == nil {
+				// pgx's statement caches forget what DISCARD ALL deallocated.
+				err = c.Conn().DeallocateAll(ctx)
+			}
+			if err == nil {
+				fns, err := collectOn(ctx, c.Conn(), d.Migrated)
+				if err != nil {
+					return err
+				}
+				return add(fns)
+			}
+		}
+	}
+	return harvest(d.URL, d.Migrated)
+}
+
+// collect reads database url's profile for harvest, on a connection of its
+// own.
+func collect(url string, current bool) ([]harvested, error) {
+	if profileErr != nil {
+		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, err := pgx.Connect(ctx, url)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer c.Close(ctx)
+	return collectOn(ctx, c, current)
+}
+
+// collectOn reads the profile of the database c is connected to. Counters
+// it has read are cleared (see harvest).
+func collectOn(ctx context.Context, c *pgx.Conn, current bool) ([]harvested, error) {
 	tx, err := c.Begin(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer tx.Rollback(ctx)
 	if _, err := tx.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS plpgsql_check`); err != nil {
-		return err
+		return nil, err
 	}
 	type function struct {
 		oid      uint32
@@ -108,38 +176,37 @@ func harvest(url string, current bool) error {
 	}
 	rows, err := tx.Query(ctx, functionsSQL)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fns, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (function, error) {
 		var f function
 		return f, r.Scan(&f.oid, &f.sig, &f.src, &f.executed)
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var out []harvested
 	for _, f := range fns {
 		if !f.executed && profile.Known(f.sig, f.src, current) {
 			continue
 		}
 		rows, err := tx.Query(ctx, statementsSQL, f.oid)
 		if err != nil {
-			return fmt.Errorf("%s: %w", f.sig, err)
+			return nil, fmt.Errorf("%s: %w", f.sig, err)
 		}
 		stmts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (coverage.Stmt, error) {
 			var s coverage.Stmt
 			return s, r.Scan(&s.ID, &s.Parent, &s.Note, &s.Block, &s.Line, &s.Exec, &s.Name)
 		})
 		if err != nil {
-			return fmt.Errorf("%s: %w", f.sig, err)
+			return nil, fmt.Errorf("%s: %w", f.sig, err)
 		}
-		if err := profile.Add(f.sig, f.src, current, stmts); err != nil {
-			return err
-		}
+		out = append(out, harvested{f.sig, f.src, current, stmts})
 		if f.executed {
 			if _, err := tx.Exec(ctx, `SELECT plpgsql_profiler_reset($1::oid::regprocedure)`, f.oid); err != nil {
-				return fmt.Errorf("%s: %w", f.sig, err)
+				return nil, fmt.Errorf("%s: %w", f.sig, err)
 			}
 		}
 	}
-	return nil
+	return out, nil
 }

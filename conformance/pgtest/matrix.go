@@ -7,6 +7,7 @@ package pgtest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"testing"
@@ -23,17 +24,26 @@ import (
 // every failed test's database in it, for inspection.
 const envKeep = "CONFORMANCE_KEEP"
 
+// codeDirs hold the code that builds the matrix's templates: provisioning's
+// and the seed loader's (testdb.Config.CodeDirs).
+var codeDirs = append([]string{"internal/harness/seed"}, provision.CodeDirs...)
+
 // Main starts one PostgreSQL for the test binary, with the matrix's hooks,
-// runs the tests and stops it. Call it from TestMain.
-func Main(m *testing.M) int {
+// runs the tests and stops it. Call it from TestMain with the seeds the
+// matrix clones (NewSeeded): they are built before the tests and, on a
+// local server, kept across runs with the migrated template.
+func Main(m *testing.M, seeds ...*testdb.Seed) int {
 	return testdb.Main(m, testdb.Config{
 		Migrator: provision.Migrator{},
+		Seeds:    seeds,
+		CodeDirs: codeDirs,
 		Server:   pgserver.Options{Settings: profilerSettings, Keep: os.Getenv(envKeep) == "1"},
 		Started:  func(ctx context.Context, s *pgserver.Server) { profileErr = checkProfiler(ctx, s) },
 		Hooks: testdb.Hooks{
 			Start:  skipAfterFailure,
 			Cloned: applyMutant,
 			Seeded: harvestSeeded,
+			Reused: replaySeeded,
 			Done:   done,
 		},
 	})
@@ -67,13 +77,19 @@ func NewEmpty(t testing.TB) *DB {
 	return wrap(testdb.NewEmpty(t))
 }
 
-// NewSeeded clones a copy of the migrated template that load has filled
-// once per key (testdb.NewSeeded). A mutation run's mutant is applied to
-// the clone, after the seed: the data is the unmutated schema's, as a live
-// database's would be when a migration changed it.
-func NewSeeded(t testing.TB, key string, load func(ctx context.Context, pool *pgxpool.Pool) error) *DB {
+// Seed is data loaded once into a copy of the migrated template: Key names
+// the data (the load's parameters), load fills it. Pass it to Main too.
+func Seed(key string, load func(ctx context.Context, pool *pgxpool.Pool) error) *testdb.Seed {
+	return &testdb.Seed{Key: key, Load: load}
+}
+
+// NewSeeded clones a copy of the migrated template that s has filled once
+// (testdb.NewSeeded). A mutation run's mutant is applied to the clone,
+// after the seed: the data is the unmutated schema's, as a live database's
+// would be when a migration changed it.
+func NewSeeded(t testing.TB, s *testdb.Seed) *DB {
 	t.Helper()
-	return wrap(testdb.NewSeeded(t, key, load))
+	return wrap(testdb.NewSeeded(t, s))
 }
 
 // Ctx returns a context bounded for one test step (testdb.Ctx).
@@ -97,7 +113,7 @@ func done(t testing.TB, d *testdb.DB) (keep bool) {
 			t.Errorf("trace %s: %v", d.Name, err)
 		}
 	}
-	if err := harvest(d.URL, d.Migrated); err != nil {
+	if err := harvestTest(d); err != nil {
 		profile.AddError(fmt.Errorf("harvest %s (%s): %w", d.Name, t.Name(), err))
 	}
 	if !t.Failed() {
@@ -113,9 +129,30 @@ func done(t testing.TB, d *testdb.DB) (keep bool) {
 
 // harvestSeeded counts for PS-COV-1 what the functions executed while a
 // seeded template was filled, as it did when every test seeded its own
-// clone.
-func harvestSeeded(t testing.TB, url string) {
-	if err := harvest(url, true); err != nil {
-		profile.AddError(fmt.Errorf("harvest seeded template (%s): %w", t.Name(), err))
+// clone, and returns it as the template's note, so that a run that finds
+// the template built (replaySeeded) counts it too.
+func harvestSeeded(ctx context.Context, url string) (string, error) {
+	fns, err := collect(url, true)
+	if err == nil {
+		err = add(fns)
 	}
+	if err != nil {
+		profile.AddError(fmt.Errorf("harvest seeded template: %w", err))
+		return "", nil
+	}
+	note, err := json.Marshal(fns)
+	return string(note), err
+}
+
+// replaySeeded counts a seeded template's note (harvestSeeded) for PS-COV-1.
+func replaySeeded(note string) error {
+	var fns []harvested
+	if err := json.Unmarshal([]byte(note), &fns); err != nil {
+		profile.AddError(fmt.Errorf("seeded template's profile: %w", err))
+		return nil
+	}
+	if err := add(fns); err != nil {
+		profile.AddError(fmt.Errorf("seeded template's profile: %w", err))
+	}
+	return nil
 }

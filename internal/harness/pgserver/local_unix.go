@@ -92,7 +92,24 @@ func startLocal(ctx context.Context, opts Options, b binaries) (_ *Server, err e
 	defer logf.Close() // the postmaster keeps its own copy of the descriptor
 
 	data := filepath.Join(dir, dataName)
-	if err := initData(ctx, opts, b, cred, data, logf); err != nil {
+	ident, err := binariesIdentity(b, cred)
+	if err != nil {
+		return nil, err
+	}
+	snapshot := ""
+	if opts.Cache != "" {
+		snapshot = snapshotDir(ident, opts.Cache)
+	}
+	cached := snapshot != "" && fileExists(filepath.Join(snapshot, dataName, "global", "pg_control"))
+	if cached {
+		err = copyData(ctx, cred, filepath.Join(snapshot, dataName), data)
+		if err == nil {
+			touch(snapshot)
+		}
+	} else {
+		err = initData(ctx, opts, b, cred, ident, data, logf)
+	}
+	if err != nil {
 		return nil, err
 	}
 	tInit := time.Since(t0)
@@ -104,6 +121,42 @@ func startLocal(ctx context.Context, opts Options, b binaries) (_ *Server, err e
 	}
 	libs = mergeLibs(libs, opts.SharedPreloadLibraries)
 
+	s := &Server{Kind: KindLocal, Dir: dir, Cached: cached}
+	p, err := launch(ctx, opts, b, cred, libs, s, logPath, timeout)
+	if err != nil {
+		return nil, err
+	}
+	s.stop = func() error { return stopLocal(opts, p, dir, lock) }
+	if snapshot != "" {
+		s.snapshot = func(ctx context.Context) error {
+			if err := p.stop(); err != nil {
+				return err
+			}
+			serr := saveSnapshot(ctx, opts, b, cred, data, snapshot)
+			// The server comes back whether or not the copy worked: the run
+			// goes on without a snapshot rather than without a server.
+			np, err := launch(ctx, opts, b, cred, libs, s, logPath, timeout)
+			if err != nil {
+				return errors.Join(serr, err)
+			}
+			p = np
+			return serr
+		}
+	}
+	opts.logf("local PostgreSQL ready in %s (data directory %s, from snapshot: %v) at %s, dir %s",
+		time.Since(t0).Round(time.Millisecond), tInit.Round(time.Millisecond), cached, s.URL, dir)
+	return s, nil
+}
+
+// launch starts the postmaster on s's data directory and waits until it
+// accepts connections, setting s.URL (a free port each time).
+func launch(ctx context.Context, opts Options, b binaries, cred *syscall.Credential, libs []string, s *Server, logPath string, timeout time.Duration) (*postmaster, error) {
+	data := filepath.Join(s.Dir, dataName)
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close() // the postmaster keeps its own copy of the descriptor
 	for attempt := 1; ; attempt++ {
 		port, err := freePort()
 		if err != nil {
@@ -114,7 +167,7 @@ func startLocal(ctx context.Context, opts Options, b binaries) (_ *Server, err e
 		settings["port"] = strconv.Itoa(port)
 		// A private socket directory: never collide with, or be mistaken
 		// for, a system server's socket in /var/run/postgresql.
-		settings["unix_socket_directories"] = dir
+		settings["unix_socket_directories"] = s.Dir
 		for k, v := range opts.Settings {
 			settings[k] = v
 		}
@@ -139,17 +192,10 @@ func startLocal(ctx context.Context, opts Options, b binaries) (_ *Server, err e
 		p := &postmaster{cmd: cmd, done: make(chan struct{})}
 		go func() { p.waitErr = cmd.Wait(); close(p.done) }()
 
-		s := &Server{
-			URL:  fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port),
-			Kind: KindLocal,
-			Dir:  dir,
-		}
+		s.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 		rerr := serverReady(ctx, s, timeout, p.done)
 		if rerr == nil {
-			s.stop = func() error { return stopLocal(opts, p, dir, lock) }
-			opts.logf("local PostgreSQL ready in %s (data directory %s) at %s, dir %s",
-				time.Since(t0).Round(time.Millisecond), tInit.Round(time.Millisecond), s.URL, dir)
-			return s, nil
+			return p, nil
 		}
 		p.stop()
 		logText := tail(logPath, 2000)
@@ -222,10 +268,14 @@ func startProcess(cmd *exec.Cmd) error {
 	return <-errc
 }
 
-// cleanStale also removes half-built templates (initData) that a crash
-// left behind; they are renamed into place within seconds when all is well.
+// cleanStale also removes half-built templates (initData) and snapshots
+// (saveSnapshot) that a crash left behind; they are renamed into place within seconds when all is well.
 func cleanStaleTemplates(opts Options) {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), templatePrefix+"*.tmp-*"))
+	var dirs []string
+	for _, glob := range []string{filepath.Join(os.TempDir(), templatePrefix), filepath.Join(snapshotParent(), snapshotPrefix)} {
+		found, _ := filepath.Glob(glob + "*.tmp-*")
+		dirs = append(dirs, found...)
+	}
 	for _, dir := range dirs {
 		if fi, err := os.Stat(dir); err == nil && time.Since(fi.ModTime()) > 10*time.Minute {
 			removeStale(opts, dir)
@@ -390,22 +440,8 @@ const templatePrefix = "mentordb-pgtemplate-"
 // copied from it differ only in sharing a system identifier, which nothing
 // here looks at. If the template is missing (first run, /tmp cleaned) it is
 // rebuilt; two processes racing to build it both succeed and one rename wins.
-func initData(ctx context.Context, opts Options, b binaries, cred *syscall.Credential, data string, logw io.Writer) error {
-	args := []string{"--no-sync", "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-instructions"}
-	uid := os.Geteuid()
-	if cred != nil {
-		uid = int(cred.Uid)
-	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%d\n%s\n", uid, strings.Join(args, " "))
-	for _, name := range []string{"initdb", "postgres"} {
-		fi, err := os.Stat(b.path(name))
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "%s %d %d\n", b.path(name), fi.Size(), fi.ModTime().UnixNano())
-	}
-	tmpl := filepath.Join(os.TempDir(), templatePrefix+hex.EncodeToString(h.Sum(nil))[:16])
+func initData(ctx context.Context, opts Options, b binaries, cred *syscall.Credential, ident, data string, logw io.Writer) error {
+	tmpl := filepath.Join(os.TempDir(), templatePrefix+ident)
 
 	if !fileExists(filepath.Join(tmpl, dataName, "global", "pg_control")) {
 		t0 := time.Now()
@@ -419,7 +455,7 @@ func initData(ctx context.Context, opts Options, b binaries, cred *syscall.Crede
 				return err
 			}
 		}
-		initdb := exec.CommandContext(ctx, b.path("initdb"), append([]string{"-D", filepath.Join(build, dataName)}, args...)...)
+		initdb := exec.CommandContext(ctx, b.path("initdb"), append([]string{"-D", filepath.Join(build, dataName)}, initdbArgs...)...)
 		initdb.Env = serverEnv()
 		initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 		var out bytes.Buffer
@@ -435,10 +471,38 @@ func initData(ctx context.Context, opts Options, b binaries, cred *syscall.Crede
 		}
 	}
 
-	cp := exec.CommandContext(ctx, "cp", "-a", filepath.Join(tmpl, dataName), data)
+	return copyData(ctx, cred, filepath.Join(tmpl, dataName), data)
+}
+
+// initdbArgs are the arguments of every initdb.
+var initdbArgs = []string{"--no-sync", "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-instructions"}
+
+// binariesIdentity names what a data directory depends on besides its
+// contents: the binaries (and so the major version), initdb's arguments and
+// the user that owns the files.
+func binariesIdentity(b binaries, cred *syscall.Credential) (string, error) {
+	uid := os.Geteuid()
+	if cred != nil {
+		uid = int(cred.Uid)
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%d\n%s\n", uid, strings.Join(initdbArgs, " "))
+	for _, name := range []string{"initdb", "postgres"} {
+		fi, err := os.Stat(b.path(name))
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s %d %d\n", b.path(name), fi.Size(), fi.ModTime().UnixNano())
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// copyData copies a data directory (cp -a, as the user that owns it).
+func copyData(ctx context.Context, cred *syscall.Credential, from, to string) error {
+	cp := exec.CommandContext(ctx, "cp", "-a", from, to)
 	cp.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	if out, err := cp.CombinedOutput(); err != nil {
-		return fmt.Errorf("copy template %s: %v: %s", tmpl, err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("copy data directory %s: %v: %s", from, err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }

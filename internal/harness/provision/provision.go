@@ -75,6 +75,11 @@ func Prepare(ctx context.Context, url string) error {
 	return err
 }
 
+// CodeDirs are the directories, relative to the repository root, whose code
+// builds what Prepare makes: the platform shim's and the migrations'
+// runners, and this package (testdb.Config.CodeDirs).
+var CodeDirs = []string{"db/migrate", "db/platform", "internal/harness/provision"}
+
 // Migrator is Hash and Prepare for a template builder (testdb.Config).
 type Migrator struct{}
 

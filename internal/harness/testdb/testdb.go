@@ -49,6 +49,16 @@ type Config struct {
 	// Started, when set, runs once the server accepts connections.
 	Started func(ctx context.Context, s *pgserver.Server)
 	Hooks   Hooks
+	// Seeds are built, with the migrated template, before the tests run,
+	// and kept across runs (see Main).
+	Seeds []*Seed
+	// CodeDirs are the directories, relative to the repository root, whose
+	// Go sources build the templates (the migration runner, the seed
+	// loader, ...; this package's own are added). Their sources, the schema
+	// hash and the seeds' keys name
+	// the snapshot that keeps a local server's templates across runs.
+	// Without them, or without the repository at hand, nothing is kept.
+	CodeDirs []string
 }
 
 // Hooks are a test binary's own work on its databases. Each may be nil.
@@ -61,10 +71,18 @@ type Hooks struct {
 	// Cloned runs on every migrated database before the test sees it. Its
 	// error fails the test with that error's text.
 	Cloned func(ctx context.Context, url string) error
-	// Seeded runs on a seeded template once its load has filled it.
-	Seeded func(t testing.TB, url string)
-	// Done runs when the test ends, after its pool is closed and before its
-	// database is dropped, and says whether to keep the database instead.
+	// Seeded runs on a seeded template once its load has filled it. The
+	// note it returns is kept with the template and handed to Reused by
+	// every process that finds the template built (by an earlier binary on
+	// the same server, or in a snapshot of an earlier run).
+	Seeded func(ctx context.Context, url string) (note string, err error)
+	// Reused runs once per process for each seeded template it finds
+	// built, with that template's note.
+	Reused func(note string) error
+	// Done runs when the test ends, before its pool is closed (the pool
+	// holds no transaction then: a connection released inside one is
+	// closed, not pooled) and its database dropped, and says whether to keep
+	// the database instead.
 	Done func(t testing.TB, d *DB) (keep bool)
 }
 
@@ -72,10 +90,24 @@ type Hooks struct {
 // it, also when tests fail. Call it from TestMain. Where no PostgreSQL can be
 // had, every test that asks for a database fails with the reason in CI and
 // skips elsewhere.
+//
+// A local server (the default provider) with Config.CodeDirs boots from a
+// snapshot of a data directory that already holds the migrated template and
+// every seeded one of Config.Seeds, taken by the first run with the same
+// schema, seeds, code and binaries (pgserver Options.Cache); without one,
+// Main builds them before the tests and takes the snapshot.
 func Main(m *testing.M, c Config) int {
 	ctx := context.Background()
 	config = c
-	s, err := pgserver.Start(ctx, c.Server)
+	opts := c.Server
+	if opts.Cache == "" {
+		name, err := snapshotName(c)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "testdb: no snapshot: %v\n", err)
+		}
+		opts.Cache = name
+	}
+	s, err := pgserver.Start(ctx, opts)
 	if err != nil {
 		startErr = err
 		return m.Run()
@@ -87,8 +119,16 @@ func Main(m *testing.M, c Config) int {
 	if c.Started != nil {
 		c.Started(ctx, s)
 	}
+	if opts.Cache != "" && s.Kind == pgserver.KindLocal && !s.Cached {
+		if err := prebuild(ctx, s); err != nil {
+			fmt.Fprintf(os.Stderr, "testdb: no snapshot: %v\n", err)
+		}
+	}
 	code := m.Run()
 	stopBouncer()
+	if admin != nil {
+		admin.Close()
+	}
 	if err := s.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "testdb: stop server: %v\n", err)
 	}
@@ -174,11 +214,10 @@ func create(t testing.TB, s *pgserver.Server, template string, migrated bool) *D
 	t.Helper()
 	ctx := context.Background()
 	name := "t_" + randomHex(8)
-	admin, err := pgx.Connect(ctx, s.URL)
+	admin, err := adminPool(s)
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
-	defer admin.Close(ctx)
 	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s STRATEGY FILE_COPY`, name, template)); err != nil {
 		t.Fatalf("clone %s: %v", template, err)
 	}
@@ -201,27 +240,50 @@ func create(t testing.TB, s *pgserver.Server, template string, migrated bool) *D
 	return d
 }
 
+var (
+	adminOnce sync.Once
+	admin     *pgxpool.Pool
+	adminErr  error
+)
+
+// adminPool returns the connections that clone databases, shared by every
+// test of the binary: a connection of its own for every clone would cost a
+// server backend's start and exit each.
+func adminPool(s *pgserver.Server) (*pgxpool.Pool, error) {
+	adminOnce.Do(func() {
+		cfg, err := pgxpool.ParseConfig(s.URL)
+		if err != nil {
+			adminErr = err
+			return
+		}
+		// CREATE DATABASE runs one at a time on the server (its checkpoint
+		// and copy) whatever the number of clients.
+		cfg.MaxConns = 4
+		admin, adminErr = pgxpool.NewWithConfig(context.Background(), cfg)
+	})
+	return admin, adminErr
+}
+
 // release ends d when t is done: Hooks.Done, then the drop. A disposable
 // server goes whole at the end of the run, so only a server the binary was
 // pointed at (CONFORMANCE_DATABASE_URL) drops its databases one by one.
 func release(t testing.TB, s *pgserver.Server, d *DB) {
+	keep := config.Hooks.Done != nil && config.Hooks.Done(t, d)
 	if d.Pool != nil {
 		d.Pool.Close()
 	}
-	if config.Hooks.Done != nil && config.Hooks.Done(t, d) {
+	if keep {
 		return
 	}
 	if s.Kind != pgserver.KindURL {
 		return
 	}
-	ctx := context.Background()
-	c, err := pgx.Connect(ctx, s.URL)
+	c, err := adminPool(s)
 	if err != nil {
 		t.Logf("drop %s: %v", d.Name, err)
 		return
 	}
-	defer c.Close(ctx)
-	if _, err := c.Exec(ctx, fmt.Sprintf(`DROP DATABASE %s WITH (FORCE)`, d.Name)); err != nil {
+	if _, err := c.Exec(context.Background(), fmt.Sprintf(`DROP DATABASE %s WITH (FORCE)`, d.Name)); err != nil {
 		t.Logf("drop %s: %v", d.Name, err)
 	}
 }
@@ -238,7 +300,7 @@ func BuildTemplate(ctx context.Context, adminURL string, m Migrator) (string, er
 		return "", err
 	}
 	name := "mentordb_tmpl_" + hash
-	return name, buildOnce(ctx, adminURL, name, `CREATE DATABASE `+name, func() error {
+	return name, buildOnce(ctx, adminURL, name, `CREATE DATABASE `+name, func(*pgx.Conn) error {
 		if err := m.Migrate(ctx, WithDatabase(adminURL, name)); err != nil {
 			return fmt.Errorf("prepare %s: %w", name, err)
 		}
@@ -251,7 +313,7 @@ func BuildTemplate(ctx context.Context, adminURL string, m Migrator) (string, er
 // that accepts no connections. It holds templateLock throughout, so binaries
 // sharing the server build it once, and starts over from a build that died
 // half-way (a database not yet marked a template).
-func buildOnce(ctx context.Context, adminURL, name, create string, fill func() error) error {
+func buildOnce(ctx context.Context, adminURL, name, create string, fill func(admin *pgx.Conn) error) error {
 	admin, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
 		return err
@@ -277,7 +339,7 @@ func buildOnce(ctx context.Context, adminURL, name, create string, fill func() e
 	if _, err := admin.Exec(ctx, create); err != nil {
 		return err
 	}
-	if err := fill(); err != nil {
+	if err := fill(admin); err != nil {
 		return err
 	}
 	_, err = admin.Exec(ctx, fmt.Sprintf(`ALTER DATABASE %s WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`, name))
