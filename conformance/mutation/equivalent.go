@@ -125,8 +125,9 @@ var Equivalent = []Equivalence{
 	{Pattern: "schema-privilege:public:PUBLIC:USAGE:revoke",
 		Reason:  "anon, authenticated and service_role each hold USAGE on public by a grant of their own, so PUBLIC's adds nothing for them; the only roles it reaches besides are the login role before it switches (it runs no statement on public's objects) and the owner, who owns the schema",
 		Callers: []Caller{CallerAPI, CallerService, CallerServiceRole}, Pins: []string{pinPublicUsage}},
-	{Pattern: "trigger-update-of-narrow:public.proxy_activities.proxy_activities_mentor_in_org_check:*_id",
-		Reason:  "an UPDATE that changes coordinator_id or org_id is refused by their BEFORE UPDATE immutability trigger (ENABLE, like the check, so both fire in the same sessions) before the constraint trigger is queued, so a check no longer fired by an UPDATE OF either column misses no change",
+	{Pattern: "trigger-update-of-narrow:public.proxy_activities.proxy_activities_mentor_in_org_check:coordinator_id", Reason: immutableColumn,
+		Callers: []Caller{CallerAPI, CallerService, CallerServiceRole}, Pins: []string{"PA-RLS-3_an_UPDATE_cannot_move_a_row_to_another_org"}},
+	{Pattern: "trigger-update-of-narrow:public.proxy_activities.proxy_activities_mentor_in_org_check:org_id", Reason: immutableColumn,
 		Callers: []Caller{CallerAPI, CallerService, CallerServiceRole}, Pins: []string{"PA-RLS-3_an_UPDATE_cannot_move_a_row_to_another_org"}},
 	{Pattern: "trigger-when:public.peer_mentor_status.peer_mentor_status_log_update:removed",
 		Reason:  "every UPDATE of a status row that keeps its status is refused before any AFTER trigger fires, by peer_mentor_status_no_change (ENABLE ALWAYS, BEFORE UPDATE, WHEN old.status = new.status; status is NOT NULL, so = and IS NOT DISTINCT FROM agree), so every UPDATE that reaches the log trigger changes the status and its WHEN is always true, for every role and in replica mode",
@@ -153,6 +154,10 @@ const (
 	pinTruncateActivities = "PA-AUD-1_PS-LOG-2_TRUNCATE_of_proxy_activities_is_refused"
 	pinTruncateAudit      = "PS-LOG-2_PA-AUD-2_the_non-superuser_owner_cannot_update,_delete_or_truncate_proxy_audit_log_rows"
 )
+
+// immutableColumn is why the membership check need not fire on an UPDATE
+// OF a column that no UPDATE may change.
+const immutableColumn = "an UPDATE that changes coordinator_id or org_id is refused by their BEFORE UPDATE immutability trigger (ENABLE, like the check, so both fire in the same sessions) before the constraint trigger is queued, so a check no longer fired by an UPDATE OF either column misses no change"
 
 // publicAddsAnon is why EXECUTE to PUBLIC changes nothing on a helper that
 // authenticated and service_role may already execute.

@@ -313,3 +313,10 @@ func TestPendingFamiliesAreFamiliesWithAReason(t *testing.T) {
 		require.NotEmpty(t, why, f)
 	}
 }
+
+func TestUpdateOfEquivalenceLeavesTheMentorColumnToTheRun(t *testing.T) {
+	const check = "trigger-update-of-narrow:public.proxy_activities.proxy_activities_mentor_in_org_check:"
+	require.NotNil(t, EquivalenceOf(check+"org_id"))
+	require.NotNil(t, EquivalenceOf(check+"coordinator_id"))
+	require.Nil(t, EquivalenceOf(check+"attributed_mentor_id"), "the mentor may change in an UPDATE: its check is observable")
+}
