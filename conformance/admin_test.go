@@ -29,6 +29,7 @@ func adminTables(t *testing.T, ctx context.Context, d *pgtest.DB) string {
 
 func testAdmin(t *testing.T) {
 	t.Parallel()
+	adminChapterCases(t)
 	service := db.ServiceRole()
 
 	t.Run("DB-ADM-1 service_role builds an org, a chapter and its memberships in one request, and the members see them through RLS", func(t *testing.T) {

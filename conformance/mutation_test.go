@@ -74,6 +74,15 @@ func testMutation(t *testing.T) {
 			"index-drop:public.scratch_org_id_idx",
 			"function-security-flip:private.scratch_guard()",
 			"function-guard-drop:private.scratch_guard():1",
+			"policy-permissive-flip:public.scratch.scratch_select:restrictive",
+			"rls-force:public.scratch",
+			"unique-drop:public.scratch.scratch_pkey",
+			"fk-drop:public.scratch.scratch_org_id_fkey",
+			"trigger-timing:public.scratch.scratch_guard:after",
+			"trigger-enable-mode:public.scratch.scratch_guard:always",
+			"function-search-path-unsafe:private.scratch_guard():user-public",
+			"function-volatility:private.scratch_guard():stable",
+			"function-execute-revoke:private.scratch_guard():PUBLIC",
 		} {
 			require.Contains(t, added, id)
 		}
@@ -99,7 +108,8 @@ func testMutation(t *testing.T) {
 
 func generate(t *testing.T, ctx context.Context, c *pgx.Conn) map[string]mutation.Mutant {
 	t.Helper()
-	ms, err := mutation.Generate(ctx, c)
+	// The pending families too: their mutants must apply as well.
+	ms, err := mutation.Generate(ctx, c, true)
 	require.NoError(t, err)
 	out := map[string]mutation.Mutant{}
 	for _, m := range ms {

@@ -149,6 +149,7 @@ func requireCode(t *testing.T, err error, code string, constraint db.Constraint)
 
 func testOwner(t *testing.T) {
 	t.Parallel()
+	ownerRLSCases(t)
 
 	t.Run("PS-LOG-2 a non-superuser owner cannot set session_replication_role unless granted SET on it", func(t *testing.T) {
 		t.Parallel()

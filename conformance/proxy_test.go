@@ -213,6 +213,7 @@ func testProxyActivities(t *testing.T) {
 	t.Parallel()
 	proxySeedCases(t)
 	proxySchemaCases(t)
+	defaultCases(t)
 	proxyIntegrityCases(t)
 	proxyRLSCases(t)
 	proxyAuditCases(t)

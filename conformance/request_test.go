@@ -26,6 +26,7 @@ func testRequest(t *testing.T) {
 	t.Parallel()
 	requestRequiredCases(t)
 	requestPrivilegeCases(t)
+	requestLoginCases(t)
 
 	setup := func(t *testing.T) (*pgtest.DB, uuid.UUID, uuid.UUID) {
 		d := pgtest.New(t)

@@ -34,7 +34,7 @@ func testThreatModel(t *testing.T) {
 		}{{"anon", db.Anon()}, {"authenticated", db.User(user, org)}, {"service_role", db.ServiceRole()}}
 	}
 
-	t.Run("CONF-5 no API role may create an object in any schema, even as service code in r.Tx(), and a temporary table cannot reference a permanent one", func(t *testing.T) {
+	t.Run("CONF-5 no API role may create an object in any schema, or a schema, even as service code in r.Tx(), and a temporary table cannot reference a permanent one", func(t *testing.T) {
 		t.Parallel()
 		d := pgtest.New(t)
 		ctx := pgtest.Ctx(t)
@@ -53,16 +53,44 @@ func testThreatModel(t *testing.T) {
 					require.Contains(t, err.Error(), "permission denied for schema "+schema, "%s: %s", who.name, q)
 				}
 			}
+			// Nor a schema of its own (CREATE on the database).
+			err := d.As(ctx, who.claims, func(tx pgx.Tx) error { _, err := tx.Exec(ctx, `CREATE SCHEMA conf5_probe`); return err })
+			requireCode(t, err, "42501", "")
+			require.Contains(t, err.Error(), "permission denied for database", "%s: CREATE SCHEMA", who.name)
 			// A temporary table is the only table of its own it may create;
 			// a foreign key from it to a permanent table is refused, so
 			// REFERENCES on the API tables has no use.
-			err := d.As(ctx, who.claims, func(tx pgx.Tx) error {
+			err = d.As(ctx, who.claims, func(tx pgx.Tx) error {
 				_, err := tx.Exec(ctx, `CREATE TEMP TABLE conf5_ref (org uuid REFERENCES public.organizations (id)) ON COMMIT DROP`)
 				return err
 			})
 			var pgErr *pgconn.PgError
 			require.ErrorAs(t, err, &pgErr, who.name)
 			require.Equal(t, "42P16", pgErr.Code, "%s: %s", who.name, pgErr.Message)
+		}
+	})
+
+	t.Run("CONF-5 every API role reaches schema public through a grant of its own, not PUBLIC's: with PUBLIC's USAGE revoked each still runs its requests", func(t *testing.T) {
+		t.Parallel()
+		d := pgtest.New(t)
+		ctx := pgtest.Ctx(t)
+		org := d.NewOrg(t)
+		user := d.NewMember(t, org, "coordinator")
+		d.Exec(t, `REVOKE USAGE ON SCHEMA public FROM PUBLIC`)
+		for _, who := range apiRoles(d, user, org) {
+			var n int
+			err := d.As(ctx, who.claims, func(tx pgx.Tx) error {
+				return tx.QueryRow(ctx, `SELECT count(*) FROM public.organizations WHERE id = $1`, org).Scan(&n)
+			})
+			if who.name == "anon" {
+				// Refused for the table, which it holds no grant on: the
+				// schema was reachable.
+				requireCode(t, err, "42501", "")
+				require.Contains(t, err.Error(), "permission denied for table organizations")
+				continue
+			}
+			require.NoError(t, err, who.name)
+			require.Equal(t, 1, n, who.name)
 		}
 	})
 

@@ -70,6 +70,9 @@ var Equivalent = []Equivalence{
 	{Pattern: "check-drop:public.peer_mentor_status.peer_mentor_status_expected_return_check",
 		Reason:  "the ENABLE ALWAYS BEFORE trigger peer_mentor_status_bookkeeping clears expected_return_date on every write that makes a row active, by any role",
 		Callers: every, Pins: []string{pinBookkeeping}},
+	{Pattern: "column-default-*:public.peer_mentor_status.updated_at",
+		Reason:  "the ENABLE ALWAYS BEFORE trigger peer_mentor_status_bookkeeping sets updated_at to now() on every INSERT and UPDATE, by any role, over whatever the default gave",
+		Callers: every, Pins: []string{pinBookkeeping}},
 	{Pattern: "not-null-drop:public.peer_mentor_status.updated_at",
 		Reason:  "the ENABLE ALWAYS BEFORE trigger peer_mentor_status_bookkeeping sets updated_at to now() on every INSERT and UPDATE, by any role",
 		Callers: every, Pins: []string{pinBookkeeping}},
@@ -115,21 +118,48 @@ var Equivalent = []Equivalence{
 	{Pattern: "function-search-path-reset:*",
 		Reason:  "every name in every body is schema-qualified or resolves in pg_catalog, and no API role may create an object in any schema, so whatever search_path a caller sets (service code can), no name can resolve to a caller's object (a temporary function or operator is never found without its schema)",
 		Callers: []Caller{CallerAPI, CallerService, CallerServiceRole}, Pins: []string{pinNoCreate}},
+	{Pattern: "function-search-path-unsafe:*",
+		Reason:  "every name in every body is schema-qualified or resolves in pg_catalog, which both values search before public (it is searched first when the path does not list it), and no API role may create an object in any schema, so no name resolves elsewhere; the one difference is where the temporary schema comes in the search for types, which only a caller that creates temporary types (service code in r.Tx()) can observe",
+		Callers: []Caller{CallerAPI, CallerServiceRole}, Pins: []string{pinNoCreate}},
+	{Pattern: "trigger-timing:public.*truncate:after",
+		Reason:  "the statement trigger only raises, and a trigger that raises aborts the TRUNCATE whether it fires before or after the tables are emptied: TRUNCATE fires no row trigger and checks no constraint in between, so the refusal and its error are the same, for every role and in replica mode (ENABLE ALWAYS)",
+		Callers: every, Pins: []string{pinTruncateActivities, pinTruncateAudit, pinOwnerLog}},
+	{Pattern: "schema-privilege:public:PUBLIC:USAGE:revoke",
+		Reason:  "anon, authenticated and service_role each hold USAGE on public by a grant of their own, so PUBLIC's adds nothing for them; the only roles it reaches besides are the login role before it switches (it runs no statement on public's objects) and the owner, who owns the schema",
+		Callers: []Caller{CallerAPI, CallerService, CallerServiceRole}, Pins: []string{pinPublicUsage}},
+	{Pattern: "trigger-update-of-narrow:public.proxy_activities.proxy_activities_mentor_in_org_check:coordinator_id", Reason: immutableColumn,
+		Callers: []Caller{CallerAPI, CallerService, CallerServiceRole}, Pins: []string{"PA-RLS-3_an_UPDATE_cannot_move_a_row_to_another_org"}},
+	{Pattern: "trigger-update-of-narrow:public.proxy_activities.proxy_activities_mentor_in_org_check:org_id", Reason: immutableColumn,
+		Callers: []Caller{CallerAPI, CallerService, CallerServiceRole}, Pins: []string{"PA-RLS-3_an_UPDATE_cannot_move_a_row_to_another_org"}},
+	{Pattern: "trigger-when:public.peer_mentor_status.peer_mentor_status_log_update:removed",
+		Reason:  "every UPDATE of a status row that keeps its status is refused before any AFTER trigger fires, by peer_mentor_status_no_change (ENABLE ALWAYS, BEFORE UPDATE, WHEN old.status = new.status; status is NOT NULL, so = and IS NOT DISTINCT FROM agree), so every UPDATE that reaches the log trigger changes the status and its WHEN is always true, for every role and in replica mode",
+		Callers: every, Pins: []string{pinEveryChangeLogged, pinOwnerNoChange}},
 }
 
 // The tests that pin the assumptions above (parts of their names).
 const (
-	pinNoCreate       = "CONF-5_no_API_role_may_create_an_object_in_any_schema"
-	pinAnonPrivate    = "CONF-5_anon_cannot_reach_schema_private"
-	pinBookkeeping    = "CONF-5_PS-LOG-1_the_bookkeeping_trigger_owns_paused_at"
-	pinLogWriter      = "PS-LOG-2_PA-AUD-2_PS-LOG-1_the_logs'_insert_guards_refuse_a_row_written_by_any_trigger"
-	pinOwnerLog       = "PS-LOG-2_PS-LOG-1_for_the_non-superuser_owner"
-	pinReadsNoTable   = "CONF-5_static_pin:_the_trigger_functions_declared_indifferent_to_their_security_read_no_table"
-	pinNoStatusDelete = "CONF-5_no_API_role_may_delete_a_status_row_or_change_its_id"
-	pinOrgRange       = "PA-PLAN-1_date-range_list_of_one_org_is_an_index_range_scan"
-	pinRLSOn          = "CONF-5_a_db_request_runs_with_row_security_on_and_the_claims_it_was_given"
-	pinPauseRevoked   = "PS-RPC-1_PS-RPC-3_a_coordinator_whose_role_is_revoked"
+	pinNoCreate          = "CONF-5_no_API_role_may_create_an_object_in_any_schema"
+	pinAnonPrivate       = "CONF-5_anon_cannot_reach_schema_private"
+	pinBookkeeping       = "CONF-5_PS-LOG-1_the_bookkeeping_trigger_owns_paused_at"
+	pinLogWriter         = "PS-LOG-2_PA-AUD-2_PS-LOG-1_the_logs'_insert_guards_refuse_a_row_written_by_any_trigger"
+	pinOwnerLog          = "PS-LOG-2_PS-LOG-1_for_the_non-superuser_owner"
+	pinReadsNoTable      = "CONF-5_static_pin:_the_trigger_functions_declared_indifferent_to_their_security_read_no_table"
+	pinNoStatusDelete    = "CONF-5_no_API_role_may_delete_a_status_row_or_change_its_id"
+	pinOrgRange          = "PA-PLAN-1_date-range_list_of_one_org_is_an_index_range_scan"
+	pinRLSOn             = "CONF-5_a_db_request_runs_with_row_security_on_and_the_claims_it_was_given"
+	pinPauseRevoked      = "PS-RPC-1_PS-RPC-3_a_coordinator_whose_role_is_revoked"
+	pinPublicUsage       = "CONF-5_every_API_role_reaches_schema_public_through_a_grant_of_its_own"
+	pinImmutable         = "PA-TRG-1"
+	pinEveryChangeLogged = "PS-LOG-1_every_status_change_by_every_path_has_exactly_one_log_row"
+	pinOwnerNoChange     = "PS-LOG-1_in_replica_mode_too,_the_owner's_insert_of_a_paused_row_writes_its_log_row_and_a_no-change_update_is_refused"
+	// The TRUNCATE guards' refusals.
+	pinTruncateActivities = "PA-AUD-1_PS-LOG-2_TRUNCATE_of_proxy_activities_is_refused"
+	pinTruncateAudit      = "PS-LOG-2_PA-AUD-2_the_non-superuser_owner_cannot_update,_delete_or_truncate_proxy_audit_log_rows"
 )
+
+// immutableColumn is why the membership check need not fire on an UPDATE
+// OF a column that no UPDATE may change.
+const immutableColumn = "an UPDATE that changes coordinator_id or org_id is refused by their BEFORE UPDATE immutability trigger (ENABLE, like the check, so both fire in the same sessions) before the constraint trigger is queued, so a check no longer fired by an UPDATE OF either column misses no change"
 
 // publicAddsAnon is why EXECUTE to PUBLIC changes nothing on a helper that
 // authenticated and service_role may already execute.

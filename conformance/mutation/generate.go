@@ -23,18 +23,29 @@ var (
 )
 
 // Generate reads the catalog of the migrated database conn is connected to
-// and returns every mutant, sorted by ID. It sets search_path to ” on conn
-// so that every name it prints is schema-qualified.
-func Generate(ctx context.Context, conn *pgx.Conn) ([]Mutant, error) {
+// and returns every mutant, sorted by ID, those of the Pending families only
+// when pending is set. It sets search_path to ” on conn so that every name
+// it prints is schema-qualified.
+func Generate(ctx context.Context, conn *pgx.Conn, pending bool) ([]Mutant, error) {
 	if _, err := conn.Exec(ctx, `SET search_path = ''`); err != nil {
 		return nil, err
 	}
 	g := &generator{ctx: ctx, conn: conn}
-	steps := []func() error{g.policies, g.rls, g.grants, g.checks, g.foreignKeys, g.notNulls, g.triggers, g.indexes, g.functions}
+	steps := []func() error{g.policies, g.rls, g.grants, g.checks, g.foreignKeys, g.notNulls, g.triggers, g.indexes, g.functions,
+		g.schemaPrivileges, g.databasePrivileges, g.policyDefinitions, g.forceRLS, g.triggerDefinitions, g.keys, g.defaults}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, err
 		}
+	}
+	if !pending {
+		kept := g.out[:0]
+		for _, m := range g.out {
+			if _, ok := Pending[m.Family]; !ok {
+				kept = append(kept, m)
+			}
+		}
+		g.out = kept
 	}
 	sort.Slice(g.out, func(i, j int) bool { return g.out[i].ID < g.out[j].ID })
 	seen := map[string]bool{}
@@ -365,6 +376,10 @@ type function struct {
 	secdef, searchPath        bool
 	anonExec, publicExec      bool
 	trigger                   bool
+	volatility                string
+	// lacking are the API roles (anon aside, see ExecuteAnon) that may not
+	// execute it; granted the grantees (API roles, PUBLIC) of its ACL.
+	lacking, granted []string
 }
 
 func (g *generator) functions() error {
@@ -372,18 +387,23 @@ func (g *generator) functions() error {
 			coalesce(EXISTS (SELECT 1 FROM unnest(p.proconfig) s WHERE s LIKE 'search_path=%'), false),
 			has_function_privilege('anon', p.oid, 'EXECUTE'),
 			EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a WHERE a.grantee = 0),
-			p.prorettype = 'trigger'::regtype
+			p.prorettype = 'trigger'::regtype, p.provolatile::text,
+			ARRAY(SELECT r FROM unnest($2::text[]) r WHERE r <> 'anon' AND NOT has_function_privilege(r, p.oid, 'EXECUTE') ORDER BY r),
+			ARRAY(SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee)::text END
+				FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+				WHERE a.privilege_type = 'EXECUTE' AND (a.grantee = 0 OR pg_get_userbyid(a.grantee) = ANY ($2)) ORDER BY 1)
 		FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
 		WHERE n.nspname = ANY ($1) AND p.prokind = 'f'`
 	var fns []function
 	err := g.rows(q, func(r pgx.CollectableRow) error {
 		var f function
-		if err := r.Scan(&f.sig, &f.name, &f.lang, &f.src, &f.def, &f.secdef, &f.searchPath, &f.anonExec, &f.publicExec, &f.trigger); err != nil {
+		if err := r.Scan(&f.sig, &f.name, &f.lang, &f.src, &f.def, &f.secdef, &f.searchPath, &f.anonExec, &f.publicExec, &f.trigger,
+			&f.volatility, &f.lacking, &f.granted); err != nil {
 			return err
 		}
 		fns = append(fns, f)
 		return nil
-	})
+	}, APIRoles)
 	if err != nil {
 		return err
 	}
@@ -417,6 +437,8 @@ func (g *generator) functions() error {
 			g.add(Mutant{ID: id(ExecutePublic, f.sig), Family: ExecutePublic, Object: f.sig,
 				SQL: fmt.Sprintf("GRANT EXECUTE ON FUNCTION %s TO PUBLIC", f.sig), Observers: obs, Focus: focus})
 		}
+		g.functionGrants(f, obs, focus)
+		g.functionSettings(f, obs, focus)
 		if f.lang != "plpgsql" {
 			continue
 		}

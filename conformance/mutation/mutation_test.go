@@ -295,3 +295,28 @@ func TestEquivalencePatternsMatchTheirMutants(t *testing.T) {
 		require.NoError(t, err, e.Pattern)
 	}
 }
+
+func TestUpdateOfColumnsDropsOneColumnAtATime(t *testing.T) {
+	def := `CREATE CONSTRAINT TRIGGER c AFTER INSERT OR UPDATE OF attributed_mentor_id, "Coordinator", org_id ON public.t NOT DEFERRABLE INITIALLY IMMEDIATE FOR EACH ROW EXECUTE FUNCTION f()`
+	got := updateOfColumns(def)
+	require.Len(t, got, 3)
+	require.Equal(t, "Coordinator", got[1].name)
+	require.Equal(t, `CREATE CONSTRAINT TRIGGER c AFTER INSERT OR UPDATE OF attributed_mentor_id, org_id ON public.t NOT DEFERRABLE INITIALLY IMMEDIATE FOR EACH ROW EXECUTE FUNCTION f()`, got[1].without)
+	require.Contains(t, updateOfColumns(`CREATE TRIGGER x BEFORE UPDATE OF a, b OR DELETE ON t FOR EACH ROW EXECUTE FUNCTION f()`)[0].without, "UPDATE OF b OR DELETE ON t")
+	require.Empty(t, updateOfColumns(`CREATE TRIGGER x BEFORE UPDATE OF a ON t FOR EACH ROW EXECUTE FUNCTION f()`), "one column: nothing to narrow")
+	require.Empty(t, updateOfColumns(`CREATE TRIGGER x BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION f()`))
+}
+
+func TestPendingFamiliesAreFamiliesWithAReason(t *testing.T) {
+	for f, why := range Pending {
+		require.Contains(t, Families, f)
+		require.NotEmpty(t, why, f)
+	}
+}
+
+func TestUpdateOfEquivalenceLeavesTheMentorColumnToTheRun(t *testing.T) {
+	const check = "trigger-update-of-narrow:public.proxy_activities.proxy_activities_mentor_in_org_check:"
+	require.NotNil(t, EquivalenceOf(check+"org_id"))
+	require.NotNil(t, EquivalenceOf(check+"coordinator_id"))
+	require.Nil(t, EquivalenceOf(check+"attributed_mentor_id"), "the mentor may change in an UPDATE: its check is observable")
+}

@@ -63,6 +63,9 @@ type Options struct {
 	Fallback bool
 	// Only, when set, runs the mutants whose ID it matches (development).
 	Only *regexp.Regexp
+	// Pending adds the Pending families' mutants (development; the gate
+	// then fails: partial run).
+	Pending bool
 	// TestTimeout bounds one run of the binary.
 	TestTimeout time.Duration
 	// Work is a directory for the trace.
@@ -99,6 +102,9 @@ func Execute(ctx context.Context, o Options) (*Run, error) {
 	}
 	if o.Only != nil {
 		run.Partial = "only mutants matching " + o.Only.String()
+	}
+	if o.Pending {
+		run.Partial = strings.TrimPrefix(run.Partial+"; with the pending families", "; ")
 	}
 	srv, err := pgserver.Start(ctx, pgserver.Options{
 		SharedPreloadLibraries: []string{"pg_stat_statements"},
@@ -164,7 +170,7 @@ func Execute(ctx context.Context, o Options) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	mutants, err := generateFrom(ctx, srv.URL, admin, template)
+	mutants, err := generateFrom(ctx, srv.URL, admin, template, o.Pending)
 	if err != nil {
 		return nil, err
 	}
@@ -275,13 +281,17 @@ func (o Options) logf(format string, args ...any) {
 
 // generateFrom clones the template (which accepts no connections) and reads
 // the mutants from the clone's catalog.
-func generateFrom(ctx context.Context, serverURL string, admin *pgx.Conn, template string) ([]Mutant, error) {
+func generateFrom(ctx context.Context, serverURL string, admin *pgx.Conn, template string, pending bool) ([]Mutant, error) {
 	c, err := cloneDB(ctx, admin, serverURL, template, "mentordb_mutation_catalog")
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close(context.Background())
-	return Generate(ctx, c)
+	mutants, err := Generate(ctx, c, pending)
+	if err != nil {
+		return nil, err
+	}
+	return distinct(ctx, c, mutants)
 }
 
 // runMutant checks that r's mutant applies (in a rolled-back transaction on
@@ -390,9 +400,10 @@ func cloneDB(ctx context.Context, admin *pgx.Conn, serverURL, template, name str
 }
 
 // List starts a PostgreSQL, migrates a database and returns the mutants its
-// catalog yields, without running any test: what a run would try, for
-// reviewers and for checking that a new object gets its mutants.
-func List(ctx context.Context) ([]Mutant, error) {
+// catalog yields (with the Pending families' when pending is set), without
+// running any test: what a run would try, for reviewers and for checking
+// that a new object gets its mutants.
+func List(ctx context.Context, pending bool) ([]Mutant, error) {
 	srv, err := pgserver.Start(ctx, pgserver.Options{})
 	if err != nil {
 		return nil, err
@@ -407,5 +418,5 @@ func List(ctx context.Context) ([]Mutant, error) {
 	if err != nil {
 		return nil, err
 	}
-	return generateFrom(ctx, srv.URL, admin, template)
+	return generateFrom(ctx, srv.URL, admin, template, pending)
 }

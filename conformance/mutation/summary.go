@@ -103,6 +103,11 @@ func (r *Run) Text(w io.Writer) {
 		fmt.Fprintf(w, "  %-30s %4d killed %3d survived %3d snapshot-only %3d equivalent %3d errors\n",
 			s.Family, s.Killed, s.Survived, s.SnapshotOnly, s.Equivalent, s.Errors)
 	}
+	for _, f := range Families {
+		if why, ok := Pending[f]; ok {
+			fmt.Fprintf(w, "  %-30s pending, not in the gate: %s\n", f, why)
+		}
+	}
 	fmt.Fprintf(w, "wall time %.0fs (unmutated matrix %.0fs, %d tests)\n", r.WallSeconds, r.BaselineSecs, r.BaselineTests)
 	if r.Partial != "" {
 		fmt.Fprintf(w, "partial run: %s\n", r.Partial)
@@ -177,6 +182,11 @@ func (r *Run) Report() *report.Mutation {
 	t := scores[len(scores)-1]
 	m := &report.Mutation{Killed: t.Killed, Survived: t.Survived, SnapshotOnly: t.SnapshotOnly,
 		Equivalent: t.Equivalent, Errors: t.Errors, WallSeconds: r.WallSeconds, Partial: r.Partial, Families: scores}
+	for _, f := range Families {
+		if why, ok := Pending[f]; ok {
+			m.Pending = append(m.Pending, string(f)+": "+why)
+		}
+	}
 	for _, res := range r.Results {
 		mu := report.Mutant{ID: res.ID, SQL: res.SQL}
 		switch res.Status {

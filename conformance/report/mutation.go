@@ -33,6 +33,9 @@ type Mutation struct {
 	Survivors         []Mutant `json:"survivors,omitempty"`
 	Equivalents       []Mutant `json:"equivalents,omitempty"`
 	RunnerErrors      []Mutant `json:"runner_errors,omitempty"`
+	// Pending are the families generated but not yet in the gate, each
+	// as "family: why".
+	Pending []string `json:"pending,omitempty"`
 }
 
 // Score is the mutation run's count by status, of one family or (Family
@@ -123,6 +126,12 @@ func (m *Mutation) markdown(b *strings.Builder) {
 	b.WriteString("| family | killed | survived | snapshot-only | equivalent | errors |\n|---|---|---|---|---|---|\n")
 	for _, f := range m.Families {
 		fmt.Fprintf(b, "| %s | %d | %d | %d | %d | %d |\n", f.Family, f.Killed, f.Survived, f.SnapshotOnly, f.Equivalent, f.Errors)
+	}
+	if len(m.Pending) > 0 {
+		b.WriteString("\nFamilies generated but not yet in the gate (`mutation.Pending`, run with `mentordb mutants -pending`):\n\n")
+		for _, p := range m.Pending {
+			fmt.Fprintf(b, "- %s\n", escape(p))
+		}
 	}
 	list := func(title string, ms []Mutant, detail func(Mutant) string) {
 		if len(ms) == 0 {
