@@ -66,7 +66,7 @@ func testSupabase(t *testing.T) {
 	t.Run("PA-MIG-1 PS-MIG-1 DB-3 the Supabase CLI applies every migration, to the schema the Go runner builds, and the runner sees its history", func(t *testing.T) {
 		t.Parallel()
 		cli := supabaseCLI(t)
-		ctx := pgtest.Ctx(t)
+		ctx := cliCtx(t)
 		d := pgtest.NewEmpty(t)
 		applyPlatform(t, d)
 
@@ -91,7 +91,7 @@ func testSupabase(t *testing.T) {
 	t.Run("DB-3 the Supabase CLI sees the Go runner's history and has nothing to apply", func(t *testing.T) {
 		t.Parallel()
 		cli := supabaseCLI(t)
-		ctx := pgtest.Ctx(t)
+		ctx := cliCtx(t)
 		d := pgtest.New(t) // migrated by the Go runner
 		rows, err := cli.MigrationList(ctx, d.URL, migrationsDir(t))
 		require.NoError(t, err)
@@ -109,7 +109,7 @@ func testSupabase(t *testing.T) {
 		t.Parallel()
 		cli := supabaseCLI(t)
 		d := pgtest.New(t)
-		all, err := cli.Advisors(pgtest.Ctx(t), d.URL)
+		all, err := cli.Advisors(cliCtx(t), d.URL)
 		require.NoError(t, err)
 		findings := supabasecli.SchemaFindings(all)
 		require.Empty(t, findings, "advisor findings: %v", findings)
@@ -122,7 +122,7 @@ func testSupabase(t *testing.T) {
 		t.Parallel()
 		cli := supabaseCLI(t)
 		d := pgtest.New(t)
-		findings, err := cli.Lint(pgtest.Ctx(t), d.URL)
+		findings, err := cli.Lint(cliCtx(t), d.URL)
 		require.NoError(t, err)
 		require.Empty(t, findings, "lint findings: %v", findings)
 		t.Logf("mentordb-metric: supabase_lint_findings=%d", len(findings))
