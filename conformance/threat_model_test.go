@@ -221,6 +221,11 @@ func testThreatModel(t *testing.T) {
 		require.Zero(t, visible, "RLS filters the roster for a caller outside the org")
 	})
 
+	t.Run("CONF-5 no function with a fixed search_path runs a caller's temporary type as its owner: pg_temp is searched last", func(t *testing.T) {
+		t.Parallel()
+		testSearchPathPgTemp(t)
+	})
+
 	t.Run("CONF-5 static pin: the trigger functions declared indifferent to their security read no table (plpgsql_check dependencies)", func(t *testing.T) {
 		t.Parallel()
 		d := pgtest.New(t)
