@@ -11,7 +11,7 @@ CREATE SCHEMA private;
 -- Name: assert_mentors_in_org(uuid, uuid[]); Type: FUNCTION; Schema: private
 CREATE FUNCTION private.assert_mentors_in_org(p_org_id uuid, p_mentor_ids uuid[]) RETURNS boolean
     LANGUAGE plpgsql STABLE
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
   v_missing uuid[];
@@ -56,7 +56,7 @@ COMMENT ON FUNCTION private.assert_mentors_in_org(p_org_id uuid, p_mentor_ids uu
 -- Name: has_org_role(uuid, uuid, text); Type: FUNCTION; Schema: private
 CREATE FUNCTION private.has_org_role(p_user_id uuid, p_org_id uuid, p_role text) RETURNS boolean
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
   v_uid uuid := auth.uid();
@@ -78,7 +78,7 @@ COMMENT ON FUNCTION private.has_org_role(p_user_id uuid, p_org_id uuid, p_role t
 -- Name: org_ids_with_role(text[]); Type: FUNCTION; Schema: private
 CREATE FUNCTION private.org_ids_with_role(p_roles text[]) RETURNS SETOF uuid
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
   RETURN QUERY
@@ -92,7 +92,7 @@ $$;
 -- Name: pause_org_context(uuid); Type: FUNCTION; Schema: private
 CREATE FUNCTION private.pause_org_context(p_peer_mentor_id uuid) RETURNS uuid
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
 DECLARE
   v_claim text := auth.jwt() -> 'user_metadata' ->> 'organization_id';
@@ -130,7 +130,7 @@ $_$;
 -- Name: peer_mentor_status_keep_logged(); Type: FUNCTION; Schema: private
 CREATE FUNCTION private.peer_mentor_status_keep_logged() RETURNS trigger
     LANGUAGE plpgsql
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
   IF TG_RELID IS DISTINCT FROM 'public.peer_mentor_status'::regclass THEN
@@ -155,7 +155,7 @@ $$;
 -- Name: peer_mentor_status_log_change(); Type: FUNCTION; Schema: private
 CREATE FUNCTION private.peer_mentor_status_log_change() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
   IF TG_RELID IS DISTINCT FROM 'public.peer_mentor_status'::regclass THEN
@@ -173,7 +173,7 @@ $$;
 -- Name: peer_mentor_status_log_guard(); Type: FUNCTION; Schema: private
 CREATE FUNCTION private.peer_mentor_status_log_guard() RETURNS trigger
     LANGUAGE plpgsql
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
   v_context text;
@@ -198,7 +198,7 @@ $$;
 -- Name: peer_mentor_status_log_immutable(); Type: FUNCTION; Schema: private
 CREATE FUNCTION private.peer_mentor_status_log_immutable() RETURNS trigger
     LANGUAGE plpgsql
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
   IF TG_RELID IS DISTINCT FROM 'public.peer_mentor_status_log'::regclass THEN
@@ -213,7 +213,7 @@ $$;
 -- Name: peer_mentor_status_reject_no_change(); Type: FUNCTION; Schema: private
 CREATE FUNCTION private.peer_mentor_status_reject_no_change() RETURNS trigger
     LANGUAGE plpgsql
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
   IF TG_RELID IS DISTINCT FROM 'public.peer_mentor_status'::regclass THEN
@@ -229,7 +229,7 @@ $$;
 -- Name: peer_mentor_status_set_bookkeeping(); Type: FUNCTION; Schema: private
 CREATE FUNCTION private.peer_mentor_status_set_bookkeeping() RETURNS trigger
     LANGUAGE plpgsql
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
   IF TG_RELID IS DISTINCT FROM 'public.peer_mentor_status'::regclass THEN
@@ -247,7 +247,7 @@ $$;
 -- Name: proxy_activities_check_members_in_org(); Type: FUNCTION; Schema: private
 CREATE FUNCTION private.proxy_activities_check_members_in_org() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
   v_coordinator_ok boolean;
@@ -306,7 +306,7 @@ $$;
 -- Name: proxy_activities_guard_immutable(); Type: FUNCTION; Schema: private
 CREATE FUNCTION private.proxy_activities_guard_immutable() RETURNS trigger
     LANGUAGE plpgsql
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
   IF TG_RELID IS DISTINCT FROM 'public.proxy_activities'::regclass THEN
@@ -329,7 +329,7 @@ $$;
 -- Name: proxy_activities_refuse_truncate(); Type: FUNCTION; Schema: private
 CREATE FUNCTION private.proxy_activities_refuse_truncate() RETURNS trigger
     LANGUAGE plpgsql
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
   IF TG_RELID IS DISTINCT FROM 'public.proxy_activities'::regclass THEN
@@ -347,7 +347,7 @@ $$;
 -- Name: proxy_activities_set_timestamps(); Type: FUNCTION; Schema: private
 CREATE FUNCTION private.proxy_activities_set_timestamps() RETURNS trigger
     LANGUAGE plpgsql
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
   IF TG_RELID IS DISTINCT FROM 'public.proxy_activities'::regclass THEN
@@ -368,7 +368,7 @@ $$;
 -- Name: proxy_activities_write_audit(); Type: FUNCTION; Schema: private
 CREATE FUNCTION private.proxy_activities_write_audit() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
   IF TG_RELID IS DISTINCT FROM 'public.proxy_activities'::regclass THEN
@@ -386,7 +386,7 @@ $$;
 -- Name: proxy_audit_log_guard_insert(); Type: FUNCTION; Schema: private
 CREATE FUNCTION private.proxy_audit_log_guard_insert() RETURNS trigger
     LANGUAGE plpgsql
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
   v_context text;
@@ -414,7 +414,7 @@ $$;
 -- Name: proxy_audit_log_reject_change(); Type: FUNCTION; Schema: private
 CREATE FUNCTION private.proxy_audit_log_reject_change() RETURNS trigger
     LANGUAGE plpgsql
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
   IF TG_RELID IS DISTINCT FROM 'public.proxy_audit_log'::regclass THEN
@@ -453,7 +453,7 @@ COMMENT ON TABLE public.peer_mentor_status IS 'One row per (peer_mentor_id, org_
 -- Name: activate_pause(uuid, text, date); Type: FUNCTION; Schema: public
 CREATE FUNCTION public.activate_pause(p_peer_mentor_id uuid, p_reason text DEFAULT NULL::text, p_expected_return_date date DEFAULT NULL::date) RETURNS public.peer_mentor_status
     LANGUAGE plpgsql
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
   v_org uuid := private.pause_org_context(p_peer_mentor_id);
@@ -482,7 +482,7 @@ $$;
 -- Name: deactivate_pause(uuid, text); Type: FUNCTION; Schema: public
 CREATE FUNCTION public.deactivate_pause(p_peer_mentor_id uuid, p_reason text DEFAULT NULL::text) RETURNS public.peer_mentor_status
     LANGUAGE plpgsql
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
   v_org uuid := private.pause_org_context(p_peer_mentor_id);
@@ -504,7 +504,7 @@ $$;
 -- Name: get_active_pauses_for_chapter(uuid); Type: FUNCTION; Schema: public
 CREATE FUNCTION public.get_active_pauses_for_chapter(p_chapter_id uuid) RETURNS SETOF public.peer_mentor_status
     LANGUAGE sql STABLE
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
   SELECT s.*
   FROM public.chapter_members AS cm
