@@ -189,7 +189,7 @@ func guarantees(ctx context.Context, q querier, r *Report) error {
 	for _, f := range sortedKeys(definers) {
 		r.add(Finding{Level: Fail, Rule: RuleSearchPath, Section: "catalog", Object: f,
 			Message: fmt.Sprintf("%s is SECURITY DEFINER without a search_path of its own: it resolves names through its caller's search_path, with its owner's rights", f),
-			SQL:     "ALTER FUNCTION " + f + " SET search_path = '';"})
+			SQL:     "ALTER FUNCTION " + f + " SET search_path = pg_catalog, pg_temp;"})
 	}
 	return nil
 }
