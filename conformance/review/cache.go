@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/mentordb/mentordb/internal/harness/testdb"
 )
 
 // Cache keeps what a review computes from its base alone, for several
@@ -61,7 +63,7 @@ func (c *Cache) template(ctx context.Context, admin *pgx.Conn, adminURL string, 
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		return "", nil, err
 	}
-	seedErr, err := prepareBase(ctx, withDatabase(adminURL, name), base)
+	seedErr, err := prepareBase(ctx, testdb.WithDatabase(adminURL, name), base)
 	if err != nil {
 		return "", nil, fmt.Errorf("base template: %w", err)
 	}

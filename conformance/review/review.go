@@ -28,7 +28,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -41,6 +40,7 @@ import (
 	"github.com/mentordb/mentordb/db/migrate"
 	"github.com/mentordb/mentordb/internal/harness/provision"
 	"github.com/mentordb/mentordb/internal/harness/schemadump"
+	"github.com/mentordb/mentordb/internal/harness/testdb"
 )
 
 // Options are one review's inputs.
@@ -123,7 +123,7 @@ func Run(ctx context.Context, o Options) (_ *Report, err error) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		created = append(created, name)
-		return withDatabase(o.AdminURL, name), nil
+		return testdb.WithDatabase(o.AdminURL, name), nil
 	}
 
 	// The base: the platform shim, then the base's migrations (or a copy
@@ -351,15 +351,6 @@ func openSQL(url string) (*sql.DB, error) {
 		return nil, err
 	}
 	return stdlib.OpenDB(*cfg), nil
-}
-
-func withDatabase(raw, name string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	u.Path = "/" + name
-	return u.String()
 }
 
 func randomHex(n int) string {
